@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# wordlight: the one entry point.
+#   ./build.sh setup         install apt + npm dependencies (idempotent, fast when done)
+#   ./build.sh native        build the native core, tests and CLI (build/native/wordlight)
+#   ./build.sh wasm          build the core and tests to SIMD WebAssembly (single-threaded and pthreads)
+#   ./build.sh test          setup + build + every test suite (native ctest, the same tests in wasm under node)
+#   ./build.sh serve         setup + build + run the demo
+#   ./build.sh bench [name]  run benchmarks (gemm, ...), tables on stdout, JSON lines in build/bench/
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export NODE_PATH=/usr/share/nodejs
+JOBS=${JOBS:-$(nproc)}
+
+log() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+APT_PACKAGES=(cmake ninja-build g++ clang emscripten binaryen libopenblas-dev nlohmann-json3-dev googletest
+  libgtest-dev chromium)
+
+setup() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+  if ((${#missing[@]})); then
+    log "installing apt packages: ${missing[*]}"
+    local SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  # npm packages: only when package-lock.json changed since the last install.
+  if [ -f package-lock.json ] && grep -q '"dependencies"\|"devDependencies"' package.json; then
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      log "installing npm packages"
+      npm ci --ignore-scripts --no-audit --no-fund
+    fi
+  fi
+}
+
+cmake_build() {  # dir, generator args...
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    "$@" -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$dir" -j "$JOBS"
+}
+
+native() {
+  log "native build"
+  cmake_build build/cmake-native cmake
+}
+
+wasm() {
+  log "wasm build (single-threaded)"
+  cmake_build build/cmake-wasm emcmake cmake
+  log "wasm build (pthreads)"
+  cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
+}
+
+run_tests() {
+  local t0=$SECONDS
+  log "native tests (ctest)"
+  (cd build/cmake-native && ctest --output-on-failure -j "$JOBS")
+  log "wasm tests under node (single-threaded build)"
+  (cd build/cmake-wasm && ctest --output-on-failure)
+  log "wasm tests under node (pthreads build)"
+  (cd build/cmake-wasm-mt && ctest --output-on-failure)
+  if [ -d tests/js ] && ls tests/js/*.test.* >/dev/null 2>&1; then
+    log "JS tests (vitest)"
+    npx vitest run
+  fi
+  log "all test suites passed in $((SECONDS - t0)) s"
+}
+
+bench() {
+  local which=${1:-all}
+  mkdir -p build/bench
+  native
+  log "wasm build (pthreads) for benchmarks"
+  cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
+  case $which in
+    gemm | all)
+      rm -f build/bench/gemm.jsonl
+      log "gemm: native"
+      build/cmake-native/bench/gemm_bench --out build/bench/gemm.jsonl --threads 1,2
+      log "gemm: wasm under node"
+      node --no-experimental-fetch build/cmake-wasm-mt/bench/gemm_bench.js --out build/bench/gemm.jsonl --threads 1,2
+      node bench/report.mjs build/bench/gemm.jsonl
+      ;;
+    *)
+      echo "unknown benchmark '$which' (known: gemm, all)" >&2
+      exit 2
+      ;;
+  esac
+}
+
+serve() {
+  log "demo: the native CLI on a built-in example (the web page arrives with the page issue)"
+  build/native/wordlight selfcheck
+}
+
+cmd=${1:-help}
+shift || true
+case $cmd in
+  setup) setup ;;
+  native) setup && native ;;
+  wasm) setup && wasm ;;
+  test) setup && native && wasm && run_tests ;;
+  serve) setup && native && serve ;;
+  bench) setup && bench "$@" ;;
+  help | -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    echo "unknown command '$cmd'" >&2
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

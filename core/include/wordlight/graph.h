@@ -1,0 +1,210 @@
+#pragma once
+// A define-by-run tape over the ops of ops.h, with three passes over it:
+//
+//   build (forward)       each op call computes its value at once and records
+//                          a node (plain data: op kind, inputs, attributes,
+//                          saved values);
+//   backward(y)           reverse mode: grad(x) = dy/dx for every node that
+//                          requires a gradient;
+//   forward_tangent()     forward mode for K directions at once: tangent(x) =
+//                          J dx, seeded with set_tangent on leaves;
+//   backward_tangent(y)   forward-over-reverse: the tangent of the backward
+//                          pass. After backward(y) and forward_tangent(),
+//                          grad_tangent(x) = d/de grad(x)|_(leaves + e dleaves)
+//                          which, for a scalar y and a tangent seeded on input
+//                          x, is the exact Hessian-vector product H v.
+//
+// All buffers come from an arena; clear() forgets the tape and keeps the
+// memory, so a steady-state pass of the same size does not allocate.
+// Every op checks its operands' shapes and throws wordlight::Error naming
+// the op and the shapes.
+//
+// Graph<float> runs Backend::fast by default; Graph<double> always runs the
+// scalar reference (used by the tests as the double-precision oracle).
+#include <cstdint>
+#include <vector>
+
+#include "wordlight/arena.h"
+#include "wordlight/backend.h"
+#include "wordlight/error.h"
+#include "wordlight/gemm.h"
+#include "wordlight/ops.h"
+#include "wordlight/shape.h"
+
+namespace wordlight {
+
+struct Var {
+  int id = -1;
+  bool valid() const { return id >= 0; }
+};
+
+enum class OpKind : uint8_t {
+  leaf,
+  linear,
+  matmul,
+  embedding,
+  conv1d,
+  maxpool,
+  unary,
+  binary,
+  scale,
+  softmax,
+  cross_entropy,
+  layernorm,
+  attention,
+  dropout,
+  concat,
+  slice,
+  reshape,
+  sum,
+  pick,
+};
+const char* op_name(OpKind k);
+
+template <class T>
+class Graph {
+ public:
+  explicit Graph(Backend be = Backend::fast);
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  Backend backend() const { return be_; }
+  void set_backend(Backend be) { be_ = be; }
+  // Dropout is applied only while training.
+  bool training = false;
+  // Whether parameter() leaves require gradients (training) or not
+  // (explanations need gradients w.r.t. inputs only, which is cheaper).
+  bool params_require_grad = false;
+
+  // ------------------------------------------------------------ leaves
+  // Copies `data` into the graph.
+  Var input(const Shape& s, const T* data, bool requires_grad = true);
+  // References external memory (model weights) without copying; `packed`
+  // (float only) is the weight packed at load time for linear().
+  Var parameter(const Shape& s, const T* data, const PackedLinear* packed = nullptr);
+  Var constant(const Shape& s, const T* data);
+
+  // ------------------------------------------------------------ ops
+  // x: (..., I), w: (O, I), b: (O) or invalid -> (..., O)
+  Var linear(Var x, Var w, Var b = Var{});
+  // a: (batch..., M, K) (or (.., K, M) if ta), b: (batch..., K, N) (or (.., N, K) if tb)
+  Var matmul(Var a, Var b, bool ta = false, bool tb = false);
+  // table: (V, D); ids of shape ids_shape -> ids_shape + (D,)
+  Var embedding(Var table, const int32_t* ids, const Shape& ids_shape);
+  // x: (B, T, Cin), w: (Cout, W, Cin), b: (Cout) or invalid -> (B, T + 2 pad - W + 1, Cout)
+  Var conv1d(Var x, Var w, Var b, int64_t pad = 0);
+  // x: (B, T, C) -> (B, (T - window) / stride + 1, C)
+  Var maxpool(Var x, int64_t window, int64_t stride);
+  Var max_over_time(Var x);  // window = T: (B, T, C) -> (B, 1, C)
+  Var unary(Var x, ops::UnaryParams p);
+  Var relu(Var x) { return unary(x, {ops::Unary::relu, 1.0}); }
+  Var gelu(Var x) { return unary(x, {ops::Unary::gelu, 1.0}); }
+  Var tanh(Var x) { return unary(x, {ops::Unary::tanh, 1.0}); }
+  Var sigmoid(Var x) { return unary(x, {ops::Unary::sigmoid, 1.0}); }
+  Var softplus(Var x, double beta) { return unary(x, {ops::Unary::softplus, beta}); }
+  Var add(Var a, Var b);  // numpy broadcasting
+  Var mul(Var a, Var b);  // numpy broadcasting
+  Var scale(Var x, T s);
+  Var softmax(Var x);      // over the last dim
+  Var log_softmax(Var x);  // over the last dim
+  // logits: (..., C), labels: numel / C of them -> scalar weighted mean
+  Var cross_entropy(Var logits, const int32_t* labels, const T* class_weights = nullptr);
+  // over the last dim; beta may be invalid
+  Var layernorm(Var x, Var gamma, Var beta, T eps);
+  // q, k, v: (B, T, H*Dh); key_mask: (B, T) of 1 = real token, or null
+  Var attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_mask = nullptr);
+  Var dropout(Var x, double p, uint64_t seed);
+  Var concat(const std::vector<Var>& xs, int axis);
+  Var slice(Var x, int axis, int64_t start, int64_t end);
+  Var reshape(Var x, const Shape& s);  // a view: shares the value buffer
+  Var sum(Var x);                      // -> scalar, shape ()
+  // x: (..., C), index: numel / C entries -> (...): y[r] = x[r, index[r]]
+  Var pick(Var x, const int32_t* index);
+
+  // ------------------------------------------------------------ access
+  const Shape& shape(Var v) const { return node(v).shape; }
+  int64_t numel(Var v) const { return node(v).shape.numel(); }
+  const T* value(Var v) const { return node(v).value; }
+  T* mutable_value(Var v) { return node(v).value; }
+  // Null when the node has no gradient (does not require one, or backward()
+  // has not reached it).
+  const T* grad(Var v) const { return node(v).grad; }
+  const T* tangent(Var v) const { return node(v).tangent; }
+  const T* grad_tangent(Var v) const { return node(v).grad_tangent; }
+  bool requires_grad(Var v) const { return node(v).requires_grad; }
+  int tangent_directions() const { return K_; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+
+  // ------------------------------------------------------------ passes
+  // seed: dL/dy, numel(y) values; null = ones. Gradients of earlier passes
+  // are discarded.
+  void backward(Var y, const T* seed = nullptr);
+  // Seeds the K-direction tangent (K, numel(leaf)) of a leaf; all seeded
+  // leaves share the same K. Copies `d`.
+  void set_tangent(Var leaf, int K, const T* d);
+  // Propagates tangents from the seeded leaves to every node after them.
+  void forward_tangent();
+  // Needs backward(y) and forward_tangent() first; the tangent of the seed
+  // is taken as zero (the seed does not depend on the inputs).
+  void backward_tangent(Var y);
+  // Drops every tangent (and K), so a new set of directions can be seeded
+  // on the same forward pass.
+  void clear_tangents();
+
+  // Forget the tape; keep the arena's memory for the next pass.
+  void clear();
+  size_t arena_bytes_reserved() const { return arena_.bytes_reserved(); }
+
+ private:
+  struct Node {
+    OpKind op = OpKind::leaf;
+    Shape shape;
+    int in[3] = {-1, -1, -1};
+    int multi_begin = 0, multi_count = 0;  // concat inputs in multi_
+    bool requires_grad = false;
+    bool gt_live = false;  // grad_tangent may be nonzero
+    T* value = nullptr;
+    T* grad = nullptr;
+    T* tangent = nullptr;
+    T* grad_tangent = nullptr;
+    // saved for the derivative passes
+    T* saved = nullptr;   // softmax/probs, layernorm mean, attention probs
+    T* saved2 = nullptr;  // layernorm rstd, attention dprobs
+    int32_t* ints = nullptr;  // argmax, labels, ids, index
+    uint8_t* bytes = nullptr;  // dropout mask, attention key mask
+    const T* class_w = nullptr;
+    const PackedLinear* packed = nullptr;
+    // attributes
+    ops::UnaryParams unary;
+    ops::Binary binary = ops::Binary::add;
+    double f = 0;          // scale factor, eps, dropout p
+    int64_t i[6] = {0, 0, 0, 0, 0, 0};
+  };
+
+  Node& node(Var v);
+  const Node& node(Var v) const;
+  Var push(Node&& n);
+  T* alloc(int64_t n, bool zero = false) { return arena_.alloc<T>(static_cast<size_t>(n), zero); }
+  void check_same_graph(Var v, const char* op) const;
+  void run_tangent(Node& n);
+  void run_backward(Node& n);
+  void run_backward_tangent(Node& n);
+  T* ensure_grad(int id);
+  T* ensure_grad_tangent(int id);
+
+  Backend be_;
+  Arena arena_;
+  std::vector<Node> nodes_;
+  std::vector<int> multi_;
+  int K_ = 0;
+  bool have_grads_ = false, have_tangents_ = false;
+};
+
+// Exact Hessian-vector products of a scalar output y with respect to a leaf
+// x for K directions V (K, numel(x)), by forward-over-reverse on a graph
+// that already holds the forward pass. Writes HV (K, numel(x)) and, if
+// given, the gradient (numel(x)).
+template <class T>
+void hessian_vector_products(Graph<T>& g, Var y, Var x, int K, const T* V, T* HV, T* grad = nullptr);
+
+}  // namespace wordlight
