@@ -222,9 +222,11 @@ void maxpool_backward_tangent(const PoolDims& d, int K, const int32_t* argmax, c
 // [h*Dh, (h+1)*Dh)), output in the same layout:
 //   S = q k^T / sqrt(Dh) (+ -inf where key_mask[b, j] == 0),
 //   P = softmax(S) over keys, out = P v.
-// key_mask: (B, T) 1 = real token, 0 = padding; null = all real.
+// key_mask: (B, T) 1 = real token, 0 = padding; null = all real. Masked
+// keys get probability exactly 0; a batch item with every key masked has no
+// softmax and throws.
 // probs: (B, H, T, T) saved P. dprobs: (K, B, H, T, T) written by the
-// tangent and read by the backward tangent.
+// tangent and read by the backward tangent (null there: recomputed from dq, dk).
 struct AttentionDims {
   int64_t B = 1, T = 0, H = 1, Dh = 0;
 };

@@ -1,0 +1,171 @@
+// linear: y = x w^T + b, its tangent, backward and backward tangent.
+//
+// Every dense product goes through gemm<T> (or gemm_packed for float on the
+// fast backend). The K tangent directions are k-major, so a direction-stacked
+// left operand such as dx (K, R, I) is one (K*R, I) matrix: the products
+// against the shared weight (dx w^T, dgy w) are single GEMMs of K*R rows,
+// which is what keeps Hessian-vector products for many directions fast.
+// Products against a per-direction weight tangent (x dw_k^T, gy dw_k, ...)
+// have no such stacking in this layout and run one GEMM per direction.
+#include <climits>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "wordlight/error.h"
+#include "wordlight/ops.h"
+
+namespace wordlight::ops {
+namespace {
+
+void check_dims(const char* fn, int64_t R, int64_t I, int64_t O, int K) {
+  if (R < 0 || I < 0 || O < 0 || K < 0)
+    throw Error(std::string(fn) + ": negative dimension (R=" + std::to_string(R) + ", I=" + std::to_string(I) +
+                ", O=" + std::to_string(O) + ", K=" + std::to_string(K) + ")");
+  // gemm takes int dimensions; the stacked products have K*R rows.
+  const int64_t rows = R * (K > 0 ? K : 1);
+  if (rows > INT_MAX || I > INT_MAX || O > INT_MAX)
+    throw Error(std::string(fn) + ": dimensions too large for GEMM (K*R=" + std::to_string(rows) +
+                ", I=" + std::to_string(I) + ", O=" + std::to_string(O) + ")");
+}
+
+template <class T>
+bool use_packed(Backend be, const PackedLinear* packed) {
+  return std::is_same_v<T, float> && be == Backend::fast && packed != nullptr;
+}
+
+// y (M, O) = beta * y + a (M, I) w^T, with w: (O, I).
+template <class T>
+void times_wt(Backend be, int64_t M, int64_t I, int64_t O, const T* a, const T* w, T beta, T* y,
+              const PackedLinear* packed) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_packed<T>(be, packed) && M > 0 && O > 0) {
+      gemm_packed(false, static_cast<int>(M), 1.f, a, static_cast<int>(I), packed->nt, beta, y, static_cast<int>(O));
+      return;
+    }
+  }
+  gemm<T>(be, false, true, static_cast<int>(M), static_cast<int>(O), static_cast<int>(I), T(1), a,
+          static_cast<int>(I), w, static_cast<int>(I), beta, y, static_cast<int>(O));
+}
+
+// g_in (M, I) = beta * g_in + g (M, O) w, with w: (O, I).
+template <class T>
+void times_w(Backend be, int64_t M, int64_t I, int64_t O, const T* g, const T* w, T beta, T* g_in,
+             const PackedLinear* packed) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_packed<T>(be, packed) && M > 0 && I > 0) {
+      gemm_packed(false, static_cast<int>(M), 1.f, g, static_cast<int>(O), packed->nn, beta, g_in,
+                  static_cast<int>(I));
+      return;
+    }
+  }
+  gemm<T>(be, false, false, static_cast<int>(M), static_cast<int>(I), static_cast<int>(O), T(1), g,
+          static_cast<int>(O), w, static_cast<int>(I), beta, g_in, static_cast<int>(I));
+}
+
+// gw (O, I) += g^T x, with g: (R, O), x: (R, I).
+template <class T>
+void add_gt_x(Backend be, int64_t R, int64_t I, int64_t O, const T* g, const T* x, T* gw) {
+  gemm<T>(be, true, false, static_cast<int>(O), static_cast<int>(I), static_cast<int>(R), T(1), g,
+          static_cast<int>(O), x, static_cast<int>(I), T(1), gw, static_cast<int>(I));
+}
+
+// y (R, O) += b broadcast over rows.
+template <class T>
+void add_bias(int64_t R, int64_t O, const T* b, T* y) {
+  for (int64_t r = 0; r < R; ++r) {
+    T* yr = y + r * O;
+    for (int64_t o = 0; o < O; ++o) yr[o] += b[o];
+  }
+}
+
+// gb (O) += column sums of g (R, O).
+template <class T>
+void add_col_sums(int64_t R, int64_t O, const T* g, T* gb) {
+  for (int64_t r = 0; r < R; ++r) {
+    const T* gr = g + r * O;
+    for (int64_t o = 0; o < O; ++o) gb[o] += gr[o];
+  }
+}
+
+}  // namespace
+
+template <class T>
+void linear_forward(Backend be, int64_t R, int64_t I, int64_t O, const T* x, const T* w, const T* b, T* y,
+                    const PackedLinear* packed) {
+  check_dims("linear_forward", R, I, O, 1);
+  if (R == 0 || O == 0) return;
+  times_wt(be, R, I, O, x, w, T(0), y, packed);
+  if (b) add_bias(R, O, b, y);
+}
+
+template <class T>
+void linear_tangent(Backend be, int64_t R, int64_t I, int64_t O, int K, const T* x, const T* w, const T* dx,
+                    const T* dw, const T* db, T* dy, const PackedLinear* packed) {
+  check_dims("linear_tangent", R, I, O, K);
+  if (!dy || R == 0 || O == 0 || K == 0) return;
+  const int64_t ysz = R * O;
+  // dy (K*R, O) = dx (K*R, I) w^T: one GEMM for all directions.
+  if (dx)
+    times_wt(be, int64_t(K) * R, I, O, dx, w, T(0), dy, packed);
+  else
+    std::memset(dy, 0, sizeof(T) * static_cast<size_t>(K * ysz));
+  for (int k = 0; k < K; ++k) {
+    T* dyk = dy + k * ysz;
+    // dy_k += x dw_k^T
+    if (dw)
+      gemm<T>(be, false, true, static_cast<int>(R), static_cast<int>(O), static_cast<int>(I), T(1), x,
+              static_cast<int>(I), dw + k * O * I, static_cast<int>(I), T(1), dyk, static_cast<int>(O));
+    if (db) add_bias(R, O, db + k * O, dyk);
+  }
+}
+
+template <class T>
+void linear_backward(Backend be, int64_t R, int64_t I, int64_t O, const T* x, const T* w, const T* gy, T* gx,
+                     T* gw, T* gb, const PackedLinear* packed) {
+  check_dims("linear_backward", R, I, O, 1);
+  if (!gy || R == 0) return;
+  if (gx) times_w(be, R, I, O, gy, w, T(1), gx, packed);  // gx (R, I) += gy w
+  if (gw) add_gt_x(be, R, I, O, gy, x, gw);                // gw (O, I) += gy^T x
+  if (gb) add_col_sums(R, O, gy, gb);                      // gb (O) += sum_r gy
+}
+
+template <class T>
+void linear_backward_tangent(Backend be, int64_t R, int64_t I, int64_t O, int K, const T* x, const T* w,
+                             const T* dx, const T* dw, const T* gy, const T* dgy, T* dgx, T* dgw, T* dgb,
+                             const PackedLinear* packed) {
+  check_dims("linear_backward_tangent", R, I, O, K);
+  if (R == 0 || K == 0) return;
+  const int64_t xsz = R * I, ysz = R * O, wsz = O * I;
+  // dgx (K*R, I) += dgy (K*R, O) w: one GEMM for all directions.
+  if (dgx && dgy) times_w(be, int64_t(K) * R, I, O, dgy, w, T(1), dgx, packed);
+  for (int k = 0; k < K; ++k) {
+    const T* dgyk = dgy ? dgy + k * ysz : nullptr;
+    // dgx_k += gy dw_k
+    if (dgx && gy && dw)
+      gemm<T>(be, false, false, static_cast<int>(R), static_cast<int>(I), static_cast<int>(O), T(1), gy,
+              static_cast<int>(O), dw + k * wsz, static_cast<int>(I), T(1), dgx + k * xsz, static_cast<int>(I));
+    if (dgw) {
+      // dgw_k += dgy_k^T x + gy^T dx_k
+      if (dgyk) add_gt_x(be, R, I, O, dgyk, x, dgw + k * wsz);
+      if (gy && dx) add_gt_x(be, R, I, O, gy, dx + k * xsz, dgw + k * wsz);
+    }
+    if (dgb && dgyk) add_col_sums(R, O, dgyk, dgb + k * O);
+  }
+}
+
+#define WL_INSTANTIATE_LINEAR(T)                                                                                  \
+  template void linear_forward<T>(Backend, int64_t, int64_t, int64_t, const T*, const T*, const T*, T*,           \
+                                  const PackedLinear*);                                                           \
+  template void linear_tangent<T>(Backend, int64_t, int64_t, int64_t, int, const T*, const T*, const T*,          \
+                                  const T*, const T*, T*, const PackedLinear*);                                   \
+  template void linear_backward<T>(Backend, int64_t, int64_t, int64_t, const T*, const T*, const T*, T*, T*, T*,  \
+                                   const PackedLinear*);                                                          \
+  template void linear_backward_tangent<T>(Backend, int64_t, int64_t, int64_t, int, const T*, const T*,           \
+                                           const T*, const T*, const T*, const T*, T*, T*, T*,                    \
+                                           const PackedLinear*);
+WL_INSTANTIATE_LINEAR(float)
+WL_INSTANTIATE_LINEAR(double)
+#undef WL_INSTANTIATE_LINEAR
+
+}  // namespace wordlight::ops
