@@ -1,0 +1,284 @@
+// Element-wise non-linearities: relu, softplus_beta, gelu (erf form), tanh,
+// sigmoid. Every function is driven by f(x), f'(x) and f''(x):
+//   tangent          dy  = f'(x) dx
+//   backward         gx += f'(x) gy
+//   backward tangent dgx += f'(x) dgy + f''(x) gy dx
+// The derivatives are recomputed from x (y is not read and may be null):
+// the forms used below (e.g. 1 - tanh^2 = 4e / (1 + e)^2) keep their relative
+// accuracy where a formula in y would cancel (tanh(x) rounding to 1).
+//
+// relu's kink: f'(0) = 0 (the convention of PyTorch), f'' = 0 everywhere.
+//
+// Backend::reference evaluates the std:: functions per element in T;
+// Backend::fast (float) runs the branch-free approximations of fast_math.h
+// in loops over chunks of kChunk elements, which the compiler vectorises.
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+#include "fast_math.h"
+#include "wordlight/error.h"
+#include "wordlight/ops.h"
+
+namespace wordlight::ops {
+namespace {
+
+namespace fm = fast_math;
+
+// Derivatives are computed for kChunk elements at a time into stack buffers:
+// small enough for L1, long enough to amortise the loop overhead.
+constexpr int64_t kChunk = 256;
+
+void check_params(const UnaryParams& p, const char* fn) {
+  if (p.kind == Unary::softplus && !(p.beta > 0 && std::isfinite(p.beta)))
+    throw Error(std::string(fn) + " (softplus): beta must be positive and finite, got " + std::to_string(p.beta));
+}
+
+// ---------------------------------------------------------------- reference
+// Scalar std:: formulas. Softplus and sigmoid split on the sign so that exp
+// never overflows; Phi uses erfc so that the left tail keeps its digits.
+template <class T>
+T ref_value(const UnaryParams& p, T x) {
+  switch (p.kind) {
+    case Unary::relu:
+      return x < T(0) ? T(0) : x;
+    case Unary::softplus: {
+      const T b = static_cast<T>(p.beta), u = b * x;
+      return ((u > T(0) ? u : T(0)) + std::log1p(std::exp(-std::fabs(u)))) / b;
+    }
+    case Unary::gelu:
+      return x * T(0.5) * std::erfc(-x * T(0.70710678118654752440));
+    case Unary::tanh:
+      return std::tanh(x);
+    case Unary::sigmoid: {
+      const T e = std::exp(-std::fabs(x));
+      return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    }
+  }
+  return x;
+}
+
+template <class T>
+void ref_derivs(const UnaryParams& p, T x, T* d1, T* d2) {
+  T f1 = 0, f2 = 0;
+  switch (p.kind) {
+    case Unary::relu:
+      f1 = x > T(0) ? T(1) : T(0);  // kink: f'(0) = 0
+      break;
+    case Unary::softplus: {
+      // f' = sigmoid(beta x), f'' = beta sigmoid(u) sigmoid(-u) = beta e / (1 + e)^2
+      const T b = static_cast<T>(p.beta), u = b * x;
+      const T e = std::exp(-std::fabs(u)), r = T(1) / (T(1) + e);
+      f1 = u >= T(0) ? r : e * r;
+      f2 = b * e * r * r;
+      break;
+    }
+    case Unary::gelu: {
+      // f' = Phi + x phi, f'' = phi (2 - x^2)
+      const T cdf = T(0.5) * std::erfc(-x * T(0.70710678118654752440));
+      const T pdf = T(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
+      f1 = cdf + x * pdf;
+      f2 = pdf * (T(2) - x * x);
+      break;
+    }
+    case Unary::tanh: {
+      // f' = 1 - t^2 = 4e / (1 + e)^2 with e = exp(-2|x|), f'' = -2 t f'
+      const T e = std::exp(T(-2) * std::fabs(x)), r = T(1) / (T(1) + e);
+      f1 = T(4) * e * r * r;
+      f2 = T(-2) * std::tanh(x) * f1;
+      break;
+    }
+    case Unary::sigmoid: {
+      // f' = s (1 - s) = e / (1 + e)^2 with e = exp(-|x|), f'' = f' (1 - 2 s)
+      const T e = std::exp(-std::fabs(x)), r = T(1) / (T(1) + e);
+      const T s = x >= T(0) ? r : e * r;
+      f1 = e * r * r;
+      f2 = f1 * (T(1) - T(2) * s);
+      break;
+    }
+  }
+  if (d1) *d1 = f1;
+  if (d2) *d2 = f2;
+}
+
+// ---------------------------------------------------------------- fast (float)
+// Same formulas with fast_math's approximations. One branch-free loop per
+// kind, so that each loop vectorises.
+// x, y: (m)
+void fast_values(const UnaryParams& p, int64_t m, const float* x, float* y) {
+  switch (p.kind) {
+    case Unary::relu:
+      for (int64_t i = 0; i < m; ++i) y[i] = fm::select(x[i] < 0.0f, 0.0f, x[i]);
+      return;
+    case Unary::softplus: {
+      const float b = static_cast<float>(p.beta), inv_b = static_cast<float>(1.0 / p.beta);
+      for (int64_t i = 0; i < m; ++i) y[i] = fm::softplus(b * x[i]) * inv_b;
+      return;
+    }
+    case Unary::gelu:
+      fm::gelu_n(m, x, y);
+      return;
+    case Unary::tanh:
+      fm::tanh_n(m, x, y);
+      return;
+    case Unary::sigmoid:
+      fm::sigmoid_n(m, x, y);
+      return;
+  }
+}
+
+// x, d1, d2: (m)
+void fast_derivs(const UnaryParams& p, int64_t m, const float* x, float* d1, float* d2) {
+  switch (p.kind) {
+    case Unary::relu:
+      for (int64_t i = 0; i < m; ++i) {
+        d1[i] = fm::select(x[i] > 0.0f, 1.0f, 0.0f);
+        d2[i] = 0.0f;
+      }
+      return;
+    case Unary::softplus: {
+      const float b = static_cast<float>(p.beta);
+      for (int64_t i = 0; i < m; ++i) {
+        const float u = b * x[i];
+        const float e = fm::exp(-fm::abs(u)), r = 1.0f / (1.0f + e);
+        d1[i] = fm::select(u >= 0.0f, r, e * r);
+        d2[i] = b * e * r * r;
+      }
+      return;
+    }
+    case Unary::gelu:
+      for (int64_t i = 0; i < m; ++i) {
+        const float xi = x[i];
+        const float cdf = fm::norm_cdf(xi), pdf = fm::norm_pdf(xi);
+        d1[i] = cdf + xi * pdf;
+        d2[i] = pdf * (2.0f - xi * xi);
+      }
+      return;
+    case Unary::tanh:
+      for (int64_t i = 0; i < m; ++i) {
+        const float f1 = fm::tanh_deriv(x[i]);
+        d1[i] = f1;
+        d2[i] = -2.0f * fm::tanh(x[i]) * f1;
+      }
+      return;
+    case Unary::sigmoid:
+      for (int64_t i = 0; i < m; ++i) {
+        const float e = fm::exp(-fm::abs(x[i])), r = 1.0f / (1.0f + e);
+        const float s = fm::select(x[i] >= 0.0f, r, e * r);
+        const float f1 = e * r * r;
+        d1[i] = f1;
+        d2[i] = f1 * (1.0f - 2.0f * s);
+      }
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- dispatch
+// x, y: (m)
+template <class T>
+void values(Backend be, const UnaryParams& p, int64_t m, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (be == Backend::fast) return fast_values(p, m, x, y);
+  }
+  for (int64_t i = 0; i < m; ++i) y[i] = ref_value(p, x[i]);
+}
+
+// x, d1, d2: (m), m <= kChunk
+template <class T>
+void derivs(Backend be, const UnaryParams& p, int64_t m, const T* x, T* d1, T* d2) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (be == Backend::fast) return fast_derivs(p, m, x, d1, d2);
+  }
+  for (int64_t i = 0; i < m; ++i) ref_derivs(p, x[i], &d1[i], &d2[i]);
+}
+
+}  // namespace
+
+template <class T>
+void unary_forward(Backend be, UnaryParams p, int64_t n, const T* x, T* y) {
+  check_params(p, "unary_forward");
+  if (!y) return;
+  values(be, p, n, x, y);
+}
+
+// x: (n); dx, dy: (K, n)
+template <class T>
+void unary_tangent(Backend be, UnaryParams p, int64_t n, int K, const T* x, const T* /*y*/, const T* dx, T* dy) {
+  check_params(p, "unary_tangent");
+  if (!dy) return;
+  if (!dx) {
+    for (int64_t i = 0; i < K * n; ++i) dy[i] = T(0);
+    return;
+  }
+  T d1[kChunk], d2[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    derivs(be, p, m, x + i0, d1, d2);
+    for (int k = 0; k < K; ++k) {
+      const T* dxk = dx + k * n + i0;
+      T* dyk = dy + k * n + i0;
+      for (int64_t i = 0; i < m; ++i) dyk[i] = d1[i] * dxk[i];
+    }
+  }
+}
+
+// x, gy, gx: (n)
+template <class T>
+void unary_backward(Backend be, UnaryParams p, int64_t n, const T* x, const T* /*y*/, const T* gy, T* gx) {
+  check_params(p, "unary_backward");
+  if (!gx || !gy) return;
+  T d1[kChunk], d2[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    derivs(be, p, m, x + i0, d1, d2);
+    for (int64_t i = 0; i < m; ++i) gx[i0 + i] += d1[i] * gy[i0 + i];
+  }
+}
+
+// x, gy: (n); dx, dgy, dgx: (K, n)
+template <class T>
+void unary_backward_tangent(Backend be, UnaryParams p, int64_t n, int K, const T* x, const T* /*y*/, const T* dx,
+                            const T* gy, const T* dgy, T* dgx) {
+  check_params(p, "unary_backward_tangent");
+  const bool curvature = gy && dx;  // the f'' gy dx term
+  if (!dgx || (!dgy && !curvature)) return;
+  T d1[kChunk], d2[kChunk];
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    const int64_t m = n - i0 < kChunk ? n - i0 : kChunk;
+    derivs(be, p, m, x + i0, d1, d2);
+    if (curvature)  // fold gy into f'' once for all K directions
+      for (int64_t i = 0; i < m; ++i) d2[i] *= gy[i0 + i];
+    for (int k = 0; k < K; ++k) {
+      T* out = dgx + k * n + i0;
+      if (dgy && curvature) {
+        const T *a = dgy + k * n + i0, *b = dx + k * n + i0;
+        for (int64_t i = 0; i < m; ++i) out[i] += d1[i] * a[i] + d2[i] * b[i];
+      } else if (dgy) {
+        const T* a = dgy + k * n + i0;
+        for (int64_t i = 0; i < m; ++i) out[i] += d1[i] * a[i];
+      } else {
+        const T* b = dx + k * n + i0;
+        for (int64_t i = 0; i < m; ++i) out[i] += d2[i] * b[i];
+      }
+    }
+  }
+}
+
+template <class T>
+void unary_derivatives(UnaryParams p, T x, T* d1, T* d2) {
+  check_params(p, "unary_derivatives");
+  ref_derivs(p, x, d1, d2);
+}
+
+#define WL_INSTANTIATE(T)                                                                                     \
+  template void unary_forward<T>(Backend, UnaryParams, int64_t, const T*, T*);                                \
+  template void unary_tangent<T>(Backend, UnaryParams, int64_t, int, const T*, const T*, const T*, T*);       \
+  template void unary_backward<T>(Backend, UnaryParams, int64_t, const T*, const T*, const T*, T*);           \
+  template void unary_backward_tangent<T>(Backend, UnaryParams, int64_t, int, const T*, const T*, const T*,   \
+                                          const T*, const T*, T*);                                            \
+  template void unary_derivatives<T>(UnaryParams, T, T*, T*);
+WL_INSTANTIATE(float)
+WL_INSTANTIATE(double)
+#undef WL_INSTANTIATE
+
+}  // namespace wordlight::ops
