@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Writes the tiny tokenizer fixtures under tests/golden/io/ (run from anywhere).
+
+bert_tiny/     vocab.txt, tokenizer.json (BertNormalizer lowercase, WordPiece),
+               tokenizer_config.json, config.json
+roberta_tiny/  vocab.json, merges.txt, tokenizer.json (ByteLevel BPE,
+               RobertaProcessing), config.json
+words_tiny/    vocab.txt (<pad>, <unk>, then words), config.json (wordlight-cnn)
+
+The vocabularies are made up and small; the expected tokenizations in
+tests/cpp/test_tokenizers.cpp are derived by hand from them.
+"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+BERT_VOCAB = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+    "hello", "world", ",", "!", ".", "'", "?",
+    "na", "##ive", "cafe", "北", "京", "don", "t", "the",
+    "un", "##aff", "##able", "##a", "a", "play", "##ing", "##s", "movie",
+    "is", "great", "i", "love", "it", "ελ", "ελλ", "##ηνικα", "한", "ᄒ", "##ᅡ", "##ᆫ", "x",
+]
+
+# Byte-level BPE: every byte symbol, then the merges' results.
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+BPE_MERGES = [
+    ("h", "e"), ("l", "l"), ("he", "ll"), ("hell", "o"),
+    ("Ġ", "w"), ("o", "r"), ("Ġw", "or"), ("l", "d"), ("Ġwor", "ld"),
+    ("Ġ", "t"), ("h", "i"), ("Ġt", "hi"), ("Ġthi", "s"),
+    ("Ġ", "i"), ("Ġi", "s"), ("'", "s"), ("Ġ", "1"), ("Ġ1", "2"),
+    ("Ã", "©"), ("c", "a"), ("ca", "f"), ("caf", "Ã©"),
+]
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+def bert():
+    d = os.path.join(HERE, "bert_tiny")
+    write(os.path.join(d, "vocab.txt"), "\n".join(BERT_VOCAB) + "\n")
+    vocab = {t: i for i, t in enumerate(BERT_VOCAB)}
+    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+              "normalized": False, "special": True} for t in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]]
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
+                               "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": vocab},
+    }
+    write(os.path.join(d, "tokenizer.json"), json.dumps(tok, ensure_ascii=False, indent=1) + "\n")
+    write(os.path.join(d, "tokenizer_config.json"), json.dumps({"do_lower_case": True, "model_max_length": 512}) + "\n")
+    cfg = {"architectures": ["BertForSequenceClassification"], "model_type": "bert", "vocab_size": len(BERT_VOCAB),
+           "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16,
+           "max_position_embeddings": 16, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
+           "pad_token_id": 0, "id2label": {"0": "NEGATIVE", "1": "POSITIVE"},
+           "label2id": {"NEGATIVE": 0, "POSITIVE": 1}}
+    write(os.path.join(d, "config.json"), json.dumps(cfg, indent=1) + "\n")
+
+def roberta():
+    d = os.path.join(HERE, "roberta_tiny")
+    b2u = bytes_to_unicode()
+    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + [b2u[b] for b in range(256)]
+    for a, b in BPE_MERGES:
+        if a + b not in tokens:
+            tokens.append(a + b)
+    tokens.append("<mask>")
+    vocab = {t: i for i, t in enumerate(tokens)}
+    write(os.path.join(d, "vocab.json"), json.dumps(vocab, ensure_ascii=False) + "\n")
+    write(os.path.join(d, "merges.txt"), "#version: 0.2\n" + "".join("%s %s\n" % m for m in BPE_MERGES))
+    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": t == "<mask>", "rstrip": False,
+              "normalized": False, "special": True} for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]]
+    tok = {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                  "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
+                  "vocab": vocab, "merges": ["%s %s" % m for m in BPE_MERGES]},
+    }
+    write(os.path.join(d, "tokenizer.json"), json.dumps(tok, ensure_ascii=False, indent=1) + "\n")
+    cfg = {"architectures": ["RobertaForMaskedLM"], "model_type": "roberta", "vocab_size": len(tokens),
+           "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16,
+           "max_position_embeddings": 14, "type_vocab_size": 1, "layer_norm_eps": 1e-5, "hidden_act": "gelu",
+           "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
+    write(os.path.join(d, "config.json"), json.dumps(cfg, indent=1) + "\n")
+
+WORDS = ["<pad>", "<unk>", "the", "movie", "is", "n't", "'s", "it", "do", "ca", "good", "bad", ",", ".", "!",
+         "``", "''", "-lrb-", "-rrb-", "mr.", "well-made", "film", "a", "--", "...", "not", "funny", "?", "café"]
+
+def words():
+    d = os.path.join(HERE, "words_tiny")
+    write(os.path.join(d, "vocab.txt"), "\n".join(WORDS) + "\n")
+    cfg = {"model_type": "wordlight-cnn", "vocab_size": len(WORDS), "embedding_dim": 4, "num_filters": 2,
+           "kernel_size": [2, 3], "num_labels": 2, "id2label": {"0": "negative", "1": "positive"},
+           "max_length": 12}
+    write(os.path.join(d, "config.json"), json.dumps(cfg, indent=1) + "\n")
+
+if __name__ == "__main__":
+    bert()
+    roberta()
+    words()
