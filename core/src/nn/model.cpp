@@ -1,16 +1,86 @@
-// Model construction by architecture, and loading from a directory.
+// Model construction by architecture, and loading from a directory; plus the
+// checkpoint and batch checks that the architectures share (model_internal.h).
 #include "wordlight/model.h"
 
+#include <algorithm>
+
 #include "wordlight/error.h"
+#include "model_internal.h"
 
 namespace wordlight {
 
-std::unique_ptr<Model> make_transformer_model(const ModelConfig& config, const SafetensorsFile& weights);
+namespace detail {
+
+namespace {
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "(";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + ")";
+}
+}  // namespace
+
+std::vector<float> take_tensor(const SafetensorsFile& st, const ModelConfig& cfg, const std::string& name,
+                               const std::vector<int64_t>& shape) {
+  if (!st.has(name))
+    throw Error(st.source + ": missing tensor '" + name + "' of shape " + shape_str(shape) + " for " +
+                cfg.architecture);
+  const LoadedTensor& t = st.get(name);
+  if (t.shape != shape)
+    throw Error(st.source + ": tensor '" + name + "' has shape " + shape_str(t.shape) + ", expected " +
+                shape_str(shape) + " from " + cfg.source);
+  return t.values;
+}
+
+void require_at_least(const ModelConfig& cfg, const char* key, long long value, long long lo) {
+  if (value < lo)
+    throw Error(cfg.source + ": key '" + key + "' is " + std::to_string(value) + "; it must be at least " +
+                std::to_string(lo));
+}
+
+void check_token_batch(const TokenBatch& b) {
+  if (b.B < 1 || b.T < 1) throw Error("model: empty batch (" + std::to_string(b.B) + " x " + std::to_string(b.T) + ")");
+  if (b.ids.size() != static_cast<size_t>(b.B) * b.T || b.mask.size() != b.ids.size())
+    throw Error("model: batch of " + std::to_string(b.B) + " x " + std::to_string(b.T) + " has " +
+                std::to_string(b.ids.size()) + " ids and " + std::to_string(b.mask.size()) + " mask entries");
+}
+
+// Our models have no prediction for a text without tokens (the CNN has no
+// window to pool), so such a row is refused rather than given a made-up one.
+void check_rows_have_tokens(const TokenBatch& b) {
+  for (int r = 0; r < b.B; ++r) {
+    const auto row = b.mask.begin() + static_cast<size_t>(r) * b.T;
+    if (std::all_of(row, row + b.T, [](uint8_t m) { return m == 0; }))
+      throw Error("forward: text " + std::to_string(r) + " of the batch has no real token (its mask is all 0)");
+  }
+}
+
+// table: (V, D) -> out: (B, T, D)
+void embed_ids(const ModelConfig& cfg, const std::vector<float>& table, int V, int D, const TokenBatch& batch,
+               float* out) {
+  check_token_batch(batch);
+  for (size_t i = 0; i < batch.ids.size(); ++i) {
+    const int32_t id = batch.ids[i];
+    if (id < 0 || id >= V)
+      throw Error(cfg.source + ": token id " + std::to_string(id) + " at position " + std::to_string(i) +
+                  " is outside the vocabulary of " + std::to_string(V));
+    std::copy(table.begin() + static_cast<size_t>(id) * D, table.begin() + static_cast<size_t>(id + 1) * D,
+              out + i * D);
+  }
+}
+
+void check_word_emb(const Graph<float>& g, Var word_emb, const TokenBatch& batch, int D) {
+  if (g.shape(word_emb) != Shape{batch.B, batch.T, D})
+    throw Error("forward: word embeddings " + g.shape(word_emb).str() + " do not match the batch (" +
+                std::to_string(batch.B) + ", " + std::to_string(batch.T) + ", " + std::to_string(D) + ")");
+}
+
+}  // namespace detail
 
 std::unique_ptr<Model> make_model(const ModelConfig& config, const SafetensorsFile& weights) {
   if (config.is_transformer()) return make_transformer_model(config, weights);
-  throw Error(config.source + ": architecture '" + config.architecture +
-              "' has no model builder in this version (transformers only: BERT, DistilBERT, RoBERTa)");
+  if (config.family == ModelFamily::WordlightCnn) return make_cnn_model(config, weights);
+  if (config.family == ModelFamily::WordlightBiLstm) return make_bilstm_model(config, weights);
+  throw Error(config.source + ": architecture '" + config.architecture + "' has no model builder");
 }
 
 std::unique_ptr<Model> load_model_dir(const std::string& dir) {

@@ -6,6 +6,7 @@
 
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "model_internal.h"
 
 namespace wordlight {
 namespace {
@@ -152,23 +153,13 @@ class TransformerModel : public Model {
   int output_dim() const override { return config_.head == ModelHead::MaskedLM ? V_ : L_; }
 
   void embed(const TokenBatch& batch, float* out) const override {
-    check_batch(batch);
-    for (size_t i = 0; i < batch.ids.size(); ++i) {
-      const int32_t id = batch.ids[i];
-      if (id < 0 || id >= V_)
-        throw Error(config_.source + ": token id " + std::to_string(id) + " at position " + std::to_string(i) +
-                    " is outside the vocabulary of " + std::to_string(V_));
-      std::copy(word_.begin() + static_cast<size_t>(id) * C_, word_.begin() + static_cast<size_t>(id + 1) * C_,
-                out + i * C_);
-    }
+    detail::embed_ids(config_, word_, V_, C_, batch, out);
   }
 
   Var forward(Graph<float>& g, Var word_emb, const TokenBatch& batch) const override {
-    check_batch(batch);
+    detail::check_token_batch(batch);
     const int B = batch.B, T = batch.T;
-    if (g.shape(word_emb) != Shape{B, T, C_})
-      throw Error("forward: word embeddings " + g.shape(word_emb).str() + " do not match the batch (" +
-                  std::to_string(B) + ", " + std::to_string(T) + ", " + std::to_string(C_) + ")");
+    detail::check_word_emb(g, word_emb, batch, C_);
     const int max_len = config_.max_position_embeddings - config_.position_offset;
     if (T > max_len)
       throw Error("forward: " + std::to_string(T) + " tokens exceed the model's maximum of " + std::to_string(max_len));
@@ -213,18 +204,8 @@ class TransformerModel : public Model {
   }
 
  private:
-  std::vector<float> take(const std::string& name, std::vector<int64_t> shape) const {
-    if (!st_->has(name))
-      throw Error(st_->source + ": missing tensor '" + name + "' for " + config_.architecture);
-    const LoadedTensor& t = st_->get(name);
-    if (t.shape != shape) {
-      std::string want = "(", got = "(";
-      for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + std::to_string(shape[i]);
-      for (size_t i = 0; i < t.shape.size(); ++i) got += (i ? ", " : "") + std::to_string(t.shape[i]);
-      throw Error(st_->source + ": tensor '" + name + "' has shape " + got + "), expected " + want + ") from " +
-                  config_.source);
-    }
-    return t.values;
+  std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) const {
+    return detail::take_tensor(*st_, config_, name, shape);
   }
   Linear linear(const std::string& prefix, int O, int I) const {
     Linear l;
@@ -247,12 +228,6 @@ class TransformerModel : public Model {
   }
   Var layer_norm(Graph<float>& g, Var x, const Norm& n) const {
     return g.layernorm(x, param(g, n.gamma, {C_}), param(g, n.beta, {C_}), config_.layer_norm_eps);
-  }
-  void check_batch(const TokenBatch& b) const {
-    if (b.B < 1 || b.T < 1) throw Error("model: empty batch (" + std::to_string(b.B) + " x " + std::to_string(b.T) + ")");
-    if (b.ids.size() != static_cast<size_t>(b.B) * b.T || b.mask.size() != b.ids.size())
-      throw Error("model: batch of " + std::to_string(b.B) + " x " + std::to_string(b.T) + " has " +
-                  std::to_string(b.ids.size()) + " ids and " + std::to_string(b.mask.size()) + " mask entries");
   }
 
   const SafetensorsFile* st_;  // only during construction

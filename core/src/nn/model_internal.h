@@ -1,0 +1,34 @@
+#pragma once
+// Private to core/src/nn: the builders of each architecture and the
+// checkpoint and batch checks they share (defined in model.cpp).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wordlight/model.h"
+
+namespace wordlight {
+
+std::unique_ptr<Model> make_transformer_model(const ModelConfig& config, const SafetensorsFile& weights);
+std::unique_ptr<Model> make_cnn_model(const ModelConfig& config, const SafetensorsFile& weights);
+std::unique_ptr<Model> make_bilstm_model(const ModelConfig& config, const SafetensorsFile& weights);
+
+namespace detail {
+
+// The tensor `name` of `shape`; throws naming the checkpoint, the tensor and
+// the expected shape.
+std::vector<float> take_tensor(const SafetensorsFile& st, const ModelConfig& cfg, const std::string& name,
+                               const std::vector<int64_t>& shape);
+// ModelConfig can be filled by hand as well as parsed, so the builders check
+// again what parse_model_config checks, in its words.
+void require_at_least(const ModelConfig& cfg, const char* key, long long value, long long lo);
+void check_token_batch(const TokenBatch& b);
+// A row whose mask is all 0 is refused (no prediction without tokens).
+void check_rows_have_tokens(const TokenBatch& b);
+// table: (V, D) -> out: (B, T, D)
+void embed_ids(const ModelConfig& cfg, const std::vector<float>& table, int V, int D, const TokenBatch& batch,
+               float* out);
+void check_word_emb(const Graph<float>& g, Var word_emb, const TokenBatch& batch, int D);
+
+}  // namespace detail
+}  // namespace wordlight
