@@ -3,18 +3,31 @@
 //   wordlight selfcheck   runs a small network through every pass of the core
 //                         and checks first and second derivatives against
 //                         finite differences (the demo until models ship)
+//   wordlight init        a model directory with fresh random weights
+//   wordlight train       fine-tunes / trains a model directory on labelled data
+//   wordlight evaluate    accuracy of a model directory on labelled data (JSON)
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/gemm.h"
 #include "wordlight/graph.h"
+#include "wordlight/model.h"
 #include "wordlight/thread_pool.h"
+#include "wordlight/tokenizer.h"
+#include "wordlight/train.h"
 
 using namespace wordlight;
 
@@ -26,6 +39,16 @@ void usage(FILE* f) {
                "  info        print the build's GEMM implementation and thread count\n"
                "  selfcheck   run a small transformer block through forward, gradient and exact\n"
                "              Hessian-vector products; compare with finite differences\n"
+               "  init --config FILE --vocab FILE --out DIR [--seed N]\n"
+               "              a model directory (config.json, model.safetensors, the vocabulary) with\n"
+               "              random weights; the vocabulary file keeps its name (vocab.txt, tokenizer.json, ...)\n"
+               "  train --model DIR --train SPEC [--dev SPEC] --out DIR [--epochs N] [--batch-size N]\n"
+               "              [--lr X] [--weight-decay X] [--warmup X] [--clip X] [--patience N] [--seed N]\n"
+               "              [--class-weights balanced|none] [--max-length N] [--f16] [--log-every N]\n"
+               "              writes the best dev epoch's checkpoint to --out (the latest without --dev)\n"
+               "  evaluate --model DIR --data SPEC [--batch-size N]   prints {\"accuracy\": ..., \"n\": ...}\n"
+               "data SPEC: sst2:PATH (stsa.binary.* or a .tsv), tsv:PATH, jsonl:PATH ({\"text\", \"label\"}),\n"
+               "           dir:ROOT (ROOT/<class>/<files>), newsgroups:ROOT (the same, e-mail headers dropped)\n"
                "options: --threads N (default 1)\n");
 }
 
@@ -136,6 +159,153 @@ int cmd_selfcheck() {
   return ok ? 0 : 1;
 }
 
+// Options of the form --name value (and bare flags), in order.
+struct Args {
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+  std::string get(const std::string& k, const std::string& def = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? def : it->second;
+  }
+  std::string need(const std::string& k) const {
+    auto it = values.find(k);
+    if (it == values.end()) throw Error("missing option --" + k);
+    return it->second;
+  }
+  double num(const std::string& k, double def) const {
+    auto it = values.find(k);
+    if (it == values.end()) return def;
+    try {
+      size_t used = 0;
+      const double v = std::stod(it->second, &used);
+      if (used != it->second.size()) throw std::invalid_argument("trailing");
+      return v;
+    } catch (const std::exception&) {
+      throw Error("option --" + k + ": '" + it->second + "' is not a number");
+    }
+  }
+  long long integer(const std::string& k, long long def) const {
+    const double v = num(k, static_cast<double>(def));
+    if (v != std::floor(v)) throw Error("option --" + k + ": '" + get(k) + "' is not an integer");
+    return static_cast<long long>(v);
+  }
+};
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot open");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::string base_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+int cmd_init(const Args& a) {
+  const std::string config_path = a.need("config"), vocab = a.need("vocab"), out = a.need("out");
+  const std::string text = read_text(config_path);
+  const ModelConfig cfg = parse_model_config(text, config_path);
+  auto model = make_model(cfg, random_checkpoint(cfg, static_cast<uint64_t>(a.integer("seed", 42))));
+  make_directories(out);
+  const std::string vocab_text = read_text(vocab);
+  std::ofstream(out + "/" + base_name(vocab), std::ios::binary) << vocab_text;
+  save_checkpoint(*model, text, {}, "", out, false);
+  // The vocabulary must fit the config: loading the tokenizer checks it.
+  auto tok = load_tokenizer_dir(out, cfg);
+  if (tok->vocab_size() > cfg.vocab_size)
+    throw Error(vocab + ": " + std::to_string(tok->vocab_size()) + " tokens but " + config_path + " has vocab_size " +
+                std::to_string(cfg.vocab_size));
+  std::fprintf(stderr, "wordlight init: %s, %zu tensors, seed %lld -> %s\n", cfg.architecture.c_str(),
+               model->parameters().size(), a.integer("seed", 42), out.c_str());
+  return 0;
+}
+
+// Reads a data SPEC and encodes it with the model's tokenizer.
+EncodedSet load_encoded(const std::string& spec, const Tokenizer& tok, const std::vector<std::string>& names,
+                        int max_length, const char* what) {
+  const TextDataset ds = read_data_spec(spec);
+  size_t dropped = 0;
+  EncodedSet set = encode_texts(tok, ds.texts, label_ids(ds, names), max_length, &dropped);
+  std::fprintf(stderr, "%s: %zu examples from %s", what, set.size(), spec.c_str());
+  if (dropped) std::fprintf(stderr, " (%zu without any token left out)", dropped);
+  std::fprintf(stderr, "\n");
+  return set;
+}
+
+int cmd_train(const Args& a) {
+  const std::string model_dir = a.need("model"), out = a.need("out");
+  const std::string config_text = read_text(model_dir + "/config.json");
+  ModelConfig cfg = parse_model_config(config_text, model_dir + "/config.json");
+  auto model = load_model_dir(model_dir);
+  auto tok = load_tokenizer_dir(model_dir, cfg);
+  const TextDataset train_ds = read_data_spec(a.need("train"));
+  const std::vector<std::string> names = choose_label_names(train_ds, cfg);
+  const int max_length = static_cast<int>(a.integer("max-length", 0));
+  size_t dropped = 0;
+  const EncodedSet train = encode_texts(*tok, train_ds.texts, label_ids(train_ds, names), max_length, &dropped);
+  std::fprintf(stderr, "train: %zu examples from %s", train.size(), a.need("train").c_str());
+  if (dropped) std::fprintf(stderr, " (%zu without any token left out)", dropped);
+  std::fprintf(stderr, "\n");
+  EncodedSet dev;
+  const bool have_dev = !a.get("dev").empty();
+  if (have_dev) dev = load_encoded(a.get("dev"), *tok, names, max_length, "dev");
+
+  TrainOptions o;
+  o.epochs = static_cast<int>(a.integer("epochs", 3));
+  o.batch_size = static_cast<int>(a.integer("batch-size", 32));
+  o.lr = a.num("lr", cfg.is_transformer() ? 5e-5 : 1e-3);
+  o.adamw.weight_decay = a.num("weight-decay", 0.01);
+  o.warmup = a.num("warmup", 0.1);
+  o.max_grad_norm = a.num("clip", 1.0);
+  o.patience = static_cast<int>(a.integer("patience", 0));
+  o.seed = static_cast<uint64_t>(a.integer("seed", 42));
+  const std::string cw = a.get("class-weights", "none");
+  if (cw != "none" && cw != "balanced") throw Error("option --class-weights: '" + cw + "' (balanced or none)");
+  o.balanced_class_weights = cw == "balanced";
+  const bool f16 = a.flags.count("f16") > 0;
+  // On a terminal the progress line redraws in place; in a log, one line
+  // every --log-every steps.
+  const bool tty = ::isatty(2) != 0;
+  const long long log_every = a.integer("log-every", 50);
+
+  TrainCallbacks cb;
+  cb.on_step = [&](const TrainProgress& p) {
+    if (tty)
+      std::fprintf(stderr, "\r%s\033[K", format_progress(p).c_str());
+    else if (log_every > 0 && (p.step % log_every == 0 || p.step == p.total_steps))
+      std::fprintf(stderr, "%s\n", format_progress(p).c_str());
+  };
+  cb.on_epoch = [&](const EpochReport& r) {
+    if (tty) std::fprintf(stderr, "\n");
+    std::fprintf(stderr, "epoch %d: train loss %.4f", r.epoch, r.train_loss);
+    if (r.dev_accuracy >= 0) std::fprintf(stderr, ", dev accuracy %.4f", r.dev_accuracy);
+    std::fprintf(stderr, " (%.1f s)%s\n", r.seconds, r.best ? ", saved" : "");
+    if (r.best) save_checkpoint(*model, config_text, names, model_dir, out, f16);
+  };
+  const TrainResult res = train_classifier(*model, train, have_dev ? &dev : nullptr, o, cb);
+  std::printf("{\"best_epoch\": %d, \"dev_accuracy\": %.6f, \"epochs_run\": %zu, \"stopped_early\": %s, \"out\": \"%s\"}\n",
+              res.best_epoch, res.best_dev_accuracy, res.epochs.size(), res.stopped_early ? "true" : "false",
+              out.c_str());
+  return 0;
+}
+
+int cmd_evaluate(const Args& a) {
+  const std::string model_dir = a.need("model");
+  const ModelConfig cfg = read_model_config_file(model_dir + "/config.json");
+  auto model = load_model_dir(model_dir);
+  auto tok = load_tokenizer_dir(model_dir, cfg);
+  const TextDataset ds = read_data_spec(a.need("data"));
+  size_t dropped = 0;
+  const EncodedSet set = encode_texts(*tok, ds.texts, label_ids(ds, cfg.id2label),
+                                      static_cast<int>(a.integer("max-length", 0)), &dropped);
+  const double acc = evaluate_accuracy(*model, set, static_cast<int>(a.integer("batch-size", 64)));
+  std::printf("{\"accuracy\": %.6f, \"n\": %zu, \"left_out\": %zu}\n", acc, set.size(), dropped);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,16 +315,40 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   try {
+    Args args;
     for (int i = 2; i < argc; ++i) {
       std::string a = argv[i];
-      if (a == "--threads" && i + 1 < argc) {
-        set_num_threads(std::stoi(argv[++i]));
+      if (a.rfind("--", 0) != 0) throw Error("unexpected argument '" + a + "'");
+      const std::string key = a.substr(2);
+      if (key == "f16") {
+        args.flags.insert(key);
+      } else if (i + 1 < argc) {
+        args.values[key] = argv[++i];
       } else {
-        throw Error("unknown option '" + a + "'");
+        throw Error("option '" + a + "' needs a value");
       }
     }
+    static const std::map<std::string, std::set<std::string>> known = {
+        {"info", {}},
+        {"selfcheck", {}},
+        {"init", {"config", "vocab", "out", "seed"}},
+        {"train", {"model", "train", "dev", "out", "epochs", "batch-size", "lr", "weight-decay", "warmup", "clip",
+                   "patience", "seed", "class-weights", "max-length", "f16", "log-every"}},
+        {"evaluate", {"model", "data", "batch-size", "max-length"}},
+    };
+    auto k = known.find(cmd);
+    if (k != known.end()) {
+      for (const auto& kv : args.values)
+        if (kv.first != "threads" && !k->second.count(kv.first)) throw Error("unknown option '--" + kv.first + "' for " + cmd);
+      for (const auto& f : args.flags)
+        if (!k->second.count(f)) throw Error("unknown option '--" + f + "' for " + cmd);
+    }
+    if (args.values.count("threads")) set_num_threads(static_cast<int>(args.integer("threads", 1)));
     if (cmd == "info") return cmd_info();
     if (cmd == "selfcheck") return cmd_selfcheck();
+    if (cmd == "init") return cmd_init(args);
+    if (cmd == "train") return cmd_train(args);
+    if (cmd == "evaluate") return cmd_evaluate(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       usage(stdout);
       return 0;

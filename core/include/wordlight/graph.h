@@ -75,6 +75,10 @@ class Graph {
   // Whether parameter() leaves require gradients (training) or not
   // (explanations need gradients w.r.t. inputs only, which is cheaper).
   bool params_require_grad = false;
+  // Seeds for the dropout ops of a training pass: set_dropout_seed once per
+  // step, then each model dropout takes the next one.
+  void set_dropout_seed(uint64_t s) { dropout_seed_ = s; }
+  uint64_t next_dropout_seed() { return dropout_seed_++; }
 
   // ------------------------------------------------------------ leaves
   // Copies `data` into the graph.
@@ -132,6 +136,13 @@ class Graph {
   const T* tangent(Var v) const { return node(v).tangent; }
   const T* grad_tangent(Var v) const { return node(v).grad_tangent; }
   bool requires_grad(Var v) const { return node(v).requires_grad; }
+  // Training: adds into out (n values) the gradient of every parameter()
+  // node whose data lies inside [data, data + n), at its offset there. A
+  // weight can appear in several nodes (the masked-LM decoder tied to the
+  // word embeddings, a row of a table used as a bias), and the optimiser
+  // needs their sum. Returns whether any such node had a gradient. Needs
+  // backward() with params_require_grad set before the parameters were made.
+  bool accumulate_parameter_grad(const T* data, int64_t n, T* out) const;
   int tangent_directions() const { return K_; }
   int size() const { return static_cast<int>(nodes_.size()); }
 
@@ -197,6 +208,7 @@ class Graph {
   std::vector<Node> nodes_;
   std::vector<int> multi_;
   int K_ = 0;
+  uint64_t dropout_seed_ = 0;
   bool have_grads_ = false, have_tangents_ = false;
 };
 

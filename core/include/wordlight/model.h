@@ -31,6 +31,20 @@ struct TokenBatch {
   std::vector<uint8_t> mask;
 };
 
+// A trainable tensor of a model under its checkpoint (safetensors) name.
+// `data` points into the model's own storage: an optimiser writes through
+// it and then calls Model::parameters_changed().
+struct ModelParameter {
+  std::string name;            // e.g. "convs.0.weight", "bert.embeddings.word_embeddings.weight"
+  std::vector<int64_t> shape;  // as in the checkpoint
+  float* data = nullptr;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -45,6 +59,24 @@ class Model {
   // word_emb: (B, T, D) -> logits.
   virtual Var forward(Graph<float>& g, Var word_emb, const TokenBatch& batch) const = 0;
 
+  // ---------------------------------------------------------- training
+  // Every trainable tensor once, in checkpoint order; a tied weight (the
+  // masked-LM decoder sharing the word embeddings) is listed once, under
+  // its owner's name. Saving these tensors gives a checkpoint that
+  // make_model() reads back. Pointers stay valid for the model's lifetime.
+  virtual std::vector<ModelParameter> parameters() = 0;
+  // The name (in parameters()) of the word-embedding table. embed() reads it
+  // outside the graph, so its gradient is the gradient of the
+  // word-embedding input scattered by token id, plus whatever the graph's
+  // parameter() nodes give it (a tied decoder).
+  virtual std::string word_embedding_name() const = 0;
+  // Call after writing through parameters(): re-derives what the model
+  // caches from its weights (the packed copies the fast GEMM path uses).
+  virtual void parameters_changed() = 0;
+  // Dropout: forward() drops with config().dropout only when g.training is
+  // set (explanations never drop), seeding each dropout op from
+  // g.next_dropout_seed() so a training run is reproducible.
+
  protected:
   ModelConfig config_;
 };
@@ -53,6 +85,18 @@ class Model {
 // (Hugging Face names). Missing or mis-shaped tensors throw Error naming the
 // checkpoint, the tensor and the expected shape.
 std::unique_ptr<Model> make_model(const ModelConfig& config, const SafetensorsFile& weights);
+
+// Fresh weights for `config`, every tensor make_model() reads, drawn
+// deterministically from `seed` (the same on every platform): transformers
+// as Hugging Face initialises them (N(0, 0.02), LayerNorm 1 and 0, biases
+// 0), our CNN and BiLSTM as PyTorch does (embeddings N(0, 1), weights
+// U(+-1/sqrt(fan_in)), biases 0); the padding token's embedding is zero.
+SafetensorsFile random_checkpoint(const ModelConfig& config, uint64_t seed);
+
+// The model's parameters as tensors to write (write_safetensors), stored as
+// `dtype` (F32, or F16 / BF16 for smaller shipped files). The pointers are
+// the model's: write before changing the model.
+std::vector<TensorToWrite> checkpoint_tensors(Model& model, DType dtype = DType::F32);
 
 // Convenience: config.json + model.safetensors of a directory.
 std::unique_ptr<Model> load_model_dir(const std::string& dir);

@@ -57,6 +57,11 @@ struct ModelConfig {
   int lstm_hidden_size = 0;       // BiLSTM: "hidden_size", per direction
   bool lowercase = true;          // word-level tokenizer lower-cases (our models)
 
+  // Dropout probability while training (never in explanations):
+  // transformers' hidden_dropout_prob (DistilBERT: dropout), default 0.1;
+  // ours: "dropout", default 0.
+  float dropout = 0.f;
+
   // The longest input the model takes, in tokens including special tokens:
   // max_position_embeddings - position_offset for transformers, "max_length"
   // for ours.

@@ -112,6 +112,24 @@ Var Graph<T>::parameter(const Shape& s, const T* data, const PackedLinear* packe
 }
 
 template <class T>
+bool Graph<T>::accumulate_parameter_grad(const T* data, int64_t n, T* out) const {
+  bool any = false;
+  for (const Node& nd : nodes_) {
+    // Parameters are the only leaves that reference external memory, so a
+    // leaf whose value lies inside the buffer is one of them.
+    if (nd.op != OpKind::leaf || !nd.grad || !nd.value) continue;
+    // Compared as addresses: the node may reference an unrelated buffer.
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(data), at = reinterpret_cast<uintptr_t>(nd.value);
+    const int64_t m = nd.shape.numel();
+    if (at < lo || at + sizeof(T) * m > lo + sizeof(T) * n) continue;
+    T* dst = out + (at - lo) / sizeof(T);
+    for (int64_t i = 0; i < m; ++i) dst[i] += nd.grad[i];
+    any = true;
+  }
+  return any;
+}
+
+template <class T>
 Var Graph<T>::constant(const Shape& s, const T* data) {
   return input(s, data, false);
 }

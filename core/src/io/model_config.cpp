@@ -169,6 +169,14 @@ void read_labels(const Reader& r, ModelConfig& c, bool required) {
                              std::to_string(n) + " labels");
 }
 
+// A dropout probability: only used while training, checked here so that a
+// bad value is named by its key.
+float read_dropout(const Reader& r, const char* key, double def) {
+  const double p = r.opt_number(key, def);
+  if (!(p >= 0 && p < 1)) r.fail(key, "is " + std::to_string(p) + "; it must be in [0, 1)");
+  return static_cast<float>(p);
+}
+
 void read_transformer(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_int("vocab_size", 1, kMaxVocab);
   c.max_position_embeddings = r.req_int("max_position_embeddings", 1, kMaxPositions);
@@ -181,6 +189,7 @@ void read_transformer(const Reader& r, ModelConfig& c) {
     c.sinusoidal_pos_embds = r.opt_bool("sinusoidal_pos_embds", false);
     c.type_vocab_size = 0;
     c.layer_norm_eps = 1e-12f;  // fixed in DistilBERT's modeling code
+    c.dropout = read_dropout(r, "dropout", 0.1);
     c.pad_token_id = r.opt_int("pad_token_id", 0, 0, c.vocab_size - 1);
   } else {
     c.hidden_size = r.req_int("hidden_size", 1, kMaxWidth);
@@ -192,6 +201,7 @@ void read_transformer(const Reader& r, ModelConfig& c) {
     const double eps = r.opt_number("layer_norm_eps", 1e-12);
     if (!(eps > 0 && eps < 1)) r.fail("layer_norm_eps", "is " + std::to_string(eps) + "; it must be in (0, 1)");
     c.layer_norm_eps = static_cast<float>(eps);
+    c.dropout = read_dropout(r, "hidden_dropout_prob", 0.1);
     const int def_pad = c.family == ModelFamily::Roberta ? 1 : 0;
     c.pad_token_id = r.opt_int("pad_token_id", def_pad, 0, c.vocab_size - 1);
   }
@@ -215,6 +225,7 @@ void read_wordlight(const Reader& r, ModelConfig& c) {
   c.pad_token_id = r.opt_int("pad_token_id", 0, 0, c.vocab_size - 1);
   c.max_length = r.opt_int("max_length", 512, 1, kMaxPositions);
   c.lowercase = r.opt_bool("lowercase", true);
+  c.dropout = read_dropout(r, "dropout", 0.0);
   if (c.family == ModelFamily::WordlightCnn) {
     c.num_filters = r.req_int("num_filters", 1, kMaxWidth);
     const Json& k = r.require("kernel_size");

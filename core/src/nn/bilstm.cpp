@@ -151,7 +151,31 @@ class BiLstmModel : public Model {
     const std::vector<StepMask> steps = step_masks(batch);
     Var h_fwd = run_direction(g, word_emb, fwd_, steps, /*reverse=*/false, H_);
     Var h_bwd = run_direction(g, word_emb, bwd_, steps, /*reverse=*/true, H_);
+    if (g.training && config_.dropout > 0.f) {
+      h_fwd = g.dropout(h_fwd, config_.dropout, g.next_dropout_seed());
+      h_bwd = g.dropout(h_bwd, config_.dropout, g.next_dropout_seed());
+    }
     return g.add(linear(g, h_fwd, fwd_.classifier), linear(g, h_bwd, bwd_.classifier));
+  }
+
+  std::vector<ModelParameter> parameters() override {
+    std::vector<ModelParameter> ps;
+    ps.push_back({"embeddings.weight", {V_, D_}, emb_.data()});
+    for (auto* d : {&fwd_, &bwd_}) {
+      const std::string which = d == &fwd_ ? "forward" : "backward";
+      const std::string p = "lstm." + which + ".", c = "classifier." + which + ".";
+      ps.push_back({p + "weight_ih", {4 * H_, D_}, d->input.w.data()});
+      ps.push_back({p + "bias", {4 * H_}, d->input.b.data()});
+      ps.push_back({p + "weight_hh", {4 * H_, H_}, d->recurrent.w.data()});
+      ps.push_back({c + "weight", {L_, H_}, d->classifier.w.data()});
+      ps.push_back({c + "bias", {L_}, d->classifier.b.data()});
+    }
+    return ps;
+  }
+  std::string word_embedding_name() const override { return "embeddings.weight"; }
+  void parameters_changed() override {
+    for (auto* d : {&fwd_, &bwd_})
+      for (Linear* l : {&d->input, &d->recurrent, &d->classifier}) l->packed = pack_linear(l->O, l->I, l->w.data());
   }
 
  private:
@@ -184,6 +208,21 @@ class BiLstmModel : public Model {
 };
 
 }  // namespace
+
+std::vector<detail::TensorSpec> bilstm_layout(const ModelConfig& cfg) {
+  const int V = cfg.vocab_size, D = cfg.embedding_dim, H = cfg.lstm_hidden_size, L = cfg.num_labels;
+  std::vector<detail::TensorSpec> t;
+  t.push_back({"embeddings.weight", {V, D}, detail::TensorInit::embedding});
+  for (const char* which : {"forward", "backward"}) {
+    const std::string p = std::string("lstm.") + which + ".", c = std::string("classifier.") + which + ".";
+    t.push_back({p + "weight_ih", {4 * H, D}});
+    t.push_back({p + "bias", {4 * H}});
+    t.push_back({p + "weight_hh", {4 * H, H}});
+    t.push_back({c + "weight", {L, H}});
+    t.push_back({c + "bias", {L}});
+  }
+  return t;
+}
 
 std::unique_ptr<Model> make_bilstm_model(const ModelConfig& config, const SafetensorsFile& weights) {
   return std::make_unique<BiLstmModel>(config, weights);

@@ -129,9 +129,29 @@ class CnnModel : public Model {
       pooled.push_back(g.reshape(g.max_over_time(y), Shape{B, F_}));
     }
     Var h = pooled.size() == 1 ? pooled[0] : g.concat(pooled, 1);  // (B, F * n_kernels)
+    // Kim 2014 drops the pooled features while training.
+    if (g.training && config_.dropout > 0.f) h = g.dropout(h, config_.dropout, g.next_dropout_seed());
     const int features = F_ * static_cast<int>(convs_.size());
     return g.linear(h, g.parameter(Shape{L_, features}, cls_w_.data(), &cls_packed_),
                     g.parameter(Shape{L_}, cls_b_.data()));
+  }
+
+  std::vector<ModelParameter> parameters() override {
+    std::vector<ModelParameter> ps;
+    ps.push_back({"embeddings.weight", {V_, D_}, emb_.data()});
+    for (size_t i = 0; i < convs_.size(); ++i) {
+      const std::string p = "convs." + std::to_string(i) + ".";
+      ps.push_back({p + "weight", {F_, convs_[i].k, D_}, convs_[i].w.data()});
+      ps.push_back({p + "bias", {F_}, convs_[i].b.data()});
+    }
+    const int64_t features = static_cast<int64_t>(F_) * static_cast<int64_t>(convs_.size());
+    ps.push_back({"classifier.weight", {L_, features}, cls_w_.data()});
+    ps.push_back({"classifier.bias", {L_}, cls_b_.data()});
+    return ps;
+  }
+  std::string word_embedding_name() const override { return "embeddings.weight"; }
+  void parameters_changed() override {
+    cls_packed_ = pack_linear(L_, F_ * static_cast<int>(convs_.size()), cls_w_.data());
   }
 
  private:
@@ -143,6 +163,20 @@ class CnnModel : public Model {
 };
 
 }  // namespace
+
+std::vector<detail::TensorSpec> cnn_layout(const ModelConfig& cfg) {
+  const int V = cfg.vocab_size, D = cfg.embedding_dim, F = cfg.num_filters, L = cfg.num_labels;
+  std::vector<detail::TensorSpec> t;
+  t.push_back({"embeddings.weight", {V, D}, detail::TensorInit::embedding});
+  for (size_t i = 0; i < cfg.kernel_sizes.size(); ++i) {
+    const std::string p = "convs." + std::to_string(i) + ".";
+    t.push_back({p + "weight", {F, cfg.kernel_sizes[i], D}});
+    t.push_back({p + "bias", {F}});
+  }
+  t.push_back({"classifier.weight", {L, static_cast<int64_t>(F) * static_cast<int64_t>(cfg.kernel_sizes.size())}});
+  t.push_back({"classifier.bias", {L}});
+  return t;
+}
 
 std::unique_ptr<Model> make_cnn_model(const ModelConfig& config, const SafetensorsFile& weights) {
   return std::make_unique<CnnModel>(config, weights);

@@ -3,6 +3,8 @@
 #include "wordlight/model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 
 #include "wordlight/error.h"
 #include "model_internal.h"
@@ -81,6 +83,83 @@ std::unique_ptr<Model> make_model(const ModelConfig& config, const SafetensorsFi
   if (config.family == ModelFamily::WordlightCnn) return make_cnn_model(config, weights);
   if (config.family == ModelFamily::WordlightBiLstm) return make_bilstm_model(config, weights);
   throw Error(config.source + ": architecture '" + config.architecture + "' has no model builder");
+}
+
+namespace {
+
+// Draws from the 64-bit Mersenne Twister's raw output (fully specified by
+// the standard), not std::*_distribution (whose algorithms differ between
+// standard libraries), so a seed gives the same model natively and in wasm.
+struct InitRng {
+  std::mt19937_64 bits;
+  explicit InitRng(uint64_t seed) : bits(seed) {}
+  double uniform01() { return static_cast<double>(bits() >> 11) * (1.0 / 9007199254740992.0); }
+  double normal() {  // Box-Muller
+    const double u1 = 1.0 - uniform01(), u2 = uniform01();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Transformers: N(0, 0.02) as the Hugging Face _init_weights. Ours: PyTorch's
+// defaults, N(0, 1) embeddings and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) weights.
+std::vector<float> draw_tensor(const ModelConfig& cfg, const detail::TensorSpec& spec, InitRng& rng) {
+  int64_t numel = 1;
+  for (int64_t d : spec.shape) numel *= d;
+  std::vector<float> v(static_cast<size_t>(numel), 0.f);
+  if (ends_with(spec.name, "bias") || spec.init == detail::TensorInit::zeros) return v;
+  if (spec.init == detail::TensorInit::ones) {
+    std::fill(v.begin(), v.end(), 1.f);
+    return v;
+  }
+  if (cfg.is_transformer()) {
+    for (float& x : v) x = static_cast<float>(0.02 * rng.normal());
+  } else if (spec.init == detail::TensorInit::embedding) {
+    for (float& x : v) x = static_cast<float>(rng.normal());
+  } else {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(numel / spec.shape[0]));
+    for (float& x : v) x = static_cast<float>(bound * (2.0 * rng.uniform01() - 1.0));
+  }
+  // The padding token's word embedding starts at zero (nn.Embedding's
+  // padding_idx); position tables have no padding row.
+  if (spec.init == detail::TensorInit::embedding && spec.shape[0] == cfg.vocab_size &&
+      spec.name.find("position") == std::string::npos && spec.name.find("token_type") == std::string::npos) {
+    const int64_t D = spec.shape[1];
+    std::fill(v.begin() + cfg.pad_token_id * D, v.begin() + (cfg.pad_token_id + 1) * D, 0.f);
+  }
+  return v;
+}
+
+}  // namespace
+
+SafetensorsFile random_checkpoint(const ModelConfig& config, uint64_t seed) {
+  std::vector<detail::TensorSpec> layout;
+  if (config.is_transformer())
+    layout = transformer_layout(config);
+  else if (config.family == ModelFamily::WordlightCnn)
+    layout = cnn_layout(config);
+  else
+    layout = bilstm_layout(config);
+  SafetensorsFile st;
+  st.source = "random initialisation (seed " + std::to_string(seed) + ")";
+  InitRng rng(seed);
+  for (const detail::TensorSpec& spec : layout) {
+    LoadedTensor t;
+    t.shape = spec.shape;
+    t.values = draw_tensor(config, spec, rng);
+    st.names.push_back(spec.name);
+    st.tensors[spec.name] = std::move(t);
+  }
+  return st;
+}
+
+std::vector<TensorToWrite> checkpoint_tensors(Model& model, DType dtype) {
+  std::vector<TensorToWrite> out;
+  for (const ModelParameter& p : model.parameters()) out.push_back(TensorToWrite{p.name, p.shape, p.data, dtype});
+  return out;
 }
 
 std::unique_ptr<Model> load_model_dir(const std::string& dir) {

@@ -14,6 +14,26 @@ std::unique_ptr<Model> make_cnn_model(const ModelConfig& config, const Safetenso
 std::unique_ptr<Model> make_bilstm_model(const ModelConfig& config, const SafetensorsFile& weights);
 
 namespace detail {
+struct TensorSpec;
+}
+// The tensors each builder reads, with the names and shapes it expects.
+std::vector<detail::TensorSpec> transformer_layout(const ModelConfig& config);
+std::vector<detail::TensorSpec> cnn_layout(const ModelConfig& config);
+std::vector<detail::TensorSpec> bilstm_layout(const ModelConfig& config);
+
+namespace detail {
+
+// How a fresh tensor is drawn (random_checkpoint): `weight` and `embedding`
+// are random, biases zero, LayerNorm scales one.
+enum class TensorInit { weight, embedding, zeros, ones };
+
+// One tensor of an architecture's checkpoint, for random initialisation.
+// Names ending in "bias" are zeros whatever `init` says.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  TensorInit init = TensorInit::weight;
+};
 
 // The tensor `name` of `shape`; throws naming the checkpoint, the tensor and
 // the expected shape.

@@ -92,6 +92,7 @@ class TransformerModel : public Model {
     pos_ = take(n.pos, {cfg.max_position_embeddings, C_});
     if (cfg.family != ModelFamily::DistilBert && cfg.type_vocab_size > 0) type_ = take(n.type, {cfg.type_vocab_size, C_});
     emb_ln_ = norm(n.emb_ln);
+    names_ = n;
     for (int i = 0; i < cfg.num_hidden_layers; ++i) {
       const std::string l = n.layer(i);
       Block b;
@@ -109,15 +110,17 @@ class TransformerModel : public Model {
     L_ = cfg.num_labels;
     if (cfg.head == ModelHead::SequenceClassification) {
       if (cfg.family == ModelFamily::Bert) {
-        head1_ = linear(prefix + "pooler.dense.", C_, C_);
-        head2_ = linear("classifier.", L_, C_);
+        head1_name_ = prefix + "pooler.dense.";
+        head2_name_ = "classifier.";
       } else if (cfg.family == ModelFamily::DistilBert) {
-        head1_ = linear("pre_classifier.", C_, C_);
-        head2_ = linear("classifier.", L_, C_);
+        head1_name_ = "pre_classifier.";
+        head2_name_ = "classifier.";
       } else {
-        head1_ = linear("classifier.dense.", C_, C_);
-        head2_ = linear("classifier.out_proj.", L_, C_);
+        head1_name_ = "classifier.dense.";
+        head2_name_ = "classifier.out_proj.";
       }
+      head1_ = linear(head1_name_, C_, C_);
+      head2_ = linear(head2_name_, L_, C_);
     } else {
       std::string dense, ln, decoder, bias;
       if (cfg.family == ModelFamily::Bert) {
@@ -136,15 +139,24 @@ class TransformerModel : public Model {
         decoder = "lm_head.decoder.weight";
         bias = st.has("lm_head.decoder.bias") ? "lm_head.decoder.bias" : "lm_head.bias";
       }
+      head1_name_ = dense;
+      mlm_ln_name_ = ln;
+      decoder_name_ = decoder;
+      decoder_bias_name_ = bias;
       head1_ = linear(dense, C_, C_);
       mlm_ln_ = norm(ln);
       // The decoder is tied to the word embeddings; checkpoints may or may
-      // not store the tied copy.
+      // not store the tied copy. A stored copy equal to the embeddings is
+      // the tie saved twice: the model keeps one table, so that training
+      // keeps the two tied. Only a different stored decoder is kept apart.
       decoder_.O = V_;
       decoder_.I = C_;
-      decoder_.w = st.has(decoder) ? take(decoder, {V_, C_}) : word_;
+      if (st.has(decoder)) {
+        std::vector<float> w = take(decoder, {V_, C_});
+        if (w != word_) decoder_.w = std::move(w);
+      }
       decoder_.b = take(bias, {V_});
-      decoder_.packed = pack_linear(V_, C_, decoder_.w.data());
+      decoder_.packed = pack_linear(V_, C_, decoder_weights());
     }
     st_ = nullptr;  // the checkpoint is only read during construction
   }
@@ -185,22 +197,78 @@ class TransformerModel : public Model {
       // Single-sentence input: token type 0 everywhere, a (C) row broadcast.
       x = g.add(x, g.parameter(Shape{C_}, type_.data()));
     }
-    x = layer_norm(g, x, emb_ln_);
+    x = drop(g, layer_norm(g, x, emb_ln_));
     for (const Block& blk : blocks_) {
       Var q = lin(g, x, blk.q), k = lin(g, x, blk.k), v = lin(g, x, blk.v);
-      Var a = lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out);
+      Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
       x = layer_norm(g, g.add(x, a), blk.ln_attn);
-      Var f = lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2);
+      Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
       x = layer_norm(g, g.add(x, f), blk.ln_out);
     }
     if (config_.head == ModelHead::MaskedLM) {
       Var t = layer_norm(g, g.gelu(lin(g, x, head1_)), mlm_ln_);
-      return lin(g, t, decoder_);
+      return g.linear(t, g.parameter(Shape{V_, C_}, decoder_weights(), &decoder_.packed),
+                      g.parameter(Shape{V_}, decoder_.b.data()));
     }
     Var cls = g.reshape(g.slice(x, 1, 0, 1), Shape{B, C_});
     Var h = lin(g, cls, head1_);
     h = config_.family == ModelFamily::DistilBert ? g.relu(h) : g.tanh(h);
-    return lin(g, h, head2_);
+    return lin(g, drop(g, h), head2_);
+  }
+
+  std::vector<ModelParameter> parameters() override {
+    std::vector<ModelParameter> ps;
+    auto add = [&](const std::string& name, std::vector<int64_t> shape, std::vector<float>& v) {
+      ps.push_back(ModelParameter{name, std::move(shape), v.data()});
+    };
+    auto add_lin = [&](const std::string& p, Linear& l) {
+      add(p + "weight", {l.O, l.I}, l.w);
+      add(p + "bias", {l.O}, l.b);
+    };
+    auto add_norm = [&](const std::string& p, Norm& n) {
+      add(p + "weight", {C_}, n.gamma);
+      add(p + "bias", {C_}, n.beta);
+    };
+    const Names& n = names_;
+    add(n.word, {V_, C_}, word_);
+    add(n.pos, {config_.max_position_embeddings, C_}, pos_);
+    if (!type_.empty()) add(n.type, {config_.type_vocab_size, C_}, type_);
+    add_norm(n.emb_ln, emb_ln_);
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      const std::string l = n.layer(static_cast<int>(i));
+      Block& b = blocks_[i];
+      add_lin(l + n.q, b.q);
+      add_lin(l + n.k, b.k);
+      add_lin(l + n.v, b.v);
+      add_lin(l + n.out, b.out);
+      add_norm(l + n.ln_attn, b.ln_attn);
+      add_lin(l + n.ffn1, b.ffn1);
+      add_lin(l + n.ffn2, b.ffn2);
+      add_norm(l + n.ln_out, b.ln_out);
+    }
+    add_lin(head1_name_, head1_);
+    if (config_.head == ModelHead::MaskedLM) {
+      add_norm(mlm_ln_name_, mlm_ln_);
+      if (!decoder_.w.empty()) add(decoder_name_, {V_, C_}, decoder_.w);
+      add(decoder_bias_name_, {V_}, decoder_.b);
+    } else {
+      add_lin(head2_name_, head2_);
+    }
+    return ps;
+  }
+
+  std::string word_embedding_name() const override { return names_.word; }
+
+  void parameters_changed() override {
+    auto repack = [](Linear& l) { l.packed = pack_linear(l.O, l.I, l.w.data()); };
+    for (Block& b : blocks_) {
+      for (Linear* l : {&b.q, &b.k, &b.v, &b.out, &b.ffn1, &b.ffn2}) repack(*l);
+    }
+    repack(head1_);
+    if (config_.head == ModelHead::MaskedLM)
+      decoder_.packed = pack_linear(V_, C_, decoder_weights());
+    else
+      repack(head2_);
   }
 
  private:
@@ -226,6 +294,15 @@ class TransformerModel : public Model {
   static Var lin(Graph<float>& g, Var x, const Linear& l) {
     return g.linear(x, g.parameter(Shape{l.O, l.I}, l.w.data(), &l.packed), g.parameter(Shape{l.O}, l.b.data()));
   }
+  // The decoder's weights: the word embeddings unless the checkpoint gave
+  // it a different table.
+  const float* decoder_weights() const { return decoder_.w.empty() ? word_.data() : decoder_.w.data(); }
+  // Hidden dropout where the Hugging Face models apply it; a no-op unless
+  // the graph is training.
+  Var drop(Graph<float>& g, Var x) const {
+    if (!g.training || config_.dropout == 0.f) return x;
+    return g.dropout(x, config_.dropout, g.next_dropout_seed());
+  }
   Var layer_norm(Graph<float>& g, Var x, const Norm& n) const {
     return g.layernorm(x, param(g, n.gamma, {C_}), param(g, n.beta, {C_}), config_.layer_norm_eps);
   }
@@ -236,10 +313,70 @@ class TransformerModel : public Model {
   std::vector<float> word_, pos_, type_;
   Norm emb_ln_, mlm_ln_;
   std::vector<Block> blocks_;
-  Linear head1_, head2_, decoder_;
+  Linear head1_, head2_, decoder_;  // decoder_.w empty: tied to word_
+  Names names_;
+  std::string head1_name_, head2_name_, mlm_ln_name_, decoder_name_, decoder_bias_name_;
 };
 
 }  // namespace
+
+std::vector<detail::TensorSpec> transformer_layout(const ModelConfig& cfg) {
+  const int C = cfg.hidden_size, V = cfg.vocab_size, L = cfg.num_labels, F = cfg.intermediate_size;
+  const std::string prefix = cfg.family == ModelFamily::Bert         ? "bert."
+                             : cfg.family == ModelFamily::DistilBert ? "distilbert."
+                                                                      : "roberta.";
+  const Names n = names_for(cfg.family, prefix);
+  std::vector<detail::TensorSpec> t;
+  auto lin = [&](const std::string& p, int O, int I) {
+    t.push_back({p + "weight", {O, I}});
+    t.push_back({p + "bias", {O}});
+  };
+  auto norm = [&](const std::string& p) {
+    t.push_back({p + "weight", {C}, detail::TensorInit::ones});
+    t.push_back({p + "bias", {C}});
+  };
+  t.push_back({n.word, {V, C}, detail::TensorInit::embedding});
+  t.push_back({n.pos, {cfg.max_position_embeddings, C}, detail::TensorInit::embedding});
+  if (cfg.family != ModelFamily::DistilBert && cfg.type_vocab_size > 0)
+    t.push_back({n.type, {cfg.type_vocab_size, C}, detail::TensorInit::embedding});
+  norm(n.emb_ln);
+  for (int i = 0; i < cfg.num_hidden_layers; ++i) {
+    const std::string l = n.layer(i);
+    lin(l + n.q, C, C);
+    lin(l + n.k, C, C);
+    lin(l + n.v, C, C);
+    lin(l + n.out, C, C);
+    norm(l + n.ln_attn);
+    lin(l + n.ffn1, F, C);
+    lin(l + n.ffn2, C, F);
+    norm(l + n.ln_out);
+  }
+  if (cfg.head == ModelHead::SequenceClassification) {
+    if (cfg.family == ModelFamily::Bert) {
+      lin(prefix + "pooler.dense.", C, C);
+      lin("classifier.", L, C);
+    } else if (cfg.family == ModelFamily::DistilBert) {
+      lin("pre_classifier.", C, C);
+      lin("classifier.", L, C);
+    } else {
+      lin("classifier.dense.", C, C);
+      lin("classifier.out_proj.", L, C);
+    }
+  } else if (cfg.family == ModelFamily::Bert) {
+    lin("cls.predictions.transform.dense.", C, C);
+    norm("cls.predictions.transform.LayerNorm.");
+    t.push_back({"cls.predictions.bias", {V}});
+  } else if (cfg.family == ModelFamily::DistilBert) {
+    lin("vocab_transform.", C, C);
+    norm("vocab_layer_norm.");
+    t.push_back({"vocab_projector.bias", {V}});
+  } else {
+    lin("lm_head.dense.", C, C);
+    norm("lm_head.layer_norm.");
+    t.push_back({"lm_head.bias", {V}});
+  }
+  return t;
+}
 
 std::unique_ptr<Model> make_transformer_model(const ModelConfig& config, const SafetensorsFile& weights) {
   return std::make_unique<TransformerModel>(config, weights);

@@ -1,0 +1,53 @@
+#pragma once
+// Readers for labelled text data sets (training and evaluation). Each gives
+// texts with their labels as strings; label_ids() turns those into the
+// model's label ids. Errors name the file and, for a malformed line, its
+// line number ("train.tsv:17: ...").
+//
+//   read_sst_lines   "label sentence" per line (SST-2 / SST-5 stsa.* files)
+//   read_tsv         a header naming a text column ("sentence" or "text")
+//                    and a "label" column (GLUE SST-2, AG News)
+//   read_jsonl       one JSON object per line with "text" (string) and
+//                    "label" (string or integer); blank lines are skipped
+//   read_class_dirs  <root>/<class name>/<one file per text>; classes and
+//                    files in byte order of their names. strip_headers
+//                    drops each file's e-mail header, everything up to the
+//                    first blank line (scikit-learn's fetch_20newsgroups
+//                    remove=("headers",)); it also reads only files named
+//                    by a number, as 20 Newsgroups posts are (the bydate
+//                    archive has a stray "54473-o").
+//   read_data_spec   "KIND:PATH" with KIND one of sst2 (a .tsv file is read
+//                    as TSV, any other as "label sentence" lines), tsv,
+//                    jsonl, dir, newsgroups.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wordlight {
+
+struct ModelConfig;
+
+struct TextDataset {
+  std::string source;  // what errors call it
+  std::vector<std::string> texts;
+  std::vector<std::string> labels;
+  size_t size() const { return texts.size(); }
+};
+
+TextDataset read_sst_lines(const std::string& path);
+TextDataset read_tsv(const std::string& path);
+TextDataset read_jsonl(const std::string& path);
+TextDataset read_class_dirs(const std::string& root, bool strip_headers);
+TextDataset read_data_spec(const std::string& spec);
+
+// Label ids: a label equal to names[i] is i; otherwise an integer label in
+// [0, names.size()) is itself. Anything else throws, naming the data set,
+// the example and the label.
+std::vector<int32_t> label_ids(const TextDataset& data, const std::vector<std::string>& names);
+
+// The label names to train with: the model's id2label when the data's
+// labels fit it (label_ids() succeeds), else the data's distinct labels in
+// byte order, which must be as many as the model's num_labels.
+std::vector<std::string> choose_label_names(const TextDataset& train, const ModelConfig& config);
+
+}  // namespace wordlight

@@ -1,0 +1,236 @@
+// Readers for labelled text data sets (datasets.h).
+#include "wordlight/datasets.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "io_util.h"
+#include "wordlight/error.h"
+#include "wordlight/model_config.h"
+
+namespace wordlight {
+namespace {
+
+// Lines without their terminator ("\n" or "\r\n").
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    size_t end = nl;
+    if (end > start && text[end - 1] == '\r') --end;
+    lines.push_back(text.substr(start, end - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
+}
+
+[[noreturn]] void fail_line(const std::string& path, size_t line, const std::string& what) {
+  throw Error(path + ":" + std::to_string(line) + ": " + what);
+}
+
+std::vector<std::string> split_tabs(const std::string& s) {
+  std::vector<std::string> f;
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = s.find('\t', start);
+    f.push_back(s.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) return f;
+    start = tab + 1;
+  }
+}
+
+// Entries of a directory (no "." or ".." or hidden names), sorted.
+std::vector<std::string> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) throw Error(dir + ": cannot open the directory");
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// scikit-learn's strip_newsgroup_header: text.partition("\n\n")[2], which is
+// empty when there is no blank line.
+std::string strip_header(const std::string& text) {
+  const size_t p = text.find("\n\n");
+  return p == std::string::npos ? std::string() : text.substr(p + 2);
+}
+
+// An integer label written as text ("0", "3"), or -1.
+long parse_index(const std::string& s) {
+  if (!all_digits(s) || s.size() > 9) return -1;
+  return std::stol(s);
+}
+
+}  // namespace
+
+TextDataset read_sst_lines(const std::string& path) {
+  TextDataset ds;
+  ds.source = path;
+  const std::vector<std::string> lines = split_lines(io::read_file(path));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    if (blank(l)) continue;
+    const size_t sp = l.find(' ');
+    if (sp == std::string::npos || sp == 0 || !all_digits(l.substr(0, sp)))
+      fail_line(path, i + 1, "expected 'label sentence' with an integer label, got '" + l.substr(0, 60) + "'");
+    const std::string text = l.substr(sp + 1);
+    if (blank(text)) fail_line(path, i + 1, "the sentence is empty");
+    ds.labels.push_back(l.substr(0, sp));
+    ds.texts.push_back(text);
+  }
+  return ds;
+}
+
+TextDataset read_tsv(const std::string& path) {
+  TextDataset ds;
+  ds.source = path;
+  const std::vector<std::string> lines = split_lines(io::read_file(path));
+  if (lines.empty()) throw Error(path + ": the file is empty (expected a header with 'sentence' or 'text' and 'label')");
+  const std::vector<std::string> header = split_tabs(lines[0]);
+  int text_col = -1, label_col = -1;
+  for (size_t c = 0; c < header.size(); ++c) {
+    if (header[c] == "sentence" || header[c] == "text") text_col = static_cast<int>(c);
+    if (header[c] == "label") label_col = static_cast<int>(c);
+  }
+  if (text_col < 0 || label_col < 0)
+    fail_line(path, 1, "the header must name a 'sentence' (or 'text') column and a 'label' column");
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (blank(lines[i])) continue;
+    const std::vector<std::string> f = split_tabs(lines[i]);
+    if (f.size() != header.size())
+      fail_line(path, i + 1, "has " + std::to_string(f.size()) + " tab-separated fields, the header " +
+                                 std::to_string(header.size()));
+    if (f[label_col].empty()) fail_line(path, i + 1, "the label is empty");
+    ds.texts.push_back(f[text_col]);
+    ds.labels.push_back(f[label_col]);
+  }
+  return ds;
+}
+
+TextDataset read_jsonl(const std::string& path) {
+  TextDataset ds;
+  ds.source = path;
+  const std::vector<std::string> lines = split_lines(io::read_file(path));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (blank(lines[i])) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(lines[i]);
+    } catch (const std::exception& e) {
+      fail_line(path, i + 1, std::string("not valid JSON (") + e.what() + ")");
+    }
+    if (!j.is_object()) fail_line(path, i + 1, "expected a JSON object with \"text\" and \"label\"");
+    auto t = j.find("text");
+    if (t == j.end() || !t->is_string()) fail_line(path, i + 1, "\"text\" is missing or not a string");
+    auto l = j.find("label");
+    if (l == j.end()) fail_line(path, i + 1, "\"label\" is missing");
+    if (l->is_string())
+      ds.labels.push_back(l->get<std::string>());
+    else if (l->is_number_integer() && l->get<long long>() >= 0)
+      ds.labels.push_back(std::to_string(l->get<long long>()));
+    else
+      fail_line(path, i + 1, "\"label\" must be a string or a non-negative integer, got " + l->dump());
+    ds.texts.push_back(t->get<std::string>());
+  }
+  return ds;
+}
+
+TextDataset read_class_dirs(const std::string& root, bool strip_headers) {
+  TextDataset ds;
+  ds.source = root;
+  for (const std::string& cls : list_dir(root)) {
+    const std::string cdir = io::join_path(root, cls);
+    if (!is_dir(cdir)) continue;  // stray files next to the class folders
+    for (const std::string& name : list_dir(cdir)) {
+      const std::string file = io::join_path(cdir, name);
+      if (is_dir(file) || (strip_headers && !all_digits(name))) continue;
+      const std::string text = io::read_file(file);
+      ds.texts.push_back(strip_headers ? strip_header(text) : text);
+      ds.labels.push_back(cls);
+    }
+  }
+  if (ds.texts.empty()) throw Error(root + ": no class folder with files (expected <root>/<class name>/<files>)");
+  return ds;
+}
+
+TextDataset read_data_spec(const std::string& spec) {
+  const size_t colon = spec.find(':');
+  const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
+  const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (path.empty())
+    throw Error("data '" + spec + "': expected KIND:PATH with KIND one of sst2, tsv, jsonl, dir, newsgroups");
+  auto ends_with = [&](const char* suf) {
+    const std::string s(suf);
+    return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+  };
+  if (kind == "sst2") return ends_with(".tsv") ? read_tsv(path) : read_sst_lines(path);
+  if (kind == "tsv") return read_tsv(path);
+  if (kind == "jsonl") return read_jsonl(path);
+  if (kind == "dir") return read_class_dirs(path, false);
+  if (kind == "newsgroups") return read_class_dirs(path, true);
+  throw Error("data '" + spec + "': unknown kind '" + kind + "' (sst2, tsv, jsonl, dir, newsgroups)");
+}
+
+std::vector<int32_t> label_ids(const TextDataset& data, const std::vector<std::string>& names) {
+  std::vector<int32_t> ids;
+  ids.reserve(data.labels.size());
+  for (size_t i = 0; i < data.labels.size(); ++i) {
+    const std::string& l = data.labels[i];
+    const auto it = std::find(names.begin(), names.end(), l);
+    if (it != names.end()) {
+      ids.push_back(static_cast<int32_t>(it - names.begin()));
+      continue;
+    }
+    const long k = parse_index(l);
+    if (k < 0 || k >= static_cast<long>(names.size())) {
+      std::string known;
+      for (size_t c = 0; c < names.size() && c < 8; ++c) known += (c ? ", " : "") + names[c];
+      throw Error(data.source + ": example " + std::to_string(i + 1) + " has label '" + l +
+                  "', which is neither a label name (" + known + ") nor an index below " +
+                  std::to_string(names.size()));
+    }
+    ids.push_back(static_cast<int32_t>(k));
+  }
+  return ids;
+}
+
+std::vector<std::string> choose_label_names(const TextDataset& train, const ModelConfig& config) {
+  try {
+    label_ids(train, config.id2label);
+    return config.id2label;
+  } catch (const Error&) {
+    // The data names its classes differently: take its own names.
+  }
+  const std::set<std::string> distinct(train.labels.begin(), train.labels.end());
+  if (static_cast<int>(distinct.size()) != config.num_labels) {
+    std::string list;
+    for (const std::string& s : distinct) list += (list.empty() ? "" : ", ") + s;
+    throw Error(train.source + ": the data has " + std::to_string(distinct.size()) + " classes (" + list.substr(0, 200) +
+                ") but " + config.source + " has num_labels " + std::to_string(config.num_labels));
+  }
+  return std::vector<std::string>(distinct.begin(), distinct.end());
+}
+
+}  // namespace wordlight
