@@ -27,8 +27,15 @@ setup() {
     log "installing apt packages: ${missing[*]}"
     local SUDO=""
     [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    local aptlog
+    aptlog=$(mktemp)
+    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}"; } >"$aptlog" 2>&1; then
+      cat "$aptlog" >&2
+      echo "setup: apt-get failed (log above)" >&2
+      exit 1
+    fi
+    rm -f "$aptlog"
   fi
   # npm packages: only when package-lock.json changed since the last install.
   if [ -f package-lock.json ] && grep -q '"dependencies"\|"devDependencies"' package.json; then

@@ -2,11 +2,9 @@
 // A small fixed thread pool (std::thread natively, Emscripten pthreads in the
 // threaded wasm build). One threading scheme at a time: natively,
 // set_num_threads(n) sizes both our pool and OpenBLAS to n. A GEMM called
-// outside pool tasks runs on OpenBLAS's threads while our pool is idle, and
-// OpenBLAS is idle while our pool runs other ops, so at most n threads
-// compute at a time. (A GEMM called from inside a pool task is the one case
-// where both could run threads; OpenBLAS keeps products below ~2^18
-// multiply-adds on the calling thread.)
+// outside pool tasks runs on OpenBLAS's threads while our pool is idle; while
+// the pool's workers run a job, OpenBLAS is held at 1 thread (the tasks may
+// call GEMMs), so at most n threads compute at a time.
 //
 // Builds: native and wasm with pthreads (WORDLIGHT_THREADS) have real
 // workers; the threaded wasm build caps a pool at 5 threads (its

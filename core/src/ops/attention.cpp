@@ -32,10 +32,6 @@
 #include "wordlight/ops.h"
 #include "wordlight/thread_pool.h"
 
-#ifdef WORDLIGHT_OPENBLAS
-#include <cblas.h>
-#endif
-
 namespace wordlight::ops {
 namespace {
 
@@ -81,26 +77,6 @@ typename V::value_type* grow(V& v, size_t n) {
   return v.data();
 }
 
-// thread_pool.h's rule: our pool and OpenBLAS never both run threads. Here
-// the pool's tasks call GEMMs, so natively OpenBLAS is held at one thread
-// while the pairs are split (a threaded OpenBLAS called from several pool
-// threads at once measured 20-60x slower than either alone). In wasm the
-// SIMD GEMM's own parallel_for runs inline inside a task: nothing to do.
-class SingleThreadedBlas {
- public:
-#ifdef WORDLIGHT_OPENBLAS
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-
- private:
-  int saved_;
-#endif
-};
-
 // Split the (b, h) pairs over the pool when each chunk has enough work to
 // pay for a hand-off (about 2^18 multiply-adds); otherwise run them here.
 void for_each_pair(int64_t pairs, double work_per_pair, const std::function<void(int64_t)>& fn) {
@@ -111,7 +87,6 @@ void for_each_pair(int64_t pairs, double work_per_pair, const std::function<void
     for (size_t p = 0; p < n; ++p) fn(static_cast<int64_t>(p));
     return;
   }
-  [[maybe_unused]] SingleThreadedBlas blas;
   pool.parallel_for(n, grain, [&](size_t begin, size_t end) {
     for (size_t p = begin; p < end; ++p) fn(static_cast<int64_t>(p));
   });

@@ -55,6 +55,10 @@ void gemm<double>(Backend, bool ta, bool tb, int M, int N, int K, double alpha, 
 #ifdef WORDLIGHT_OPENBLAS
 void gemm_fast(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
                float beta, float* C, int ldc) {
+  // The default pool sets OpenBLAS's thread count when it is created; make
+  // sure that happened before the first GEMM (else OpenBLAS uses every core).
+  static const bool pool_ready = (default_pool(), true);
+  (void)pool_ready;
   if (M == 0 || N == 0) return;
   if (K == 0) {  // OpenBLAS handles it, but be explicit about beta == 0
     for (int i = 0; i < M; ++i)

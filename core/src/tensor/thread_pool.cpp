@@ -18,8 +18,9 @@
 // Build modes:
 //  - native (WORDLIGHT_THREADS): std::thread. With WORDLIGHT_OPENBLAS,
 //    set_num_threads(n) also calls openblas_set_num_threads(n): our pool is
-//    idle while OpenBLAS runs a GEMM and OpenBLAS is idle while our pool runs
-//    other ops, so at most n threads compute at any time.
+//    idle while OpenBLAS runs a GEMM called outside pool tasks, and while the
+//    pool's workers run a job OpenBLAS is held at 1 thread (tasks may call
+//    GEMMs), so at most n threads compute at any time.
 //  - wasm with pthreads (-pthread, WORDLIGHT_THREADS): std::thread over
 //    Emscripten's pthreads. Workers come from the PTHREAD_POOL_SIZE Web
 //    Workers created at start-up; creating more would need the calling
@@ -283,6 +284,19 @@ void ThreadPool::parallel_for(size_t n, size_t grain, const std::function<void(s
   if (chunks <= 1 || t_in_task) return run_inline(n, fn);
   std::unique_lock<std::mutex> lk(impl_->submit, std::try_to_lock);
   if (!lk.owns_lock()) return run_inline(n, fn);  // another thread's job is running
+#ifdef WORDLIGHT_OPENBLAS
+  // One threading scheme at a time: while our workers run tasks (which may
+  // call GEMMs), OpenBLAS stays on the calling thread. A threaded OpenBLAS
+  // called from several pool threads at once measured 20-60x slower.
+  const int blas_threads = openblas_get_num_threads();
+  if (blas_threads > 1) openblas_set_num_threads(1);
+  struct Restore {
+    int n;
+    ~Restore() {
+      if (n > 1) openblas_set_num_threads(n);
+    }
+  } restore{blas_threads};
+#endif
   impl_->run(n, chunks, fn);
 }
 
