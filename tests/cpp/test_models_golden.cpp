@@ -5,12 +5,10 @@
 // respect to the input word embeddings.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "check_util.h"
+#include "golden_util.h"
 #include "wordlight/model.h"
 
 using namespace wordlight;
@@ -18,17 +16,8 @@ using wltest::all_close;
 
 namespace {
 
-std::string golden_dir(const std::string& name) {
-  return std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/transformers/" + name;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
+std::string golden_dir(const std::string& name) { return wltest::golden_dir("transformers", name); }
+using wltest::read_json;
 
 void check_golden(const std::string& name, Backend be) {
   SCOPED_TRACE(name);
@@ -36,14 +25,7 @@ void check_golden(const std::string& name, Backend be) {
   auto model = load_model_dir(dir);
   const auto gold = read_json(dir + "/golden.json");
 
-  TokenBatch batch;
-  for (auto& row : gold["input_ids"]) {
-    batch.T = static_cast<int>(row.size());
-    for (auto& id : row) batch.ids.push_back(id.get<int32_t>());
-  }
-  for (auto& row : gold["attention_mask"])
-    for (auto& m : row) batch.mask.push_back(static_cast<uint8_t>(m.get<int>()));
-  batch.B = static_cast<int>(gold["input_ids"].size());
+  const TokenBatch batch = wltest::golden_batch(gold);
   const int D = model->embedding_dim();
 
   std::vector<float> emb(static_cast<size_t>(batch.B) * batch.T * D);

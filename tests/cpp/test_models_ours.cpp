@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "check_util.h"
+#include "golden_util.h"
 #include "wordlight/model.h"
 
 using namespace wordlight;
@@ -24,29 +25,9 @@ using wltest::all_close;
 
 namespace {
 
-std::string golden_dir(const std::string& name) {
-  return std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/ours/" + name;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
-
-TokenBatch golden_batch(const nlohmann::json& gold) {
-  TokenBatch batch;
-  for (auto& row : gold["input_ids"]) {
-    batch.T = static_cast<int>(row.size());
-    for (auto& id : row) batch.ids.push_back(id.get<int32_t>());
-  }
-  for (auto& row : gold["attention_mask"])
-    for (auto& m : row) batch.mask.push_back(static_cast<uint8_t>(m.get<int>()));
-  batch.B = static_cast<int>(gold["input_ids"].size());
-  return batch;
-}
+std::string golden_dir(const std::string& name) { return wltest::golden_dir("ours", name); }
+using wltest::golden_batch;
+using wltest::read_json;
 
 // Texts given by their real tokens, right-padded with id 0 to `T` (at least
 // the longest text).

@@ -1,0 +1,39 @@
+#pragma once
+// Reading the golden files that tests/golden/*.py wrote.
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "wordlight/model.h"
+
+namespace wltest {
+
+// tests/golden/<kind>/<name> in the source tree.
+inline std::string golden_dir(const std::string& kind, const std::string& name) {
+  return std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/" + kind + "/" + name;
+}
+
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return nlohmann::json::parse(ss.str());
+}
+
+// The (B, T) input_ids and attention_mask of a golden.json.
+inline wordlight::TokenBatch golden_batch(const nlohmann::json& gold) {
+  wordlight::TokenBatch batch;
+  for (auto& row : gold["input_ids"]) {
+    batch.T = static_cast<int>(row.size());
+    for (auto& id : row) batch.ids.push_back(id.get<int32_t>());
+  }
+  for (auto& row : gold["attention_mask"])
+    for (auto& m : row) batch.mask.push_back(static_cast<uint8_t>(m.get<int>()));
+  batch.B = static_cast<int>(gold["input_ids"].size());
+  return batch;
+}
+
+}  // namespace wltest
