@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fast_math.h"
+#include "row_scratch.h"
 #include "wordlight/error.h"
 #include "wordlight/ops.h"
 
@@ -23,14 +24,6 @@ namespace wordlight::ops {
 namespace {
 
 namespace fm = fast_math;
-
-template <class T>
-T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> bufs[2];
-  auto& b = bufs[slot];
-  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
-  return b.data();
-}
 
 // Validates the labels and returns W = sum_r class_w[label_r] (R if unweighted).
 // labels: (R), class_w: (C) or null

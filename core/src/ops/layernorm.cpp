@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fast_math.h"
+#include "row_scratch.h"
 #include "wordlight/error.h"
 #include "wordlight/ops.h"
 
@@ -27,14 +28,6 @@ namespace wordlight::ops {
 namespace {
 
 namespace fm = fast_math;
-
-template <class T>
-T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> bufs[4];
-  auto& b = bufs[slot];
-  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
-  return b.data();
-}
 
 template <class T>
 void check_args(const char* fn, int64_t R, int64_t C, T eps) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fast_math.h"
+#include "row_scratch.h"
 #include "wordlight/error.h"
 #include "wordlight/ops.h"
 
@@ -24,15 +25,6 @@ namespace wordlight::ops {
 namespace {
 
 namespace fm = fast_math;
-
-// Per-thread row buffers that only grow. slot: which buffer.
-template <class T>
-T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> bufs[2];
-  auto& b = bufs[slot];
-  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
-  return b.data();
-}
 
 void check_dims(const char* fn, int64_t R, int64_t C) {
   if (R < 0 || C < 1)
