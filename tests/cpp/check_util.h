@@ -5,6 +5,7 @@
 // finite differences.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -55,6 +56,16 @@ template <class A, class B>
   return ::testing::AssertionFailure() << "worst at index " << wi << ": " << static_cast<double>(a[wi]) << " vs "
                                        << static_cast<double>(b[wi]) << " (ratio to tolerance " << worst << ")";
 }
+
+// Tolerance of a float fast path against the reference for outputs that sum
+// at most n products of values in [-1, 1]. The reference accumulates in
+// double and rounds once; a float GEMM rounds each of its n additions with
+// relative error eps on a partial sum, ~sqrt(n) * eps * sqrt(n) = n * eps on
+// random data. 2 * n * eps absolute plus 1e-5 relative is several times the
+// largest error measured (OpenBLAS natively, the SIMD128 kernel in wasm),
+// while a wrong index or a missing term gives an O(1) error.
+inline double float_atol(int64_t n) { return 2.0 * double(n) * FLT_EPSILON; }
+constexpr double kFloatRtol = 1e-5;
 
 // An op seen as y = f(x_0, ..., x_{m-1}) over double buffers. Each closure
 // recomputes whatever the op saves (probs, mean/rstd, argmax) from x itself.

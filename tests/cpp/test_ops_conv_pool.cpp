@@ -30,13 +30,8 @@ namespace ops = wordlight::ops;
 using Ins = wltest::OpUnderTest::Ins;
 using Outs = wltest::OpUnderTest::Outs;
 
-// Fast float vs float reference: an output summing n products of values in
-// [-1, 1] has float rounding error ~ n * eps on random data (see
-// test_ops_linear.cpp); 2 * n * eps absolute plus 1e-5 relative is several
-// times the largest error measured here and far below the O(1) error of a
-// misplaced window element.
-double float_atol(int64_t n) { return 2.0 * double(n) * FLT_EPSILON; }
-constexpr double kFloatRtol = 1e-5;
+using wltest::float_atol;
+using wltest::kFloatRtol;
 
 // ======================================================================= conv1d
 

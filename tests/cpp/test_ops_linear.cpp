@@ -27,16 +27,8 @@ namespace ops = wordlight::ops;
 using Ins = wltest::OpUnderTest::Ins;
 using Outs = wltest::OpUnderTest::Outs;
 
-// Fast float vs float reference. Every output is a sum of at most n products
-// of values in [-1, 1]. The reference accumulates in double and rounds once;
-// a float GEMM rounds each of its n additions with relative error eps on a
-// partial sum, which is ~sqrt(n) * eps * sqrt(n) = n * eps on random data
-// (and at most ~n * eps * sum|products| in the worst case). We allow
-// 2 * n * eps absolute plus 1e-5 relative: the worst error measured over
-// these cases is about 1/7 of that (OpenBLAS natively, the SIMD128 kernel in
-// wasm), while a wrong index or a missing term gives an O(1) error.
-double float_atol(int64_t n) { return 2.0 * double(n) * FLT_EPSILON; }
-constexpr double kFloatRtol = 1e-5;
+using wltest::float_atol;
+using wltest::kFloatRtol;
 
 // ======================================================================= linear
 
