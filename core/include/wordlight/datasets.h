@@ -10,15 +10,21 @@
 //   read_jsonl       one JSON object per line with "text" (string) and
 //                    "label" (string or integer); blank lines are skipped
 //   read_class_dirs  <root>/<class name>/<one file per text>; classes and
-//                    files in byte order of their names. strip_headers
+//                    files in byte order of their names. NewsHeaders::drop
 //                    drops each file's e-mail header, everything up to the
 //                    first blank line (scikit-learn's fetch_20newsgroups
 //                    remove=("headers",)); it also reads only files named
 //                    by a number, as 20 Newsgroups posts are (the bydate
 //                    archive has a stray "54473-o").
+//   read_imdb        an IMDB split (Maas et al. 2011): <root>/pos and
+//                    <root>/neg, one review per file, labels "neg" / "pos";
+//                    the reviews' "<br />" tags become spaces
 //   read_data_spec   "KIND:PATH" with KIND one of sst2 (a .tsv file is read
 //                    as TSV, any other as "label sentence" lines), tsv,
-//                    jsonl, dir, newsgroups.
+//                    jsonl, dir, newsgroups (headers dropped),
+//                    newsgroups-subject (headers dropped but the subject),
+//                    imdb; several specs separated
+//                    by commas are read one after the other into one set.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,7 +43,14 @@ struct TextDataset {
 TextDataset read_sst_lines(const std::string& path);
 TextDataset read_tsv(const std::string& path);
 TextDataset read_jsonl(const std::string& path);
-TextDataset read_class_dirs(const std::string& root, bool strip_headers);
+// What read_class_dirs keeps of an e-mail header.
+enum class NewsHeaders {
+  keep,          // the whole file (plain class folders)
+  drop,          // only the body: everything after the first blank line
+  subject_only,  // the Subject line's value, a blank line, then the body
+};
+TextDataset read_class_dirs(const std::string& root, NewsHeaders headers);
+TextDataset read_imdb(const std::string& root);
 TextDataset read_data_spec(const std::string& spec);
 
 // Label ids: a label equal to names[i] is i; otherwise an integer label in

@@ -63,6 +63,15 @@ EncodedSet encode_texts(const Tokenizer& tok, const std::vector<std::string>& te
 // by the standard), so a seed gives the same order on every platform.
 std::vector<size_t> shuffled_order(size_t n, uint64_t seed);
 
+// Length bucketing: `order` (already shuffled) cut into pools of
+// pool_batches * batch_size examples, each pool sorted by length (`lengths`
+// indexed like the data set), cut into batches, and the batches shuffled
+// with `seed`. Every example appears once; consecutive runs of batch_size
+// have similar lengths, so batches carry little padding. pool_batches <= 1
+// returns `order` unchanged.
+std::vector<size_t> bucketed_order(const std::vector<size_t>& order, const std::vector<size_t>& lengths,
+                                   int batch_size, int pool_batches, uint64_t seed);
+
 // The examples order[begin, end), padded on the right with pad_id to the
 // longest of them.
 TokenBatch make_batch(const EncodedSet& set, const std::vector<size_t>& order, size_t begin, size_t end,
@@ -122,6 +131,7 @@ struct TrainOptions {
   int patience = 0;            // epochs without a better dev accuracy before stopping; 0: never stop early
   uint64_t seed = 42;
   bool balanced_class_weights = false;
+  int bucket_pool = 50;  // batches per length-bucketing pool (bucketed_order); <= 1: plain shuffling
   AdamWOptions adamw;
 };
 

@@ -72,9 +72,42 @@ bool all_digits(const std::string& s) {
 
 // scikit-learn's strip_newsgroup_header: text.partition("\n\n")[2], which is
 // empty when there is no blank line.
-std::string strip_header(const std::string& text) {
-  const size_t p = text.find("\n\n");
-  return p == std::string::npos ? std::string() : text.substr(p + 2);
+// The header of a post and its body: the header ends at the first blank
+// line. Some copies of the archive (the one in ../shared/data among them)
+// have every line break of a post replaced by a tab, so that a post is one
+// line; the blank line is then "\t\t". Without a blank line, everything is
+// header (as scikit-learn has it).
+std::pair<std::string, std::string> split_header(const std::string& text) {
+  size_t p = text.find("\n\n");
+  if (p == std::string::npos) p = text.find("\t\t");
+  if (p == std::string::npos) return {text, std::string()};
+  return {text.substr(0, p), text.substr(p + 2)};
+}
+
+// The value of the header's "Subject:" line ("" when none).
+std::string subject_of(const std::string& header) {
+  size_t p = 0;
+  while (p < header.size()) {
+    const size_t e = std::min(header.find('\n', p), header.find('\t', p));
+    const std::string line = header.substr(p, e == std::string::npos ? std::string::npos : e - p);
+    if (line.rfind("Subject:", 0) == 0) {
+      const size_t v = line.find_first_not_of(' ', 8);
+      return v == std::string::npos ? std::string() : line.substr(v);
+    }
+    if (e == std::string::npos) break;
+    p = e + 1;
+  }
+  return std::string();
+}
+
+std::string news_text(const std::string& text, NewsHeaders headers) {
+  if (headers == NewsHeaders::keep) return text;
+  auto [header, body] = split_header(text);
+  if (headers == NewsHeaders::subject_only) {
+    const std::string subject = subject_of(header);
+    if (!subject.empty()) return subject + "\n\n" + body;
+  }
+  return body;
 }
 
 // An integer label written as text ("0", "3"), or -1.
@@ -157,7 +190,8 @@ TextDataset read_jsonl(const std::string& path) {
   return ds;
 }
 
-TextDataset read_class_dirs(const std::string& root, bool strip_headers) {
+TextDataset read_class_dirs(const std::string& root, NewsHeaders headers) {
+  const bool posts = headers != NewsHeaders::keep;
   TextDataset ds;
   ds.source = root;
   for (const std::string& cls : list_dir(root)) {
@@ -165,9 +199,9 @@ TextDataset read_class_dirs(const std::string& root, bool strip_headers) {
     if (!is_dir(cdir)) continue;  // stray files next to the class folders
     for (const std::string& name : list_dir(cdir)) {
       const std::string file = io::join_path(cdir, name);
-      if (is_dir(file) || (strip_headers && !all_digits(name))) continue;
+      if (is_dir(file) || (posts && !all_digits(name))) continue;
       const std::string text = io::read_file(file);
-      ds.texts.push_back(strip_headers ? strip_header(text) : text);
+      ds.texts.push_back(news_text(text, headers));
       ds.labels.push_back(cls);
     }
   }
@@ -175,12 +209,35 @@ TextDataset read_class_dirs(const std::string& root, bool strip_headers) {
   return ds;
 }
 
-TextDataset read_data_spec(const std::string& spec) {
+TextDataset read_imdb(const std::string& root) {
+  TextDataset ds;
+  ds.source = root;
+  for (const char* cls : {"neg", "pos"}) {
+    const std::string cdir = io::join_path(root, cls);
+    if (!is_dir(cdir))
+      throw Error(root + ": no '" + cls + "' folder (expected an IMDB split with pos/ and neg/, e.g. data/aclImdb/train)");
+    for (const std::string& name : list_dir(cdir)) {
+      const std::string file = io::join_path(cdir, name);
+      if (is_dir(file)) continue;
+      std::string text = io::read_file(file);
+      // The reviews mark line breaks with HTML tags.
+      static const std::string br = "<br />";
+      for (size_t p = text.find(br); p != std::string::npos; p = text.find(br, p + 1)) text.replace(p, br.size(), " ");
+      ds.texts.push_back(std::move(text));
+      ds.labels.push_back(cls);
+    }
+  }
+  return ds;
+}
+
+namespace {
+
+TextDataset read_one_spec(const std::string& spec) {
   const size_t colon = spec.find(':');
   const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (path.empty())
-    throw Error("data '" + spec + "': expected KIND:PATH with KIND one of sst2, tsv, jsonl, dir, newsgroups");
+    throw Error("data '" + spec + "': expected KIND:PATH with KIND one of sst2, tsv, jsonl, dir, newsgroups, newsgroups-subject, imdb");
   auto ends_with = [&](const char* suf) {
     const std::string s(suf);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
@@ -188,9 +245,32 @@ TextDataset read_data_spec(const std::string& spec) {
   if (kind == "sst2") return ends_with(".tsv") ? read_tsv(path) : read_sst_lines(path);
   if (kind == "tsv") return read_tsv(path);
   if (kind == "jsonl") return read_jsonl(path);
-  if (kind == "dir") return read_class_dirs(path, false);
-  if (kind == "newsgroups") return read_class_dirs(path, true);
-  throw Error("data '" + spec + "': unknown kind '" + kind + "' (sst2, tsv, jsonl, dir, newsgroups)");
+  if (kind == "dir") return read_class_dirs(path, NewsHeaders::keep);
+  if (kind == "newsgroups") return read_class_dirs(path, NewsHeaders::drop);
+  if (kind == "newsgroups-subject") return read_class_dirs(path, NewsHeaders::subject_only);
+  if (kind == "imdb") return read_imdb(path);
+  throw Error("data '" + spec + "': unknown kind '" + kind + "' (sst2, tsv, jsonl, dir, newsgroups, newsgroups-subject, imdb)");
+}
+
+}  // namespace
+
+TextDataset read_data_spec(const std::string& spec) {
+  if (spec.find(',') == std::string::npos) return read_one_spec(spec);
+  TextDataset all;
+  all.source = spec;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = spec.find(',', start);
+    const std::string one = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (one.empty()) throw Error("data '" + spec + "': an empty entry in the comma-separated list");
+    TextDataset d = read_one_spec(one);
+    all.texts.insert(all.texts.end(), std::make_move_iterator(d.texts.begin()), std::make_move_iterator(d.texts.end()));
+    all.labels.insert(all.labels.end(), std::make_move_iterator(d.labels.begin()),
+                      std::make_move_iterator(d.labels.end()));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return all;
 }
 
 std::vector<int32_t> label_ids(const TextDataset& data, const std::vector<std::string>& names) {

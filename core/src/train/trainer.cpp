@@ -46,6 +46,28 @@ std::vector<size_t> shuffled_order(size_t n, uint64_t seed) {
   return order;
 }
 
+std::vector<size_t> bucketed_order(const std::vector<size_t>& order, const std::vector<size_t>& lengths,
+                                   int batch_size, int pool_batches, uint64_t seed) {
+  if (batch_size < 1) throw Error("bucketed_order: batch size must be at least 1");
+  if (pool_batches <= 1 || order.size() <= static_cast<size_t>(batch_size)) return order;
+  const size_t B = static_cast<size_t>(batch_size), pool = B * static_cast<size_t>(pool_batches);
+  std::vector<size_t> sorted = order;
+  for (size_t p0 = 0; p0 < sorted.size(); p0 += pool) {
+    const auto first = sorted.begin() + static_cast<std::ptrdiff_t>(p0);
+    const auto last = sorted.begin() + static_cast<std::ptrdiff_t>(std::min(sorted.size(), p0 + pool));
+    std::stable_sort(first, last, [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  }
+  // Batches in a random order, so that an epoch does not run from short to
+  // long texts within each pool.
+  const size_t n_batches = (sorted.size() + B - 1) / B;
+  const std::vector<size_t> batch_order = shuffled_order(n_batches, seed);
+  std::vector<size_t> out;
+  out.reserve(sorted.size());
+  for (size_t b : batch_order)
+    for (size_t k = b * B; k < std::min(sorted.size(), (b + 1) * B); ++k) out.push_back(sorted[k]);
+  return out;
+}
+
 TokenBatch make_batch(const EncodedSet& set, const std::vector<size_t>& order, size_t begin, size_t end,
                       int32_t pad_id) {
   if (begin >= end || end > order.size())
@@ -233,10 +255,15 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
   const auto t_start = std::chrono::steady_clock::now();
   int64_t examples_done = 0;
   std::vector<int32_t> labels;
+  std::vector<size_t> lengths(train.size());
+  for (size_t i = 0; i < train.size(); ++i) lengths[i] = train.ids[i].size();
   for (int epoch = 1; epoch <= o.epochs; ++epoch) {
     const auto t_epoch = std::chrono::steady_clock::now();
-    // A different order each epoch, fixed by the seed.
-    const std::vector<size_t> order = shuffled_order(train.size(), o.seed * 1000003ull + static_cast<uint64_t>(epoch));
+    // A different order each epoch, fixed by the seed, with texts of
+    // similar length batched together (less padding).
+    const uint64_t epoch_seed = o.seed * 1000003ull + static_cast<uint64_t>(epoch);
+    const std::vector<size_t> order =
+        bucketed_order(shuffled_order(train.size(), epoch_seed), lengths, o.batch_size, o.bucket_pool, epoch_seed + 1);
     double loss_sum = 0;
     int64_t batches = 0;
     for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(o.batch_size)) {
