@@ -1,38 +1,144 @@
 // wordlight init      a model directory with fresh random weights
 // wordlight train     trains a classifier model directory on labelled data
 // wordlight evaluate  accuracy of a model directory on labelled data (JSON)
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/safetensors.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
+#include "wordlight/word_vectors.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
 
 namespace {
 
+// Lines of a vocab.txt (the last may lack its newline).
+int64_t count_lines(const std::string& text) {
+  int64_t n = 0;
+  for (char c : text) n += c == '\n';
+  if (!text.empty() && text.back() != '\n') ++n;
+  return n;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string r = "[";
+  for (size_t i = 0; i < shape.size(); ++i) r += (i ? ", " : "") + std::to_string(shape[i]);
+  return r + "]";
+}
+
+// Copies every tensor of `from_dir`'s checkpoint whose name and shape match
+// a parameter of `model` (a masked-LM encoder into a classifier: the
+// encoder comes over, the classification head stays fresh).
+void copy_matching_tensors(Model& model, const std::string& from_dir) {
+  const SafetensorsFile src = load_safetensors_file(from_dir + "/model.safetensors");
+  size_t copied = 0;
+  std::vector<std::string> fresh;
+  for (const ModelParameter& p : model.parameters()) {
+    if (!src.has(p.name)) {
+      fresh.push_back(p.name);
+      continue;
+    }
+    const LoadedTensor& t = src.get(p.name);
+    if (t.shape != p.shape)
+      throw Error(from_dir + "/model.safetensors: tensor " + p.name + " has shape " + shape_string(t.shape) +
+                  ", the new model's is " + shape_string(p.shape));
+    std::copy(t.values.begin(), t.values.end(), p.data);
+    ++copied;
+  }
+  if (copied == 0) throw Error(from_dir + "/model.safetensors: no tensor name matches the new model's");
+  std::string list;
+  for (const std::string& n : fresh) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "init: %zu tensors from %s; fresh: %s\n", copied, from_dir.c_str(),
+               list.empty() ? "none" : list.c_str());
+}
+
+// Sets the word-embedding rows of the words that `vectors_path` has; the
+// other rows (but the padding row) are redrawn N(0, s^2) with s the
+// standard deviation of the pre-trained values, so known and unknown
+// words start at the same scale.
+void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& vectors_path, uint64_t seed) {
+  const std::string name = model.word_embedding_name();
+  ModelParameter table;
+  for (const ModelParameter& p : model.parameters())
+    if (p.name == name) table = p;
+  const int D = model.embedding_dim();
+  std::unordered_set<std::string> wanted;
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) wanted.insert(tok.id_to_token(id));
+  const WordVectors wv = load_word_vectors(vectors_path, &wanted);
+  if (wv.dim != D)
+    throw Error(vectors_path + ": vectors of " + std::to_string(wv.dim) + " dimensions, but the model's embeddings have " +
+                std::to_string(D));
+  double sum = 0, sq = 0;
+  size_t n = 0;
+  for (const auto& kv : wv.vectors)
+    for (float x : kv.second) {
+      sum += x;
+      sq += double(x) * x;
+      ++n;
+    }
+  const double mean = n ? sum / double(n) : 0, sd = n ? std::sqrt(std::max(0.0, sq / double(n) - mean * mean)) : 1;
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::normal_distribution<double> normal(0.0, sd);
+  const int32_t pad = model.config().pad_token_id;
+  size_t found = 0;
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    float* row = table.data + static_cast<size_t>(id) * D;
+    auto it = wv.vectors.find(tok.id_to_token(id));
+    if (id == pad) {
+      std::fill(row, row + D, 0.f);
+    } else if (it != wv.vectors.end()) {
+      std::copy(it->second.begin(), it->second.end(), row);
+      ++found;
+    } else {
+      for (int d = 0; d < D; ++d) row[d] = static_cast<float>(normal(rng));
+    }
+  }
+  std::fprintf(stderr, "init: vectors for %zu of %d vocabulary entries from %s (others N(0, %.3f^2))\n", found,
+               tok.vocab_size(), vectors_path.c_str(), sd);
+}
+
 int cmd_init(const Args& a) {
   const std::string config_path = a.need("config"), vocab = a.need("vocab"), out = a.need("out");
-  const std::string text = read_text(config_path);
-  const ModelConfig cfg = parse_model_config(text, config_path);
-  auto model = make_model(cfg, random_checkpoint(cfg, static_cast<uint64_t>(a.integer("seed", 42))));
-  make_directories(out);
+  const uint64_t seed = static_cast<uint64_t>(a.integer("seed", 42));
   const std::string vocab_text = read_text(vocab);
+  // "vocab_size" may be left out of the config when the vocabulary is a
+  // vocab.txt: it is then the number of lines.
+  nlohmann::json j = nlohmann::json::parse(read_text(config_path), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error(config_path + ": not a JSON object");
+  if (!j.contains("vocab_size")) {
+    if (base_name(vocab) != "vocab.txt")
+      throw Error(config_path + ": no \"vocab_size\" (it can be left out only with a vocab.txt)");
+    j["vocab_size"] = count_lines(vocab_text);
+  }
+  const std::string text = j.dump(2) + "\n";
+  const ModelConfig cfg = parse_model_config(text, config_path);
+  auto model = make_model(cfg, random_checkpoint(cfg, seed));
+  make_directories(out);
   write_text(out + "/" + base_name(vocab), vocab_text);
-  save_checkpoint(*model, text, {}, "", out, false);
   // The vocabulary must fit the config: loading the tokenizer checks it.
-  auto tok = load_tokenizer_dir(out, cfg);
+  auto tok = load_tokenizer(read_tokenizer_files(out), cfg, out);
   if (tok->vocab_size() > cfg.vocab_size)
     throw Error(vocab + ": " + std::to_string(tok->vocab_size()) + " tokens but " + config_path + " has vocab_size " +
                 std::to_string(cfg.vocab_size));
-  std::fprintf(stderr, "wordlight init: %s, %zu tensors, seed %lld -> %s\n", cfg.architecture.c_str(),
-               model->parameters().size(), a.integer("seed", 42), out.c_str());
+  if (a.has("from")) copy_matching_tensors(*model, a.get("from"));
+  if (a.has("vectors")) init_word_vectors(*model, *tok, a.get("vectors"), seed);
+  model->parameters_changed();
+  save_checkpoint(*model, text, {}, "", out, false);
+  std::fprintf(stderr, "wordlight init: %s, %zu tensors, seed %llu -> %s\n", cfg.architecture.c_str(),
+               model->parameters().size(), static_cast<unsigned long long>(seed), out.c_str());
   return 0;
 }
 
@@ -58,13 +164,31 @@ int cmd_train(const Args& a) {
   const std::vector<std::string> names = choose_label_names(train_ds, cfg);
   const int max_length = static_cast<int>(a.integer("max-length", 0));
   size_t dropped = 0;
-  const EncodedSet train = encode_texts(*tok, train_ds.texts, label_ids(train_ds, names), max_length, &dropped);
+  EncodedSet train = encode_texts(*tok, train_ds.texts, label_ids(train_ds, names), max_length, &dropped);
   std::fprintf(stderr, "train: %zu examples from %s", train.size(), a.need("train").c_str());
   if (dropped) std::fprintf(stderr, " (%zu without any token left out)", dropped);
   std::fprintf(stderr, "\n");
   EncodedSet dev;
-  const bool have_dev = !a.get("dev").empty();
-  if (have_dev) dev = load_encoded(a.get("dev"), *tok, names, max_length, "dev");
+  const bool have_dev = !a.get("dev").empty() || a.has("dev-fraction");
+  if (a.has("dev") && a.has("dev-fraction")) throw Error("give --dev or --dev-fraction, not both");
+  if (a.has("dev")) {
+    dev = load_encoded(a.get("dev"), *tok, names, max_length, "dev");
+  } else if (a.has("dev-fraction")) {
+    // A data set without a dev split (20 Newsgroups): hold out a seeded
+    // random part of the training data.
+    const double f = a.num("dev-fraction", 0.1);
+    if (!(f > 0 && f < 0.5)) throw Error("option --dev-fraction: " + a.get("dev-fraction") + " is not in (0, 0.5)");
+    const std::vector<size_t> order = shuffled_order(train.size(), static_cast<uint64_t>(a.integer("seed", 42)) + 7);
+    const size_t n_dev = std::max<size_t>(1, static_cast<size_t>(f * double(train.size())));
+    EncodedSet rest;
+    for (size_t k = 0; k < order.size(); ++k) {
+      EncodedSet& to = k < n_dev ? dev : rest;
+      to.ids.push_back(std::move(train.ids[order[k]]));
+      to.labels.push_back(train.labels[order[k]]);
+    }
+    train = std::move(rest);
+    std::fprintf(stderr, "dev: %zu examples held out of the training data (--dev-fraction %g)\n", dev.size(), f);
+  }
 
   TrainOptions o;
   o.epochs = static_cast<int>(a.integer("epochs", 3));
@@ -121,17 +245,20 @@ int cmd_evaluate(const Args& a) {
 
 const RegisterCommand reg_init(
     {"init",
-     "init --config FILE --vocab FILE --out DIR [--seed N]\n"
-     "a model directory (config.json, model.safetensors, the vocabulary) with\n"
-     "random weights; the vocabulary file keeps its name (vocab.txt, tokenizer.json, ...)",
-     {"config", "vocab", "out", "seed"}, {}, cmd_init, 10});
+     "init --config FILE --vocab FILE --out DIR [--seed N] [--from DIR] [--vectors FILE]\n"
+     "a model directory (config.json, model.safetensors, the vocabulary) with random weights;\n"
+     "the vocabulary file keeps its name (vocab.txt, tokenizer.json, ...); without \"vocab_size\"\n"
+     "in the config, a vocab.txt's line count; --from copies the tensors of another checkpoint\n"
+     "whose names and shapes match (a masked LM's encoder into a classifier); --vectors sets\n"
+     "the word embeddings from GloVe vectors (text format or wink-embeddings JSON)",
+     {"config", "vocab", "out", "seed", "from", "vectors"}, {}, cmd_init, 10});
 const RegisterCommand reg_train(
     {"train",
-     "train --model DIR --train SPEC [--dev SPEC] --out DIR [--epochs N] [--batch-size N]\n"
+     "train --model DIR --train SPEC [--dev SPEC | --dev-fraction X] --out DIR [--epochs N] [--batch-size N]\n"
      "[--lr X] [--weight-decay X] [--warmup X] [--clip X] [--patience N] [--seed N]\n"
      "[--class-weights balanced|none] [--max-length N] [--f16] [--log-every N]\n"
      "writes the best dev epoch's checkpoint to --out (the latest without --dev)",
-     {"model", "train", "dev", "out", "epochs", "batch-size", "lr", "weight-decay", "warmup", "clip", "patience", "seed",
+     {"model", "train", "dev", "dev-fraction", "out", "epochs", "batch-size", "lr", "weight-decay", "warmup", "clip", "patience", "seed",
       "class-weights", "max-length", "log-every"},
      {"f16"}, cmd_train, 20});
 const RegisterCommand reg_evaluate({"evaluate",

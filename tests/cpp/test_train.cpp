@@ -7,17 +7,21 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "check_util.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
+#include "wordlight/word_vectors.h"
 
 using namespace wordlight;
 
@@ -162,6 +166,33 @@ TEST(TrainShuffle, DeterministicPermutation) {
 }
 
 // ------------------------------------------------------------------ graph and model hooks
+
+TEST(TrainShuffle, BucketingKeepsEveryExampleAndGroupsLengths) {
+  const size_t n = 1000;
+  std::vector<size_t> lengths(n);
+  std::mt19937_64 rng(3);
+  for (auto& l : lengths) l = 1 + rng() % 100;
+  const std::vector<size_t> order = shuffled_order(n, 5);
+  const std::vector<size_t> b = bucketed_order(order, lengths, 10, 20, 9);
+  std::vector<size_t> sorted = b;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(sorted[i], i);
+  EXPECT_EQ(b, bucketed_order(order, lengths, 10, 20, 9));
+  // Padding: the sum over batches of (longest - each), far below plain shuffling's.
+  auto padding = [&](const std::vector<size_t>& o) {
+    size_t pad = 0;
+    for (size_t s = 0; s < n; s += 10) {
+      size_t longest = 0;
+      for (size_t k = s; k < s + 10; ++k) longest = std::max(longest, lengths[o[k]]);
+      for (size_t k = s; k < s + 10; ++k) pad += longest - lengths[o[k]];
+    }
+    return pad;
+  };
+  EXPECT_LT(padding(b) * 5, padding(order));
+  // The batches themselves come in a shuffled order, not sorted by length.
+  EXPECT_FALSE(std::is_sorted(b.begin(), b.end(), [&](size_t x, size_t y) { return lengths[x] < lengths[y]; }));
+  EXPECT_EQ(bucketed_order(order, lengths, 10, 1, 9), order);
+}
 
 TEST(TrainGraph, TiedParameterGradientIsSummedOverUses) {
   // W (V, D) is an embedding table, the tied decoder, and (row 1) a bias:
@@ -384,6 +415,11 @@ TEST(TrainData, SstLinesTsvJsonl) {
   write_text(d + "/bad2.jsonl", "\n\n{\"text\": \"x\", \"label\": 1\n");
   EXPECT_ERROR_CONTAINS(read_jsonl(d + "/bad2.jsonl"), "bad2.jsonl:3: not valid JSON");
   EXPECT_ERROR_CONTAINS(read_data_spec("csv:" + d + "/x.jsonl"), "unknown kind 'csv'");
+  // A comma-separated list reads one set after the other.
+  s = read_data_spec("jsonl:" + d + "/x.jsonl,jsonl:" + d + "/x.jsonl");
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s.texts[2], "good");
+  EXPECT_ERROR_CONTAINS(read_data_spec("jsonl:" + d + "/x.jsonl,"), "empty entry");
   EXPECT_ERROR_CONTAINS(read_data_spec(d + "/missing.txt"), "KIND:PATH");
 }
 
@@ -405,13 +441,30 @@ TEST(TrainData, ClassDirectoriesAndHeaders) {
   TextDataset plain = read_data_spec("dir:" + root);
   ASSERT_EQ(plain.size(), 4u);
   EXPECT_EQ(plain.texts[2], "From: a@b\nSubject: orbit\n\nThe shuttle flew.\n");
-  EXPECT_ERROR_CONTAINS(read_class_dirs(root + "/sci.space", false), "no class folder");
+  EXPECT_ERROR_CONTAINS(read_class_dirs(root + "/sci.space", NewsHeaders::keep), "no class folder");
 
   // Labels: names the model does not know become the label names.
   ModelConfig cfg = parse_model_config(kCnnConfig);
   const std::vector<std::string> names = choose_label_names(ng, cfg);
   EXPECT_EQ(names, (std::vector<std::string>{"alt.atheism", "sci.space"}));
   EXPECT_EQ(label_ids(ng, names), (std::vector<int32_t>{0, 1, 1}));
+
+  // The copy in ../shared/data has each post on one line, its line breaks
+  // as tabs: the blank line after the header is then two tabs.
+  const std::string tabs = temp_dir("news_tabs");
+  make_directories(tabs + "/talk.x");
+  write_text(tabs + "/talk.x/7", "From: e@f\tSubject: x\t\tBody one.\tBody two.\t\n");
+  write_text(tabs + "/talk.x/8", "From: e@f\n\nBody\t\tthree.\n");
+  TextDataset tn = read_data_spec("newsgroups:" + tabs);
+  ASSERT_EQ(tn.size(), 2u);
+  EXPECT_EQ(tn.texts[0], "Body one.\tBody two.\t\n");
+  EXPECT_EQ(tn.texts[1], "Body\t\tthree.\n");
+  // newsgroups-subject keeps the Subject line's value before the body.
+  TextDataset ts = read_data_spec("newsgroups-subject:" + tabs);
+  EXPECT_EQ(ts.texts[0], "x\n\nBody one.\tBody two.\t\n");
+  EXPECT_EQ(ts.texts[1], "Body\t\tthree.\n");  // no Subject line
+  TextDataset ss = read_data_spec("newsgroups-subject:" + root);
+  EXPECT_EQ(ss.texts[1], "orbit\n\nThe shuttle flew.\n");
   TextDataset sst;
   sst.source = "sst";
   sst.texts = {"a", "b"};
@@ -422,4 +475,47 @@ TEST(TrainData, ClassDirectoriesAndHeaders) {
   EXPECT_ERROR_CONTAINS(label_ids(sst, cfg.id2label), "example 2 has label '2'");
   cfg.num_labels = 3;
   EXPECT_ERROR_CONTAINS(choose_label_names(ng, cfg), "has 2 classes");
+}
+
+// ------------------------------------------------------------------ vocabulary building and word vectors
+
+TEST(TrainVocab, WordLevelFormsSplitLikeTheTokenizerButKeepCompounds) {
+  EXPECT_EQ(word_level_forms("It's a well-made (film), isn't it?"),
+            (std::vector<std::string>{"it", "'s", "a", "well-made", "-lrb-", "film", "-rrb-", ",", "is", "n't", "it",
+                                      "?"}));
+  EXPECT_EQ(word_level_forms("\"Quoted\""), (std::vector<std::string>{"``", "quoted", "''"}));
+  EXPECT_EQ(word_level_forms("Keep Case", false), (std::vector<std::string>{"Keep", "Case"}));
+  EXPECT_TRUE(word_level_forms("  \t\n").empty());
+}
+
+TEST(TrainVocab, WinkJsonAndGloveTextVectors) {
+  const std::string d = temp_dir("vectors");
+  // The wink layout: 2 dimensions, then the L2 norm and an index per word.
+  write_text(d + "/v.json",
+             "{\"precision\": 8, \"dimensions\": 2, \"words\": [\"a\"], \"vectors\": {\"the\": [0.5, -1, 1.118, 0],"
+             " \"\\\"\": [1e-2, 2, 2.0, 1], \"caf\\u00e9\": [3, 4, 5, 2], \"skip\": [9, 9, 12.7, 3]},"
+             " \"unkVector\": [0, 0, -1]}");
+  const std::unordered_set<std::string> wanted{"the", "\"", "caf\xc3\xa9", "absent"};
+  WordVectors wv = load_word_vectors(d + "/v.json", &wanted);
+  EXPECT_EQ(wv.dim, 2);
+  ASSERT_EQ(wv.vectors.size(), 3u);
+  EXPECT_EQ(wv.vectors.at("the"), (std::vector<float>{0.5f, -1.f}));
+  EXPECT_EQ(wv.vectors.at("\""), (std::vector<float>{0.01f, 2.f}));
+  EXPECT_EQ(wv.vectors.at("caf\xc3\xa9"), (std::vector<float>{3.f, 4.f}));
+  EXPECT_EQ(load_word_vectors(d + "/v.json").vectors.size(), 4u);
+
+  write_text(d + "/g.txt", "the 0.5 -1\ncat 1 2\n");
+  wv = load_word_vectors(d + "/g.txt");
+  EXPECT_EQ(wv.dim, 2);
+  EXPECT_EQ(wv.vectors.at("cat"), (std::vector<float>{1.f, 2.f}));
+
+  write_text(d + "/short.json", "{\"dimensions\": 3, \"vectors\": {\"a\": [1, 2]}}");
+  EXPECT_ERROR_CONTAINS(load_word_vectors(d + "/short.json"), "fewer than 3 dimensions");
+  write_text(d + "/cut.json", "{\"dimensions\": 2, \"vectors\": {\"a\": [1, 2");
+  EXPECT_ERROR_CONTAINS(load_word_vectors(d + "/cut.json"), "cut.json: byte");
+  write_text(d + "/ragged.txt", "a 1 2\nb 1\n");
+  EXPECT_ERROR_CONTAINS(load_word_vectors(d + "/ragged.txt"), "ragged.txt:2: 'b' has 1 values");
+  write_text(d + "/nan.txt", "a 1 x\n");
+  EXPECT_ERROR_CONTAINS(load_word_vectors(d + "/nan.txt"), "nan.txt:1: 'a': a value is not a number");
+  EXPECT_ERROR_CONTAINS(load_word_vectors(d + "/none.txt"), "none.txt: cannot open");
 }

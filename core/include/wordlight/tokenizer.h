@@ -170,6 +170,12 @@ std::unique_ptr<Tokenizer> make_bpe_from_files(const std::string& vocab_json, co
                                                const std::string& merges_source = "merges.txt");
 std::unique_ptr<Tokenizer> make_word_level_from_vocab(const std::string& vocab_txt, const WordLevelOptions& o,
                                                       const std::string& source = "vocab.txt");
+// The words a word-level tokenizer (make_word_level_from_vocab) would look
+// up in `text`, before any vocabulary is known: what a vocabulary for it is
+// counted from. Chunks are split as for unknown words (punctuation peeled,
+// clitics split off), but hyphenated compounds stay whole.
+std::vector<std::string> word_level_forms(const std::string& text, bool lowercase = true);
+
 // A Hugging Face tokenizer.json with a WordPiece or BPE model.
 std::unique_ptr<Tokenizer> make_tokenizer_from_json(const std::string& tokenizer_json,
                                                     const std::string& source = "tokenizer.json");

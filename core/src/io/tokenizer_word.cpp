@@ -66,7 +66,7 @@ void WordLevelTokenizer::emit(const std::vector<NormChar>& chars, size_t a, size
                               std::vector<RawToken>& out, std::vector<Span>& words) const {
   int32_t id = token_to_id(form);
   std::string tok = form;
-  if (id < 0) {
+  if (id < 0 && !collect_forms) {
     if (special_.unk_id < 0) throw Error(source_ + ": a word is not in the vocabulary and there is no <unk> token");
     id = special_.unk_id;
     tok = special_.unk;
@@ -172,7 +172,7 @@ void WordLevelTokenizer::split_chunk(const std::vector<NormChar>& c, std::vector
         // An unknown hyphenated compound falls back to its parts, which the
         // vocabulary is far more likely to know.
         bool split = false;
-        if (!known(i, j)) {
+        if (!known(i, j) && !collect_forms) {
           for (size_t k = i; k < j; ++k)
             if (c[k].cp == '-') split = true;
         }
@@ -229,6 +229,22 @@ void WordLevelTokenizer::tokenize_segment(const std::string& text, size_t begin,
     for (char32_t c : low) chunk.push_back(NormChar{c, i, i + d.len});
     i += d.len;
   }
+}
+
+std::vector<std::string> word_level_forms(const std::string& text, bool lowercase) {
+  // Only the treebank's forms for brackets and quotes are known, so every
+  // chunk is split as for an unknown word, except that compounds stay whole.
+  static const char* const kVocab = "<pad>\n<unk>\n-lrb-\n-rrb-\n-lsb-\n-rsb-\n-lcb-\n-rcb-\n``\n''\n";
+  WordLevelOptions o;
+  o.lowercase = lowercase;
+  std::unique_ptr<Tokenizer> base = make_word_level_from_vocab(kVocab, o, "word_level_forms");
+  auto* t = static_cast<WordLevelTokenizer*>(base.get());
+  t->collect_forms = true;
+  EncodeOptions eo;
+  eo.add_special_tokens = false;
+  eo.max_length = 0;
+  Encoding e = t->encode(text, eo);
+  return std::move(e.tokens);
 }
 
 }  // namespace wordlight
