@@ -58,6 +58,15 @@ class Model {
   virtual void embed(const TokenBatch& batch, float* out) const = 0;
   // word_emb: (B, T, D) -> logits.
   virtual Var forward(Graph<float>& g, Var word_emb, const TokenBatch& batch) const = 0;
+  // Masked language models: the logits (P, vocab) at P positions only
+  // (flat indices b * T + t of real tokens), the same rows as forward()'s
+  // but with the head run on those P hidden states alone, which is what
+  // masked-LM training needs (the vocabulary-sized decoder on every
+  // position would cost as much as the encoder). Throws for other heads.
+  virtual Var forward_masked_lm(Graph<float>& g, Var word_emb, const TokenBatch& batch,
+                                const std::vector<int32_t>& positions) const {
+    throw Error(config_.architecture + " has no masked-LM head");
+  }
 
   // ---------------------------------------------------------- training
   // Every trainable tensor once, in checkpoint order; a tied weight (the

@@ -1,6 +1,7 @@
 #pragma once
 // The tokenizer implementations (internal to core/src/io); the public
 // builders in tokenizer.h construct them.
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,10 @@ class WordLevelTokenizer : public Tokenizer {
  public:
   explicit WordLevelTokenizer(WordLevelOptions o) : opt_(o) {}
   std::string kind() const override { return "word"; }
+  // Vocabulary building (word_level_forms): every token keeps the form it
+  // looked up instead of becoming <unk>, and unknown hyphenated compounds
+  // stay whole.
+  bool collect_forms = false;
 
  protected:
   void tokenize_segment(const std::string& text, size_t begin, size_t end, std::vector<RawToken>& out,
@@ -67,6 +72,13 @@ class WordLevelTokenizer : public Tokenizer {
   void split_chunk(const std::vector<NormChar>& chunk, std::vector<RawToken>& out, std::vector<Span>& words) const;
   WordLevelOptions opt_;
 };
+
+// BertNormalizer + BertPreTokenizer (what WordPieceTokenizer runs before
+// WordPiece) over text[begin, end): calls on_word with the normalised
+// characters of each word, in order. Also used to count words for a new
+// WordPiece vocabulary (core/src/train/wordpiece_trainer.cpp).
+void bert_pre_tokenize(const WordPieceOptions& opt, const std::string& text, size_t begin, size_t end,
+                       const std::function<void(const std::vector<NormChar>&)>& on_word);
 
 // GPT-2's pre-tokenisation regex, by hand:
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+

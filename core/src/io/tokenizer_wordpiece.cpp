@@ -26,9 +26,9 @@ bool is_control_for_clean(char32_t cp) {
 
 }  // namespace
 
-void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin, size_t end,
-                                          std::vector<RawToken>& out, std::vector<Span>& words) const {
-  const bool strip = opt_.strip_accents < 0 ? opt_.lowercase : opt_.strip_accents == 1;
+void bert_pre_tokenize(const WordPieceOptions& opt, const std::string& text, size_t begin, size_t end,
+                       const std::function<void(const std::vector<NormChar>&)>& on_word) {
+  const bool strip = opt.strip_accents < 0 ? opt.lowercase : opt.strip_accents == 1;
   std::vector<NormChar> norm;
   std::u32string tmp, tmp2;
   for (size_t i = begin; i < end;) {
@@ -36,13 +36,13 @@ void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin,
     const size_t b = i, e = i + d.len;
     i = e;
     char32_t cp = d.cp;
-    if (opt_.clean_text) {
+    if (opt.clean_text) {
       if (cp == 0 || cp == 0xFFFD || is_control_for_clean(cp)) continue;
       if (unicode::is_white_space(cp)) cp = ' ';
     }
     // CJK ideographs are padded with spaces first and then normalised like
     // everything else (NFD maps the compatibility ideographs to unified ones).
-    const bool cjk = opt_.handle_chinese_chars && unicode::is_cjk_ideograph(cp);
+    const bool cjk = opt.handle_chinese_chars && unicode::is_cjk_ideograph(cp);
     if (cjk) norm.push_back({' ', b, e});
     tmp.clear();
     if (strip) {
@@ -50,7 +50,7 @@ void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin,
     } else {
       tmp += cp;
     }
-    if (opt_.lowercase) {
+    if (opt.lowercase) {
       tmp2.clear();
       for (char32_t c : tmp) unicode::append_lower(c, tmp2);
       tmp.swap(tmp2);
@@ -59,13 +59,11 @@ void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin,
     if (cjk) norm.push_back({' ', b, e});
   }
 
-  // Pre-tokenize and run WordPiece on each word.
+  // Pre-tokenize: split on white space, each punctuation character a word.
   std::vector<NormChar> word;
   auto flush = [&]() {
     if (word.empty()) return;
-    const int32_t index = static_cast<int32_t>(words.size());
-    words.push_back(Span{word.front().begin, word.back().end});
-    word_pieces(word, out, index);
+    on_word(word);
     word.clear();
   };
   for (const NormChar& c : norm) {
@@ -80,6 +78,15 @@ void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin,
     }
   }
   flush();
+}
+
+void WordPieceTokenizer::tokenize_segment(const std::string& text, size_t begin, size_t end,
+                                          std::vector<RawToken>& out, std::vector<Span>& words) const {
+  bert_pre_tokenize(opt_, text, begin, end, [&](const std::vector<NormChar>& word) {
+    const int32_t index = static_cast<int32_t>(words.size());
+    words.push_back(Span{word.front().begin, word.back().end});
+    word_pieces(word, out, index);
+  });
 }
 
 void WordPieceTokenizer::word_pieces(const std::vector<NormChar>& word, std::vector<RawToken>& out,

@@ -169,51 +169,28 @@ class TransformerModel : public Model {
   }
 
   Var forward(Graph<float>& g, Var word_emb, const TokenBatch& batch) const override {
-    detail::check_token_batch(batch);
-    const int B = batch.B, T = batch.T;
-    detail::check_word_emb(g, word_emb, batch, C_);
-    const int max_len = config_.max_position_embeddings - config_.position_offset;
-    if (T > max_len)
-      throw Error("forward: " + std::to_string(T) + " tokens exceed the model's maximum of " + std::to_string(max_len));
-
-    // Position ids: 0.. for BERT/DistilBERT; RoBERTa counts real tokens from
-    // padding_idx + 1 and gives padding the padding index.
-    thread_local std::vector<int32_t> pos_ids_;
-    pos_ids_.resize(static_cast<size_t>(B) * T);
-    for (int b = 0; b < B; ++b) {
-      int count = 0;
-      for (int t = 0; t < T; ++t) {
-        const bool real = batch.mask[b * T + t] != 0;
-        if (config_.family == ModelFamily::Roberta) {
-          count += real;
-          pos_ids_[b * T + t] = real ? config_.pad_token_id + count : config_.pad_token_id;
-        } else {
-          pos_ids_[b * T + t] = t;
-        }
-      }
-    }
-    Var x = g.add(word_emb, g.embedding(param(g, pos_, {config_.max_position_embeddings, C_}), pos_ids_.data(), Shape{B, T}));
-    if (!type_.empty()) {
-      // Single-sentence input: token type 0 everywhere, a (C) row broadcast.
-      x = g.add(x, g.parameter(Shape{C_}, type_.data()));
-    }
-    x = drop(g, layer_norm(g, x, emb_ln_));
-    for (const Block& blk : blocks_) {
-      Var q = lin(g, x, blk.q), k = lin(g, x, blk.k), v = lin(g, x, blk.v);
-      Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
-      x = layer_norm(g, g.add(x, a), blk.ln_attn);
-      Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
-      x = layer_norm(g, g.add(x, f), blk.ln_out);
-    }
-    if (config_.head == ModelHead::MaskedLM) {
-      Var t = layer_norm(g, g.gelu(lin(g, x, head1_)), mlm_ln_);
-      return g.linear(t, g.parameter(Shape{V_, C_}, decoder_weights(), &decoder_.packed),
-                      g.parameter(Shape{V_}, decoder_.b.data()));
-    }
-    Var cls = g.reshape(g.slice(x, 1, 0, 1), Shape{B, C_});
+    Var x = encode(g, word_emb, batch);
+    if (config_.head == ModelHead::MaskedLM) return masked_lm_head(g, x);
+    Var cls = g.reshape(g.slice(x, 1, 0, 1), Shape{batch.B, C_});
     Var h = lin(g, cls, head1_);
     h = config_.family == ModelFamily::DistilBert ? g.relu(h) : g.tanh(h);
     return lin(g, drop(g, h), head2_);
+  }
+
+  Var forward_masked_lm(Graph<float>& g, Var word_emb, const TokenBatch& batch,
+                        const std::vector<int32_t>& positions) const override {
+    if (config_.head != ModelHead::MaskedLM) return Model::forward_masked_lm(g, word_emb, batch, positions);
+    const int64_t n = static_cast<int64_t>(batch.B) * batch.T;
+    for (int32_t p : positions)
+      if (p < 0 || p >= n || !batch.mask[static_cast<size_t>(p)])
+        throw Error("forward_masked_lm: position " + std::to_string(p) + " is not a real token of the (" +
+                    std::to_string(batch.B) + ", " + std::to_string(batch.T) + ") batch");
+    Var x = encode(g, word_emb, batch);
+    // The hidden states as (B*T, C) rows; embedding() gathers the chosen
+    // rows (its backward scatters their gradients back).
+    Var rows = g.embedding(g.reshape(x, Shape{n, C_}), positions.data(),
+                           Shape{static_cast<int64_t>(positions.size())});
+    return masked_lm_head(g, rows);
   }
 
   std::vector<ModelParameter> parameters() override {
@@ -272,6 +249,54 @@ class TransformerModel : public Model {
   }
 
  private:
+  // Embeddings + encoder blocks: word_emb (B, T, C) -> hidden states (B, T, C).
+  Var encode(Graph<float>& g, Var word_emb, const TokenBatch& batch) const {
+    detail::check_token_batch(batch);
+    const int B = batch.B, T = batch.T;
+    detail::check_word_emb(g, word_emb, batch, C_);
+    const int max_len = config_.max_position_embeddings - config_.position_offset;
+    if (T > max_len)
+      throw Error("forward: " + std::to_string(T) + " tokens exceed the model's maximum of " + std::to_string(max_len));
+
+    // Position ids: 0.. for BERT/DistilBERT; RoBERTa counts real tokens from
+    // padding_idx + 1 and gives padding the padding index.
+    thread_local std::vector<int32_t> pos_ids_;
+    pos_ids_.resize(static_cast<size_t>(B) * T);
+    for (int b = 0; b < B; ++b) {
+      int count = 0;
+      for (int t = 0; t < T; ++t) {
+        const bool real = batch.mask[b * T + t] != 0;
+        if (config_.family == ModelFamily::Roberta) {
+          count += real;
+          pos_ids_[b * T + t] = real ? config_.pad_token_id + count : config_.pad_token_id;
+        } else {
+          pos_ids_[b * T + t] = t;
+        }
+      }
+    }
+    Var x = g.add(word_emb, g.embedding(param(g, pos_, {config_.max_position_embeddings, C_}), pos_ids_.data(), Shape{B, T}));
+    if (!type_.empty()) {
+      // Single-sentence input: token type 0 everywhere, a (C) row broadcast.
+      x = g.add(x, g.parameter(Shape{C_}, type_.data()));
+    }
+    x = drop(g, layer_norm(g, x, emb_ln_));
+    for (const Block& blk : blocks_) {
+      Var q = lin(g, x, blk.q), k = lin(g, x, blk.k), v = lin(g, x, blk.v);
+      Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
+      x = layer_norm(g, g.add(x, a), blk.ln_attn);
+      Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
+      x = layer_norm(g, g.add(x, f), blk.ln_out);
+    }
+    return x;
+  }
+  // The masked-LM head on hidden states (..., C) -> logits (..., V):
+  // dense + GELU + LayerNorm, then the decoder (tied to the word embeddings
+  // unless the checkpoint stored a different one) with its bias.
+  Var masked_lm_head(Graph<float>& g, Var x) const {
+    Var t = layer_norm(g, g.gelu(lin(g, x, head1_)), mlm_ln_);
+    return g.linear(t, g.parameter(Shape{V_, C_}, decoder_weights(), &decoder_.packed),
+                    g.parameter(Shape{V_}, decoder_.b.data()));
+  }
   std::vector<float> take(const std::string& name, const std::vector<int64_t>& shape) const {
     return detail::take_tensor(*st_, config_, name, shape);
   }
