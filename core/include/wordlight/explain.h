@@ -1,0 +1,236 @@
+#pragma once
+// Explanations: for a text and a classifier, how much each word pushed the
+// score of one class. Every method is an entry of one registry (stable
+// name, one-line description, typed options with defaults and ranges) and
+// gives a result of one shape (Explanation): the prediction, per-token
+// scores, per-word scores merged back onto the user's text with byte
+// offsets, the method's own check, the number of model evaluations and the
+// time taken.
+//
+//   const MethodInfo& m = method_info("integrated-gradients");   // options, defaults, ranges
+//   ExplainRequest r;
+//   r.method = "integrated-gradients";
+//   r.options = parse_option_list("steps=64,rule=gauss-legendre");
+//   Explanation e = explain(model, tokenizer, "a gripping , funny film", r);
+//   e.words[i].score, e.words[i].span (bytes into the text), e.checks[0].value
+//
+// What is explained ("the output"): the target class's logit (default) or
+// its softmax probability (option output=probability); the target is any
+// class (ExplainRequest::target), by default the predicted one.
+//
+// Scores of the gradient family, per token t (x_t: its word embedding, D dims):
+//   gradient           g_t . x_t / |x_t|  (g_t = df/dx_t; signed: the
+//                      derivative along the word's own embedding direction;
+//                      option reduce=sum gives sum_d df/dx_td, which is
+//                      identically 0 on transformers, LayerNorm being
+//                      invariant to a constant added to every dimension;
+//                      reduce=l2 gives |g_t|)
+//   saliency           sum_d (df/dx_td)^2               (sensitivity analysis,
+//                                                        Arras et al. 2016/2017)
+//   gradient-x-input   sum_d x_td df/dx_td
+//   integrated-gradients  sum_d (x_td - b_td) * integral_0^1 df/dx_td(b + a (x - b)) da
+//   smoothgrad         mean_s df/dx_t(x + n_s), reduced per token as by
+//                      gradient (n_s Gaussian noise)
+//   smoothgrad-squared sum_d mean_s (df/dx_td(x + n_s))^2
+//   occlusion          f(x) - f(x with the word occluded), per word
+// Word scores merge the scores of a word's sub-word tokens (option merge:
+// sum, mean or max-abs, the token score of largest magnitude with its sign).
+// Special tokens ([CLS], [SEP], <s>, </s>) have token scores but belong to
+// no word. Occlusion is word-level: its word scores are computed directly
+// and its token scores are the word's score shared evenly by its tokens.
+//
+// Baselines of the path methods (option baseline) replace the embeddings of
+// the text's tokens only; special tokens keep theirs (so they get no
+// attribution, and IG's completeness is over the text's tokens):
+//   zero          all-zero embeddings
+//   pad/mask/unk  the [PAD] / [MASK] / <unk> token's embedding at every position
+//   random-words  expected gradients: IG averaged over baseline-samples
+//                 baselines of random vocabulary words (seeded)
+//
+// Long-running methods report progress (done, total, in model evaluations)
+// and check a cancel flag between batches; cancelling throws Cancelled.
+//
+// Adding a method: one file in core/src/explain, one row in the registry
+// table (registry.cpp), and its tests. LRP and neuron/layer relevance (part
+// 2) fit the same shape: a method computes token scores (and may fill
+// Explanation::layers) and its check (LRP's conservation gap).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wordlight/error.h"
+#include "wordlight/model.h"
+#include "wordlight/tokenizer.h"
+
+namespace wordlight {
+
+// ------------------------------------------------------------------ registry
+enum class OptionType { integer, number, boolean, choice };
+const char* option_type_name(OptionType t);  // "integer", "number", "boolean", "choice"
+
+struct OptionSpec {
+  std::string name;  // e.g. "steps"
+  OptionType type = OptionType::integer;
+  std::string default_value;         // as text, e.g. "32", "0.1", "true", "trapezoid"
+  double min = 0, max = 0;           // integer / number: the valid range, inclusive
+  std::vector<std::string> choices;  // choice: the valid values
+  std::string description;           // one line
+};
+
+struct MethodInfo {
+  std::string name;                 // stable: "gradient", "integrated-gradients", ...
+  std::string description;          // one line, for the page and `wordlight explain --list`
+  std::vector<OptionSpec> options;  // the method's own, then the common ones (output, merge)
+  bool word_level = false;          // scores computed per word (occlusion)
+  std::string check;                // name of the method's own check ("completeness-gap"), or ""
+};
+
+// Every method, in a stable order.
+const std::vector<MethodInfo>& explanation_methods();
+// Throws Error naming the unknown method and listing the known ones.
+const MethodInfo& method_info(const std::string& name);
+
+// Option values by name, as text.
+using MethodOptions = std::map<std::string, std::string>;
+// Checks `given` against the method's options (unknown name, wrong type,
+// out of range, not a valid choice: Error with a clear message) and returns
+// every option of the method with its value, defaults filled in, in a
+// canonical spelling (numbers re-printed, booleans "true"/"false").
+MethodOptions resolve_options(const std::string& method, const MethodOptions& given);
+// "k=v,k=v" -> {k: v, ...}; throws on an entry without '=' or a repeated key.
+MethodOptions parse_option_list(const std::string& list);
+
+// ------------------------------------------------------------------ result
+struct Prediction {
+  int label = -1;                    // arg-max class
+  std::string label_name;            // config id2label
+  std::vector<float> logits;         // (num_labels)
+  std::vector<float> probabilities;  // softmax of the logits
+  int target = -1;                   // the class explained
+  std::string target_name;
+  std::string output = "logit";  // "logit" or "probability"
+  double explained_value = 0;    // the target's logit or probability
+};
+
+struct TokenScore {
+  std::string token;  // vocabulary string ("##ing", "Ġworld", "[CLS]")
+  int32_t id = 0;
+  Span span;          // bytes into the text; empty for special tokens
+  int32_t word = -1;  // index into Explanation::words; -1 for special tokens
+  bool special = false;
+  double score = 0;
+};
+
+struct WordScore {
+  std::string text;  // the text's bytes [span.begin, span.end)
+  Span span;
+  double score = 0;
+  std::vector<int32_t> tokens;  // indices into Explanation::tokens
+};
+
+// A method's own check of its scores.
+struct ExplanationCheck {
+  std::string name;         // "completeness-gap"
+  double value = 0;         // e.g. sum of scores - (f(x) - f(baseline))
+  double reference = 0;     // what it is relative to (|f(x) - f(baseline)|)
+  double relative = 0;      // |value| / |reference| (0 when the reference is 0)
+  std::string description;  // one line
+};
+
+// Relevance of the tokens at one layer (part 2: LRP, layer relevance).
+struct LayerScores {
+  std::string layer;
+  std::vector<double> token_scores;
+};
+
+struct Explanation {
+  std::string method;
+  MethodOptions options;  // every option with its value (resolve_options)
+  std::string text;
+  Prediction prediction;
+  std::vector<TokenScore> tokens;
+  std::vector<WordScore> words;
+  std::vector<ExplanationCheck> checks;
+  std::vector<LayerScores> layers;  // empty for the methods of part 1
+  int64_t model_evaluations = 0;    // examples run through the model (forward, with or without backward)
+  double seconds = 0;
+  bool truncated = false;  // the text did not fit the model; `notice` says so
+  std::string notice;
+};
+
+// ------------------------------------------------------------------ running
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("explanation cancelled") {}
+};
+
+struct ExplainControl {
+  // done / total model evaluations, called after each batch.
+  std::function<void(int64_t done, int64_t total)> progress;
+  // Checked between batches: when set, explain() throws Cancelled.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct ExplainRequest {
+  std::string method = "gradient";
+  MethodOptions options;  // checked by resolve_options
+  int target = -1;        // class to explain; -1: the predicted one
+  int max_length = -1;    // tokens, special ones included; -1: the tokenizer's maximum
+  ExplainControl control;
+};
+
+// Explains a sequence classifier's prediction on `text`. Throws Error for a
+// masked-LM head, an unknown method or option, a target out of range, or a
+// text without tokens.
+Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                    const ExplainRequest& request);
+
+// A label name (id2label) or a class id -> the class id; throws naming the
+// labels when it is neither.
+int parse_target(const ModelConfig& config, const std::string& label_or_id);
+
+// The result as JSON text (what the CLI's --json prints and the JS API returns).
+std::string explanation_to_json(const Explanation& e, int indent = -1);
+
+// Per-word scores from per-token scores: words[i].score merges the scores of
+// words[i].tokens by `rule` ("sum", "mean", "max-abs").
+void merge_word_scores(const std::vector<TokenScore>& tokens, std::vector<WordScore>& words, const std::string& rule);
+// The words of an encoding with their tokens (score 0), for merge_word_scores.
+std::vector<WordScore> words_of(const Encoding& enc, const std::string& text);
+
+// ------------------------------------------------------------------ building blocks
+// A scalar function of N points at once, each of n values: x (N, n) ->
+// out (N) and, when grad is not null, grad (N, n) = d out_i / d x_i. The
+// model's target output as a function of the word embeddings is one; tests
+// use analytic ones.
+using BatchFunction = std::function<void(int N, const float* x, double* out, float* grad)>;
+
+enum class IgRule { left, right, midpoint, trapezoid, gauss_legendre };
+IgRule parse_ig_rule(const std::string& name);  // "left", ..., "gauss-legendre"
+
+// Points a_k in [0, 1] and weights w_k with sum_k w_k g(a_k) ~ integral_0^1 g.
+// `steps` is the number of points (gradient evaluations) for every rule;
+// trapezoid needs at least 2.
+struct Quadrature {
+  std::vector<double> alphas, weights;
+};
+Quadrature ig_quadrature(IgRule rule, int steps);
+
+struct IgResult {
+  std::vector<double> attributions;  // (n): (x - b) * weighted mean gradient
+  double f_input = 0, f_baseline = 0;
+  double gap = 0;  // sum(attributions) - (f_input - f_baseline)
+  int64_t evaluations = 0;
+};
+// Integrated Gradients of f from baseline to input (n values each), the
+// path points run through f in batches of at most batch_size. Progress is
+// reported in evaluations of f on top of `progress_offset`, out of
+// `progress_total` (0: this call's own total).
+IgResult integrated_gradients(const BatchFunction& f, int64_t n, const float* input, const float* baseline, IgRule rule,
+                              int steps, int batch_size, const ExplainControl& control = {},
+                              int64_t progress_offset = 0, int64_t progress_total = 0);
+
+}  // namespace wordlight

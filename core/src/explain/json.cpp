@@ -1,0 +1,76 @@
+// Explanation -> JSON (the CLI's --json, the JS API's result).
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "explain_internal.h"
+
+namespace wordlight {
+
+namespace {
+// JSON has no NaN / infinity: null.
+nlohmann::ordered_json num(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+}  // namespace
+
+std::string explanation_to_json(const Explanation& e, int indent) {
+  using json = nlohmann::ordered_json;
+  json j;
+  j["method"] = e.method;
+  j["options"] = e.options;
+  j["text"] = e.text;
+  const Prediction& p = e.prediction;
+  json pj;
+  pj["label"] = p.label;
+  pj["label_name"] = p.label_name;
+  pj["logits"] = p.logits;
+  pj["probabilities"] = p.probabilities;
+  pj["target"] = p.target;
+  pj["target_name"] = p.target_name;
+  pj["output"] = p.output;
+  pj["explained_value"] = num(p.explained_value);
+  j["prediction"] = pj;
+  json toks = json::array();
+  for (const TokenScore& t : e.tokens)
+    toks.push_back({{"token", t.token},
+                    {"id", t.id},
+                    {"begin", t.span.begin},
+                    {"end", t.span.end},
+                    {"word", t.word},
+                    {"special", t.special},
+                    {"score", num(t.score)}});
+  j["tokens"] = toks;
+  json words = json::array();
+  for (const WordScore& w : e.words)
+    words.push_back({{"text", w.text},
+                     {"begin", w.span.begin},
+                     {"end", w.span.end},
+                     {"score", num(w.score)},
+                     {"tokens", w.tokens}});
+  j["words"] = words;
+  json checks = json::array();
+  for (const ExplanationCheck& c : e.checks)
+    checks.push_back({{"name", c.name},
+                      {"value", num(c.value)},
+                      {"reference", num(c.reference)},
+                      {"relative", num(c.relative)},
+                      {"description", c.description}});
+  j["checks"] = checks;
+  if (!e.layers.empty()) {
+    json layers = json::array();
+    for (const LayerScores& l : e.layers) {
+      json s = json::array();
+      for (double v : l.token_scores) s.push_back(num(v));
+      layers.push_back({{"layer", l.layer}, {"token_scores", s}});
+    }
+    j["layers"] = layers;
+  }
+  j["model_evaluations"] = e.model_evaluations;
+  j["seconds"] = e.seconds;
+  j["truncated"] = e.truncated;
+  if (e.truncated) j["notice"] = e.notice;
+  // Invalid UTF-8 in the text (or a token) is replaced rather than thrown on.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace wordlight

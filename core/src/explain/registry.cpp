@@ -1,0 +1,311 @@
+// The method registry, option checking, word merging and explain() itself.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "explain_internal.h"
+
+namespace wordlight {
+
+using namespace explain_detail;
+
+namespace explain_detail {
+
+OptionSpec int_option(const std::string& name, long long def, long long min, long long max, const std::string& desc) {
+  OptionSpec s;
+  s.name = name;
+  s.type = OptionType::integer;
+  s.default_value = std::to_string(def);
+  s.min = static_cast<double>(min);
+  s.max = static_cast<double>(max);
+  s.description = desc;
+  return s;
+}
+
+OptionSpec num_option(const std::string& name, double def, double min, double max, const std::string& desc) {
+  OptionSpec s;
+  s.name = name;
+  s.type = OptionType::number;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", def);
+  s.default_value = buf;
+  s.min = min;
+  s.max = max;
+  s.description = desc;
+  return s;
+}
+
+OptionSpec bool_option(const std::string& name, bool def, const std::string& desc) {
+  OptionSpec s;
+  s.name = name;
+  s.type = OptionType::boolean;
+  s.default_value = def ? "true" : "false";
+  s.description = desc;
+  return s;
+}
+
+OptionSpec choice_option(const std::string& name, const std::string& def, std::vector<std::string> choices,
+                         const std::string& desc) {
+  OptionSpec s;
+  s.name = name;
+  s.type = OptionType::choice;
+  s.default_value = def;
+  s.choices = std::move(choices);
+  s.description = desc;
+  return s;
+}
+
+const std::string& ResolvedOptions::str(const std::string& name) const {
+  auto it = v_.find(name);
+  if (it == v_.end()) throw Error(method_ + ": internal: option '" + name + "' is not resolved");
+  return it->second;
+}
+long long ResolvedOptions::integer(const std::string& name) const { return std::stoll(str(name)); }
+double ResolvedOptions::number(const std::string& name) const { return std::strtod(str(name).c_str(), nullptr); }
+bool ResolvedOptions::boolean(const std::string& name) const { return str(name) == "true"; }
+
+}  // namespace explain_detail
+
+const char* option_type_name(OptionType t) {
+  switch (t) {
+    case OptionType::integer:
+      return "integer";
+    case OptionType::number:
+      return "number";
+    case OptionType::boolean:
+      return "boolean";
+    case OptionType::choice:
+      return "choice";
+  }
+  return "?";
+}
+
+namespace {
+
+std::vector<OptionSpec> common_options() {
+  return {choice_option("output", "logit", {"logit", "probability"},
+                        "what is explained: the target class's logit or its softmax probability"),
+          choice_option("merge", "sum", {"sum", "mean", "max-abs"},
+                        "how the scores of a word's sub-word tokens make the word's score")};
+}
+
+struct Registry {
+  std::vector<MethodEntry> entries;
+  std::vector<MethodInfo> infos;
+};
+
+const Registry& registry() {
+  static const Registry r = [] {
+    Registry reg;
+    for (auto* part : {&gradient_methods, &integrated_gradients_methods, &smoothgrad_methods, &occlusion_methods})
+      for (MethodEntry& m : (*part)()) {
+        for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
+        reg.entries.push_back(std::move(m));
+      }
+    for (const MethodEntry& m : reg.entries) reg.infos.push_back(m.info);
+    return reg;
+  }();
+  return r;
+}
+
+std::string known_methods() {
+  std::string s;
+  for (const MethodInfo& m : registry().infos) s += (s.empty() ? "" : ", ") + m.name;
+  return s;
+}
+
+const MethodEntry& entry(const std::string& name) {
+  for (const MethodEntry& m : registry().entries)
+    if (m.info.name == name) return m;
+  throw Error("unknown explanation method '" + name + "'; known methods: " + known_methods());
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  // Shortest text that reads back the same.
+  for (int p = 1; p <= 17; ++p) {
+    char b2[64];
+    std::snprintf(b2, sizeof b2, "%.*g", p, v);
+    if (std::strtod(b2, nullptr) == v) return b2;
+  }
+  return buf;
+}
+
+std::string check_value(const std::string& method, const OptionSpec& o, const std::string& value) {
+  const std::string where = method + ": option " + o.name + " = '" + value + "'";
+  switch (o.type) {
+    case OptionType::boolean: {
+      if (value == "true" || value == "1" || value == "yes" || value == "on") return "true";
+      if (value == "false" || value == "0" || value == "no" || value == "off") return "false";
+      throw Error(where + " is not a boolean (true or false)");
+    }
+    case OptionType::choice: {
+      for (const std::string& c : o.choices)
+        if (c == value) return value;
+      std::string list;
+      for (const std::string& c : o.choices) list += (list.empty() ? "" : ", ") + c;
+      throw Error(where + " is not one of " + list);
+    }
+    case OptionType::integer:
+    case OptionType::number: {
+      const char* begin = value.c_str();
+      char* end = nullptr;
+      const double v = value.empty() ? 0 : std::strtod(begin, &end);
+      if (value.empty() || end != begin + value.size() || !std::isfinite(v)) throw Error(where + " is not a number");
+      if (o.type == OptionType::integer && v != std::floor(v)) throw Error(where + " is not an integer");
+      if (v < o.min || v > o.max)
+        throw Error(where + " is out of range [" + format_number(o.min) + ", " + format_number(o.max) + "]");
+      return o.type == OptionType::integer ? std::to_string(static_cast<long long>(v)) : format_number(v);
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+const std::vector<MethodInfo>& explanation_methods() { return registry().infos; }
+
+const MethodInfo& method_info(const std::string& name) { return entry(name).info; }
+
+MethodOptions resolve_options(const std::string& method, const MethodOptions& given) {
+  const MethodInfo& info = method_info(method);
+  for (const auto& kv : given) {
+    bool known = false;
+    for (const OptionSpec& o : info.options) known = known || o.name == kv.first;
+    if (!known) {
+      std::string list;
+      for (const OptionSpec& o : info.options) list += (list.empty() ? "" : ", ") + o.name;
+      throw Error(method + " has no option '" + kv.first + "'; its options: " + list);
+    }
+  }
+  MethodOptions out;
+  for (const OptionSpec& o : info.options) {
+    auto it = given.find(o.name);
+    out[o.name] = check_value(method, o, it == given.end() ? o.default_value : it->second);
+  }
+  return out;
+}
+
+MethodOptions parse_option_list(const std::string& list) {
+  MethodOptions out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string item = list.substr(pos, comma - pos);
+    // trim spaces
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) throw Error("option '" + item + "' is not of the form name=value");
+      const std::string k = item.substr(0, eq), v = item.substr(eq + 1);
+      if (out.count(k)) throw Error("option '" + k + "' is given twice");
+      out[k] = v;
+    }
+    pos = comma + 1;
+  }
+  return out;
+}
+
+int parse_target(const ModelConfig& config, const std::string& label_or_id) {
+  auto it = config.label2id.find(label_or_id);
+  if (it != config.label2id.end()) return it->second;
+  for (size_t i = 0; i < config.id2label.size(); ++i)
+    if (config.id2label[i] == label_or_id) return static_cast<int>(i);
+  const char* begin = label_or_id.c_str();
+  char* end = nullptr;
+  const long v = label_or_id.empty() ? -1 : std::strtol(begin, &end, 10);
+  if (!label_or_id.empty() && end == begin + label_or_id.size() && v >= 0 && v < config.num_labels)
+    return static_cast<int>(v);
+  std::string labels;
+  for (size_t i = 0; i < config.id2label.size(); ++i)
+    labels += (labels.empty() ? "" : ", ") + std::to_string(i) + " " + config.id2label[i];
+  throw Error("target '" + label_or_id + "' is neither a label nor a class id of the model; its labels: " + labels);
+}
+
+std::vector<WordScore> words_of(const Encoding& enc, const std::string& text) {
+  std::vector<WordScore> words(enc.words.size());
+  for (size_t w = 0; w < words.size(); ++w) {
+    words[w].span = enc.words[w];
+    const size_t b = std::min(enc.words[w].begin, text.size()), e = std::min(enc.words[w].end, text.size());
+    words[w].text = text.substr(b, e > b ? e - b : 0);
+  }
+  for (size_t t = 0; t < enc.size(); ++t) {
+    const int32_t w = enc.word_ids[t];
+    if (w >= 0 && static_cast<size_t>(w) < words.size())
+      words[static_cast<size_t>(w)].tokens.push_back(static_cast<int32_t>(t));
+  }
+  return words;
+}
+
+void merge_word_scores(const std::vector<TokenScore>& tokens, std::vector<WordScore>& words, const std::string& rule) {
+  if (rule != "sum" && rule != "mean" && rule != "max-abs")
+    throw Error("merge rule '" + rule + "' is not one of sum, mean, max-abs");
+  for (WordScore& w : words) {
+    double acc = 0, best = 0;
+    for (int32_t t : w.tokens) {
+      const double s = tokens.at(static_cast<size_t>(t)).score;
+      acc += s;
+      if (std::fabs(s) > std::fabs(best)) best = s;
+    }
+    if (rule == "sum")
+      w.score = acc;
+    else if (rule == "mean")
+      w.score = w.tokens.empty() ? 0 : acc / static_cast<double>(w.tokens.size());
+    else
+      w.score = best;
+  }
+}
+
+Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                    const ExplainRequest& request) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const MethodEntry& m = entry(request.method);
+  const ResolvedOptions opts(m.info.name, resolve_options(m.info.name, request.options));
+  if (model.config().head != ModelHead::SequenceClassification)
+    throw Error("explain: " + model.config().architecture + " is not a sequence classifier");
+  if (request.target < -1 || request.target >= model.output_dim())
+    throw Error("explain: target class " + std::to_string(request.target) + " is out of range [0, " +
+                std::to_string(model.output_dim() - 1) + "]");
+  EncodeOptions eo;
+  eo.max_length = request.max_length;
+  const Encoding enc = tokenizer.encode(text, eo);
+  bool any_text = false;
+  for (size_t i = 0; i < enc.size(); ++i) any_text = any_text || enc.word_ids[i] >= 0;
+  if (!any_text) throw Error("explain: the text has no tokens to explain");
+
+  if (request.control.cancel && request.control.cancel->load()) throw Cancelled();
+  ModelTarget target(model, enc, request.target, opts.str("output") == "probability", request.control);
+
+  Explanation e;
+  e.method = m.info.name;
+  e.options = opts.all();
+  e.text = text;
+  e.prediction = target.prediction();
+  e.truncated = enc.truncated;
+  e.notice = enc.notice;
+  e.tokens.resize(enc.size());
+  for (size_t t = 0; t < enc.size(); ++t) {
+    TokenScore& ts = e.tokens[t];
+    ts.token = enc.tokens[t];
+    ts.id = enc.ids[t];
+    ts.span = enc.offsets[t];
+    ts.word = enc.word_ids[t];
+    ts.special = enc.word_ids[t] < 0;
+  }
+  e.words = words_of(enc, text);
+
+  MethodContext ctx{model, tokenizer, enc, text, opts, target};
+  m.run(ctx, e);
+  if (!m.info.word_level) merge_word_scores(e.tokens, e.words, opts.str("merge"));
+  e.model_evaluations = target.evaluations();
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+}  // namespace wordlight
