@@ -79,6 +79,8 @@ run_tests() {
     log "JS tests (vitest)"
     npx vitest run
   fi
+  log "shipped models: re-measure the accuracies their cards claim"
+  tests/models/check_cards.sh
   log "all test suites passed in $((SECONDS - t0)) s"
 }
 
