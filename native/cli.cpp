@@ -42,6 +42,13 @@ long long Args::integer(const std::string& k, long long def) const {
   return static_cast<long long>(v);
 }
 
+bool Args::boolean(const std::string& k, bool def) const {
+  const std::string v = get(k, def ? "true" : "false");
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  throw Error("option --" + k + ": '" + v + "' (true or false)");
+}
+
 namespace {
 std::vector<Command>& registry() {
   static std::vector<Command> r;

@@ -20,6 +20,7 @@ struct Args {
   std::string need(const std::string& k) const;  // throws "missing option --k"
   double num(const std::string& k, double def) const;
   long long integer(const std::string& k, long long def) const;
+  bool boolean(const std::string& k, bool def) const;  // true|1 or false|0
 };
 
 struct Command {

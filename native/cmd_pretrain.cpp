@@ -32,13 +32,6 @@ std::vector<std::string> read_texts(const std::string& spec, const char* what) {
   return std::move(ds.texts);
 }
 
-bool parse_bool(const Args& a, const std::string& key, bool def) {
-  const std::string v = a.get(key, def ? "true" : "false");
-  if (v == "true" || v == "1") return true;
-  if (v == "false" || v == "0") return false;
-  throw Error("option --" + key + ": '" + v + "' (true or false)");
-}
-
 int cmd_wordpiece(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   WordPieceTrainerOptions o;
@@ -46,7 +39,7 @@ int cmd_wordpiece(const Args& a) {
   if (size < 1 || size > 1000000) throw Error("option --vocab-size: " + std::to_string(size) + " is not in [1, 1000000]");
   o.vocab_size = static_cast<int>(size);
   o.min_frequency = a.integer("min-frequency", 2);
-  const bool lowercase = parse_bool(a, "lowercase", true);
+  const bool lowercase = a.boolean("lowercase", true);
   const std::string out = a.need("out");
   const std::vector<std::string> texts = read_texts(a.need("data"), "data");
   std::unordered_map<std::string, int64_t> counts;

@@ -20,20 +20,13 @@ using namespace wordlight::cli;
 
 namespace {
 
-bool parse_bool(const Args& a, const std::string& k, bool def) {
-  const std::string v = a.get(k, def ? "true" : "false");
-  if (v == "true" || v == "1") return true;
-  if (v == "false" || v == "0") return false;
-  throw Error("option --" + k + ": '" + v + "' (true or false)");
-}
-
 int cmd_vocab(const Args& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string out = a.need("out");
   const long long min_count = a.integer("min-count", 2);
   const long long min_count_novec = a.integer("min-count-without-vector", min_count);
   const long long max_size = a.integer("max-size", 0);
-  const bool lowercase = parse_bool(a, "lowercase", true);
+  const bool lowercase = a.boolean("lowercase", true);
   if (min_count < 1 || min_count_novec < 1) throw Error("the minimum counts must be at least 1");
   if (max_size != 0 && max_size < 3) throw Error("option --max-size: at least 3 (<pad>, <unk> and a word), or 0");
 
