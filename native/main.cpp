@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
         args.flags.insert(key);
       } else if (key != "threads" && !cmd->options.count(key)) {
         throw Error("unknown option '" + a + "' for " + name + " (see wordlight help)");
+      } else if (args.values.count(key)) {
+        throw Error("option '" + a + "' given twice (each option takes one value; explain's --options takes a comma-separated list)");
       } else if (i + 1 < argc) {
         args.values[key] = argv[++i];
       } else {

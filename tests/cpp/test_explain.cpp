@@ -123,7 +123,7 @@ TEST(ExplainRegistry, ListsMethodsWithOptionsAndDescriptions) {
   }
   const std::vector<std::string> expected = {
       "gradient",   "saliency",           "gradient-x-input", "integrated-gradients",
-      "smoothgrad", "smoothgrad-squared", "occlusion"};
+      "smoothgrad", "smoothgrad-squared", "occlusion",        "lrp"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(method_info("integrated-gradients").check, "completeness-gap");
   EXPECT_TRUE(method_info("occlusion").word_level);

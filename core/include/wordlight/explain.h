@@ -33,6 +33,10 @@
 //                      gradient (n_s Gaussian noise)
 //   smoothgrad-squared sum_d mean_s (df/dx_td(x + n_s))^2
 //   occlusion          f(x) - f(x with the word occluded), per word
+//   lrp                sum_d R_td, the layer-wise relevance reaching the word
+//                      embedding (core/src/explain/lrp.cpp: CNN epsilon / z+ /
+//                      alpha-beta, BiLSTM after Arras et al. 2017, transformers
+//                      AttnLRP or CP-LRP); check conservation-gap
 // Word scores merge the scores of a word's sub-word tokens (option merge:
 // sum, mean or max-abs, the token score of largest magnitude with its sign).
 // Special tokens ([CLS], [SEP], <s>, </s>) have token scores but belong to

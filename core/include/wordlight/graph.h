@@ -61,6 +61,34 @@ enum class OpKind : uint8_t {
 };
 const char* op_name(OpKind k);
 
+// Layer-wise relevance propagation as a backward mode (Graph::lrp_backward,
+// core/src/autodiff/lrp.cpp): the gradient-times-input trick, a backward
+// pass in which a few ops replace their local Jacobian by an LRP rule, so
+// that the relevance of any node x is value(x) * grad(x). Ops not listed
+// keep their ordinary derivative (add, maxpool, softmax, slice, concat...).
+//   linear, conv1d   `rule`: epsilon (z_j + eps sign z_j in the denominator),
+//                    z-plus or alpha-beta (positive / negative parts of
+//                    x_i w_ij, the bias's part included in z+ / z-)
+//   unary            identity rule: relevance passes unchanged (relu, gelu,
+//                    tanh; d/dx replaced by f(x)/x)
+//   layernorm        1/std taken as a constant, then the epsilon rule on the
+//                    remaining linear map (Ali et al. 2022, Achtibat et al. 2024)
+//   mul, matmul      of two non-constant factors: `product` (uniform: each
+//                    factor gets half; gate: the first factor is a gate and
+//                    gets nothing, signal-take-all of Arras et al. 2017)
+//   attention        attnlrp: uniform on q.k and on P v, softmax by its own
+//                    gradient rule (AttnLRP); cp-lrp: P detached (CP-LRP)
+enum class LrpRule : uint8_t { epsilon, z_plus, alpha_beta };
+enum class LrpProduct : uint8_t { uniform, gate };
+enum class LrpAttention : uint8_t { attnlrp, cp_lrp };
+struct LrpOptions {
+  LrpRule rule = LrpRule::epsilon;
+  double epsilon = 1e-6;       // epsilon rule; 0 = LRP-0 (gradient x input on ReLU nets)
+  double alpha = 1, beta = 0;  // alpha-beta (z-plus is alpha 1, beta 0)
+  LrpProduct product = LrpProduct::uniform;
+  LrpAttention attention = LrpAttention::attnlrp;
+};
+
 template <class T>
 class Graph {
  public:
@@ -150,6 +178,9 @@ class Graph {
   // seed: dL/dy, numel(y) values; null = ones. Gradients of earlier passes
   // are discarded.
   void backward(Var y, const T* seed = nullptr);
+  // The LRP backward mode (see LrpOptions): afterwards value(x) * grad(x) is
+  // the relevance of x for the output y weighted by `seed` (null = ones).
+  void lrp_backward(Var y, const LrpOptions& o, const T* seed = nullptr);
   // Seeds the K-direction tangent (K, numel(leaf)) of a leaf; all seeded
   // leaves share the same K. Copies `d`.
   void set_tangent(Var leaf, int K, const T* d);
@@ -199,6 +230,7 @@ class Graph {
   void check_same_graph(Var v, const char* op) const;
   void run_tangent(Node& n);
   void run_backward(Node& n);
+  void run_lrp_backward(Node& n, const LrpOptions& o);  // lrp.cpp
   void run_backward_tangent(Node& n);
   T* ensure_grad(int id);
   T* ensure_grad_tangent(int id);

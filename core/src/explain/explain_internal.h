@@ -61,6 +61,16 @@ class ModelTarget {
 
   int64_t evaluations() const { return evaluations_; }
 
+  // The prediction's graph, its input (1, T, D) and the explained output,
+  // for methods that run their own backward pass on it (LRP). Such a pass
+  // overwrites the graph's gradients; input_gradient() redoes its own.
+  Graph<float>& prediction_graph() {
+    have_grad0_ = false;
+    return g0_;
+  }
+  Var prediction_input() const { return x0_; }
+  Var prediction_output() const { return y0_; }
+
   // Progress in evaluations: set the total once, then advance after each
   // batch; check_cancel() before each batch throws Cancelled.
   void set_total(int64_t total) { total_ = total; }
@@ -139,6 +149,7 @@ std::vector<MethodEntry> gradient_methods();
 std::vector<MethodEntry> integrated_gradients_methods();
 std::vector<MethodEntry> smoothgrad_methods();
 std::vector<MethodEntry> occlusion_methods();
+std::vector<MethodEntry> lrp_methods();
 
 // Option spec helpers.
 OptionSpec int_option(const std::string& name, long long def, long long min, long long max, const std::string& desc);

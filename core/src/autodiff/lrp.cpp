@@ -1,0 +1,272 @@
+// Layer-wise relevance propagation as a backward mode of the tape (see
+// LrpOptions in graph.h). The "gradient x input" trick (Zennit, LXT): the
+// pass carries a modified gradient G, and the relevance of a node x is
+// R(x) = value(x) * G(x). An op whose rule is a linear redistribution of its
+// output relevance R(y) = y * G(y) onto its inputs then only has to write
+// G(x) so that x * G(x) is the rule's R(x):
+//
+//   epsilon on y = W x + b      G(x) = W^T (G(y) * y / (y + eps sign y))
+//   alpha-beta (z-plus: 1, 0)   with z+ = W+ x+ + W- x- + b+, z- = W- x+ + W+ x- + b-,
+//                               s+ = alpha R(y) / z+, s- = beta R(y) / z-:
+//                               x > 0: G(x) = W+^T s+ - W-^T s-
+//                               x < 0: G(x) = W-^T s+ - W+^T s-
+//   identity on y = f(x)        G(x) = G(y) * f(x) / x
+//   uniform on y = a * b        G(a) = G(y) * b / 2, G(b) = G(y) * a / 2
+//   gate (signal-take-all)      G(gate) = 0, G(signal) = G(y) * gate
+//
+// The ordinary backward() is not touched: this is a separate pass that
+// falls back to run_backward() for every op it has no rule for.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "wordlight/graph.h"
+
+namespace wordlight {
+
+namespace {
+
+ops::Conv1dDims lrp_conv_dims(const int64_t* i) {
+  ops::Conv1dDims d;
+  d.B = i[0];
+  d.T = i[1];
+  d.Cin = i[2];
+  d.Cout = i[3];
+  d.W = i[4];
+  d.pad = i[5];
+  return d;
+}
+ops::AttentionDims lrp_attn_dims(const int64_t* i) {
+  ops::AttentionDims d;
+  d.B = i[0];
+  d.T = i[1];
+  d.H = i[2];
+  d.Dh = i[3];
+  return d;
+}
+ops::MatmulDims lrp_matmul_dims(const int64_t* i) {
+  ops::MatmulDims md;
+  md.batch = i[0];
+  md.M = i[1];
+  md.N = i[2];
+  md.K = i[3];
+  md.trans_a = i[4] != 0;
+  md.trans_b = i[5] != 0;
+  return md;
+}
+
+template <class T>
+T safe_div(T a, T b) {
+  return b == T(0) ? T(0) : a / b;
+}
+
+// A layer y = f(x, W) + b that is linear in x for fixed W (linear, conv1d):
+// fwd(x, W, out) overwrites out with f(x, W); bwd(s, W, gx) adds f_x^T s.
+template <class T, class Fwd, class Bwd>
+void alpha_beta(int64_t nx, int64_t ny, int64_t nw, int64_t ob, const T* x, const T* w, const T* b, const T* y,
+                const T* gy, double alpha, double beta, T* gx, Fwd fwd, Bwd bwd) {
+  // ob: outputs per bias entry period (the bias index is j % nb, nb = bias length)
+  std::vector<T> xp(nx), xn(nx), wp(nw), wn(nw);
+  bool any_neg = false;  // inputs after a ReLU have none: half the work goes
+  for (int64_t i = 0; i < nx; ++i) {
+    xp[i] = std::max(x[i], T(0));
+    xn[i] = std::min(x[i], T(0));
+    any_neg = any_neg || x[i] < 0;
+  }
+  for (int64_t i = 0; i < nw; ++i) {
+    wp[i] = std::max(w[i], T(0));
+    wn[i] = std::min(w[i], T(0));
+  }
+  std::vector<T> zp(ny), zn(ny), tmp(ny);
+  fwd(xp.data(), wp.data(), zp.data());
+  if (any_neg) fwd(xn.data(), wn.data(), tmp.data());
+  for (int64_t j = 0; j < ny; ++j) zp[j] += (any_neg ? tmp[j] : T(0)) + (b ? std::max(b[j % ob], T(0)) : T(0));
+  const bool with_beta = beta != 0;
+  if (with_beta) {
+    fwd(xp.data(), wn.data(), zn.data());
+    if (any_neg) fwd(xn.data(), wp.data(), tmp.data());
+    for (int64_t j = 0; j < ny; ++j) zn[j] += (any_neg ? tmp[j] : T(0)) + (b ? std::min(b[j % ob], T(0)) : T(0));
+  }
+  std::vector<T> sp(ny), sn(ny, T(0));
+  for (int64_t j = 0; j < ny; ++j) {
+    const T r = y[j] * gy[j];
+    sp[j] = static_cast<T>(alpha) * safe_div(r, zp[j]);
+    if (with_beta) sn[j] = static_cast<T>(beta) * safe_div(r, zn[j]);
+  }
+  // x > 0 reads W+^T s+ - W-^T s-, x < 0 reads W-^T s+ - W+^T s-.
+  std::vector<T> a(nx, T(0)), c(nx, T(0));
+  bwd(sp.data(), wp.data(), a.data());
+  if (any_neg) bwd(sp.data(), wn.data(), c.data());
+  if (with_beta) {
+    for (int64_t j = 0; j < ny; ++j) sn[j] = -sn[j];
+    bwd(sn.data(), wn.data(), a.data());
+    if (any_neg) bwd(sn.data(), wp.data(), c.data());
+  }
+  for (int64_t i = 0; i < nx; ++i) gx[i] += x[i] > 0 ? a[i] : x[i] < 0 ? c[i] : T(0);
+}
+
+}  // namespace
+
+template <class T>
+void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed) {
+  Node& out = node(y);
+  if (!out.requires_grad)
+    throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");
+  if (!(o.epsilon >= 0)) throw Error("lrp_backward: epsilon must be >= 0");
+  for (auto& n : nodes_) {
+    n.grad = nullptr;
+    n.grad_tangent = nullptr;
+  }
+  T* g = ensure_grad(y.id);
+  const int64_t ny = out.shape.numel();
+  for (int64_t j = 0; j < ny; ++j) g[j] = seed ? seed[j] : T(1);
+  for (int id = y.id; id >= 0; --id) {
+    Node& n = nodes_[id];
+    if (!n.grad || n.op == OpKind::leaf) continue;
+    run_lrp_backward(n, o);
+  }
+  have_grads_ = false;  // not a derivative: backward_tangent must not build on it
+}
+
+template <class T>
+void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
+  auto val = [&](int j) -> const T* { return n.in[j] >= 0 ? nodes_[n.in[j]].value : nullptr; };
+  auto wants = [&](int j) { return n.in[j] >= 0 && nodes_[n.in[j]].requires_grad; };
+  auto gin = [&](int j) -> T* { return wants(j) ? ensure_grad(n.in[j]) : nullptr; };
+  const T* gy = n.grad;
+  const int64_t ny = n.shape.numel();
+  const Backend be = be_;
+  // s = G(y) * y / (y + eps sign y)
+  auto eps_scaled = [&]() {
+    T* s = alloc(ny);
+    const T e = static_cast<T>(o.epsilon);
+    const T* y = n.value;
+    if (o.epsilon == 0)
+      std::copy(gy, gy + ny, s);
+    else
+      for (int64_t j = 0; j < ny; ++j) s[j] = gy[j] * y[j] / (y[j] + (y[j] >= T(0) ? e : -e));
+    return s;
+  };
+  auto halved = [&]() {
+    T* s = alloc(ny);
+    for (int64_t j = 0; j < ny; ++j) s[j] = gy[j] * T(0.5);
+    return s;
+  };
+  switch (n.op) {
+    case OpKind::linear: {
+      T* gx = gin(0);
+      if (!gx) break;
+      const int64_t R = n.i[0], I = n.i[1], O = n.i[2];
+      if (o.rule == LrpRule::epsilon) {
+        ops::linear_backward<T>(be, R, I, O, val(0), val(1), eps_scaled(), gx, nullptr, nullptr, n.packed);
+      } else {
+        const double a = o.rule == LrpRule::z_plus ? 1.0 : o.alpha, b = o.rule == LrpRule::z_plus ? 0.0 : o.beta;
+        alpha_beta<T>(
+            R * I, R * O, O * I, O, val(0), val(1), val(2), n.value, gy, a, b, gx,
+            [&](const T* x, const T* w, T* out) { ops::linear_forward<T>(be, R, I, O, x, w, nullptr, out); },
+            [&](const T* s, const T* w, T* g) {
+              ops::linear_backward<T>(be, R, I, O, nullptr, w, s, g, nullptr, nullptr);
+            });
+      }
+      break;
+    }
+    case OpKind::conv1d: {
+      T* gx = gin(0);
+      if (!gx) break;
+      const ops::Conv1dDims d = lrp_conv_dims(n.i);
+      if (o.rule == LrpRule::epsilon) {
+        ops::conv1d_backward<T>(be, d, val(0), val(1), eps_scaled(), gx, nullptr, nullptr);
+      } else {
+        const double a = o.rule == LrpRule::z_plus ? 1.0 : o.alpha, b = o.rule == LrpRule::z_plus ? 0.0 : o.beta;
+        const T* x = val(0);
+        alpha_beta<T>(
+            d.B * d.T * d.Cin, ny, d.Cout * d.W * d.Cin, d.Cout, x, val(1), val(2), n.value, gy, a, b, gx,
+            [&](const T* xx, const T* w, T* out) { ops::conv1d_forward<T>(be, d, xx, w, nullptr, out); },
+            [&](const T* s, const T* w, T* g) { ops::conv1d_backward<T>(be, d, x, w, s, g, nullptr, nullptr); });
+      }
+      break;
+    }
+    case OpKind::unary: {
+      T* gx = gin(0);
+      if (!gx) break;
+      const T* x = val(0);
+      if (n.unary.kind == ops::Unary::relu) {  // relu(x) / x is its derivative
+        for (int64_t j = 0; j < ny; ++j) gx[j] += x[j] > T(0) ? gy[j] : T(0);
+        break;
+      }
+      T d0 = 0, d2 = 0;
+      ops::unary_derivatives<T>(n.unary, T(0), &d0, &d2);
+      for (int64_t j = 0; j < ny; ++j) gx[j] += gy[j] * (x[j] != T(0) ? n.value[j] / x[j] : d0);
+      break;
+    }
+    case OpKind::binary:
+      if (n.binary == ops::Binary::mul && wants(0) && wants(1)) {
+        const Shape &as = nodes_[n.in[0]].shape, &bs = nodes_[n.in[1]].shape;
+        if (o.product == LrpProduct::gate)
+          ops::binary_backward<T>(be, n.binary, as, bs, val(0), val(1), gy, nullptr, gin(1));
+        else
+          ops::binary_backward<T>(be, n.binary, as, bs, val(0), val(1), halved(), gin(0), gin(1));
+      } else {
+        run_backward(n);
+      }
+      break;
+    case OpKind::matmul:
+      if (wants(0) && wants(1)) {
+        if (o.product == LrpProduct::gate)
+          ops::matmul_backward<T>(be, lrp_matmul_dims(n.i), val(0), val(1), gy, nullptr, gin(1));
+        else
+          ops::matmul_backward<T>(be, lrp_matmul_dims(n.i), val(0), val(1), halved(), gin(0), gin(1));
+      } else {
+        run_backward(n);
+      }
+      break;
+    case OpKind::layernorm: {
+      // y = gamma * rstd * (x - mean x) + beta with rstd a constant: a linear
+      // map, its transpose applied to the epsilon-scaled G(y).
+      T* gx = gin(0);
+      if (!gx) break;
+      const int64_t R = n.i[0], C = n.i[1];
+      const T* gamma = val(1);
+      const T* s = eps_scaled();
+      std::vector<T> u(static_cast<size_t>(C));
+      for (int64_t r = 0; r < R; ++r) {
+        const T rstd = n.saved2[r];
+        T mean = 0;
+        for (int64_t c = 0; c < C; ++c) {
+          u[c] = gamma[c] * rstd * s[r * C + c];
+          mean += u[c];
+        }
+        mean /= static_cast<T>(C);
+        for (int64_t c = 0; c < C; ++c) gx[r * C + c] += u[c] - mean;
+      }
+      break;
+    }
+    case OpKind::attention: {
+      const ops::AttentionDims d = lrp_attn_dims(n.i);
+      if (o.attention == LrpAttention::cp_lrp) {
+        // P detached: out = P v is linear in v, q and k get nothing.
+        ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, gy, nullptr, nullptr, gin(2));
+      } else {
+        // AttnLRP: half of R(out) to v, half to P; P's share passes the
+        // softmax by its gradient rule and splits evenly between q and k.
+        T* s = halved();
+        ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, s, nullptr, nullptr, gin(2));
+        if (wants(0) || wants(1)) {
+          for (int64_t j = 0; j < ny; ++j) s[j] *= T(0.5);
+          ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, s, gin(0), gin(1), nullptr);
+        }
+      }
+      break;
+    }
+    default:
+      run_backward(n);
+      break;
+  }
+}
+
+template void Graph<float>::lrp_backward(Var, const LrpOptions&, const float*);
+template void Graph<double>::lrp_backward(Var, const LrpOptions&, const double*);
+template void Graph<float>::run_lrp_backward(Node&, const LrpOptions&);
+template void Graph<double>::run_lrp_backward(Node&, const LrpOptions&);
+
+}  // namespace wordlight

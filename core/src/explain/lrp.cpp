@@ -1,0 +1,269 @@
+// Layer-wise relevance propagation, per model family:
+//
+//   CNN (Arras et al. 2016)       the graph's LRP backward mode (graph.h,
+//       LrpOptions): rule epsilon / z-plus / alpha-beta on the convolutions
+//       and the classifier, max-pooling to the winner, ReLU passes through.
+//   transformers                  the same backward mode: epsilon on every
+//       linear layer, identity on GELU/tanh/ReLU, LayerNorm with 1/std held
+//       constant, attention by variant: attnlrp (Achtibat et al. 2024:
+//       uniform split of the q.k and P v products, softmax by its gradient
+//       rule) or cp-lrp (Ali et al. 2022: softmax output held constant).
+//       Position and token-type embeddings and the biases absorb part of the
+//       relevance: the conservation gap shows how much.
+//   BiLSTM (Arras et al. 2017)    an explicit propagation in double
+//       precision following their LRP_for_LSTM code: lrp_linear (epsilon
+//       rule, bias factor) on the gate pre-activations, the cell update and
+//       the classifier; signal-take-all on the gates (relevance to the cell
+//       candidate g and the previous cell, none to i, f, o); tanh passes
+//       relevance unchanged. One deviation: the zero initial state is no
+//       input (their code counts it among the N units sharing the bias and
+//       epsilon terms, which loses that share at the first step), so with
+//       bias-factor 1 the word relevances sum to the logit exactly.
+//
+// Relevance of word t: sum over the embedding dimensions of R at the
+// word-embedding input. The check "conservation-gap" is the sum of the
+// relevances of all tokens minus the explained output.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "explain_internal.h"
+
+namespace wordlight::explain_detail {
+
+namespace {
+
+// ------------------------------------------------------------ BiLSTM
+// lrp_linear of Arras et al.: z_j = sum_i w_ji hin_i + b_j (hout_j, which may
+// hold more inputs than these), R_in_i += sum_j (w_ji hin_i + bf (b_j + eps
+// sign(hout_j)) / N) / (hout_j + eps sign(hout_j)) R_j. w: (M, n_in) row-major
+// with row stride `ld`; b may be null (zero).
+void lrp_linear(int n_in, int M, const double* hin, const float* w, int64_t ld, const double* b, const double* hout,
+                const double* rout, double N, double eps, double bf, double* rin) {
+  double shared = 0;
+  for (int j = 0; j < M; ++j) {
+    const double sign = hout[j] >= 0 ? 1.0 : -1.0;
+    const double denom = hout[j] + eps * sign;
+    if (denom == 0) continue;
+    const double q = rout[j] / denom;
+    shared += bf * ((b ? b[j] : 0.0) + eps * sign) * q / N;
+    if (w) {
+      const float* wr = w + static_cast<int64_t>(j) * ld;
+      for (int i = 0; i < n_in; ++i) rin[i] += wr[i] * hin[i] * q;
+    } else {  // identity weights (n_in == M)
+      rin[j] += hin[j] * q;
+    }
+  }
+  for (int i = 0; i < n_in; ++i) rin[i] += shared;
+}
+
+const float* find_param(const std::vector<ModelParameter>& ps, const std::string& name) {
+  for (const ModelParameter& p : ps)
+    if (p.name == name) return p.data;
+  throw Error("lrp: the BiLSTM has no tensor '" + name + "'");
+}
+
+struct LstmTrace {
+  // per step n (reading order): gates i, f, g, o, pre-activation of g, c, h
+  std::vector<std::vector<double>> i, f, g, o, zg, c, h;
+};
+
+// Runs one direction over x (T, D) in double; reading order n -> position
+// reverse ? T - 1 - n : n.
+LstmTrace lstm_forward(const std::vector<float>& x, int T, int D, int H, const float* wih, const float* bias,
+                       const float* whh, bool reverse) {
+  LstmTrace tr;
+  std::vector<double> h(H, 0.0), c(H, 0.0), z(4 * H);
+  for (int n = 0; n < T; ++n) {
+    const int t = reverse ? T - 1 - n : n;
+    const float* xt = x.data() + static_cast<size_t>(t) * D;
+    for (int r = 0; r < 4 * H; ++r) {
+      double s = bias[r];
+      for (int d = 0; d < D; ++d) s += static_cast<double>(wih[static_cast<int64_t>(r) * D + d]) * xt[d];
+      if (n > 0)
+        for (int k = 0; k < H; ++k) s += static_cast<double>(whh[static_cast<int64_t>(r) * H + k]) * h[k];
+      z[r] = s;
+    }
+    std::vector<double> gi(H), gf(H), gg(H), go(H), zg(H);
+    auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+    for (int k = 0; k < H; ++k) {
+      gi[k] = sig(z[k]);
+      gf[k] = sig(z[H + k]);
+      zg[k] = z[2 * H + k];
+      gg[k] = std::tanh(zg[k]);
+      go[k] = sig(z[3 * H + k]);
+      c[k] = (n > 0 ? gf[k] * c[k] : 0.0) + gi[k] * gg[k];
+      h[k] = go[k] * std::tanh(c[k]);
+    }
+    tr.i.push_back(gi);
+    tr.f.push_back(gf);
+    tr.g.push_back(gg);
+    tr.o.push_back(go);
+    tr.zg.push_back(zg);
+    tr.c.push_back(c);
+    tr.h.push_back(h);
+  }
+  return tr;
+}
+
+// Propagates R_h of the last step of one direction down to the inputs,
+// adding into rx (T, D).
+void lstm_backward(const LstmTrace& tr, const std::vector<float>& x, int T, int D, int H, const float* wih,
+                   const float* bias, const float* whh, bool reverse, std::vector<double> rh_last, double eps,
+                   double bf, std::vector<double>& rx) {
+  std::vector<double> bg(H);
+  for (int k = 0; k < H; ++k) bg[k] = bias[2 * H + k];
+  const float* wih_g = wih + static_cast<int64_t>(2 * H) * D;
+  const float* whh_g = whh + static_cast<int64_t>(2 * H) * H;
+  std::vector<double> rh = std::move(rh_last), rc(H, 0.0), rg(H), xin(D), prod(H);
+  for (int n = T - 1; n >= 0; --n) {
+    const int t = reverse ? T - 1 - n : n;
+    for (int k = 0; k < H; ++k) rc[k] += rh[k];
+    // c = f c_prev + i g: two inputs of H units each (one at the first step)
+    const double Nc = n > 0 ? 2.0 * H : 1.0 * H;
+    std::vector<double> rc_prev(H, 0.0);
+    if (n > 0) {
+      for (int k = 0; k < H; ++k) prod[k] = tr.f[n][k] * tr.c[n - 1][k];
+      lrp_linear(H, H, prod.data(), nullptr, 0, nullptr, tr.c[n].data(), rc.data(), Nc, eps, bf, rc_prev.data());
+    }
+    std::fill(rg.begin(), rg.end(), 0.0);
+    for (int k = 0; k < H; ++k) prod[k] = tr.i[n][k] * tr.g[n][k];
+    lrp_linear(H, H, prod.data(), nullptr, 0, nullptr, tr.c[n].data(), rc.data(), Nc, eps, bf, rg.data());
+    // z_g = W_ih,g x + W_hh,g h_prev + b_g: inputs D (+ H after the first step)
+    const double Nz = n > 0 ? double(D + H) : double(D);
+    for (int d = 0; d < D; ++d) xin[d] = x[static_cast<size_t>(t) * D + d];
+    lrp_linear(D, H, xin.data(), wih_g, D, bg.data(), tr.zg[n].data(), rg.data(), Nz, eps, bf,
+               rx.data() + static_cast<size_t>(t) * D);
+    std::vector<double> rh_prev(H, 0.0);
+    if (n > 0)
+      lrp_linear(H, H, tr.h[n - 1].data(), whh_g, H, bg.data(), tr.zg[n].data(), rg.data(), Nz, eps, bf,
+                 rh_prev.data());
+    rh = std::move(rh_prev);
+    rc = std::move(rc_prev);
+  }
+}
+
+// R (T, D) at the word embeddings; *logit gets the target's logit as
+// recomputed here.
+std::vector<double> bilstm_lrp(const Model& model, const std::vector<float>& x, int T, int target, double eps,
+                               double bf, double* logit) {
+  const ModelConfig& cfg = model.config();
+  const int D = model.embedding_dim(), H = cfg.lstm_hidden_size, L = model.output_dim();
+  // parameters() only hands out pointers; nothing is written through them.
+  const std::vector<ModelParameter> ps = const_cast<Model&>(model).parameters();
+  struct Dir {
+    const float *wih, *bias, *whh, *cw, *cb;
+    LstmTrace tr;
+  } dirs[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::string which = k == 0 ? "forward" : "backward";
+    Dir& d = dirs[k];
+    d.wih = find_param(ps, "lstm." + which + ".weight_ih");
+    d.bias = find_param(ps, "lstm." + which + ".bias");
+    d.whh = find_param(ps, "lstm." + which + ".weight_hh");
+    d.cw = find_param(ps, "classifier." + which + ".weight");
+    d.cb = find_param(ps, "classifier." + which + ".bias");
+    d.tr = lstm_forward(x, T, D, H, d.wih, d.bias, d.whh, k == 1);
+  }
+  (void)L;
+  // The classifier over [h_fwd, h_bwd] (2H units) with the summed bias.
+  double s = static_cast<double>(dirs[0].cb[target]) + dirs[1].cb[target];
+  const double b_out = s;
+  for (int k = 0; k < 2; ++k)
+    for (int j = 0; j < H; ++j)
+      s += static_cast<double>(dirs[k].cw[static_cast<int64_t>(target) * H + j]) * dirs[k].tr.h[T - 1][j];
+  *logit = s;
+  std::vector<double> rx(static_cast<size_t>(T) * D, 0.0);
+  for (int k = 0; k < 2; ++k) {
+    std::vector<double> rh(H, 0.0);
+    lrp_linear(H, 1, dirs[k].tr.h[T - 1].data(), dirs[k].cw + static_cast<int64_t>(target) * H, H, &b_out, &s, &s,
+               2.0 * H, eps, bf, rh.data());
+    // N = 2H: each call gives its H units their shares of the bias term.
+    lstm_backward(dirs[k].tr, x, T, D, H, dirs[k].wih, dirs[k].bias, dirs[k].whh, k == 1, std::move(rh), eps, bf, rx);
+  }
+  return rx;
+}
+
+// ------------------------------------------------------------ the method
+LrpRule parse_rule(const std::string& r) {
+  return r == "z-plus" ? LrpRule::z_plus : r == "alpha-beta" ? LrpRule::alpha_beta : LrpRule::epsilon;
+}
+
+void run_lrp(MethodContext& ctx, Explanation& e) {
+  const Model& model = ctx.model;
+  const ModelConfig& cfg = model.config();
+  const ResolvedOptions& o = ctx.opts;
+  ModelTarget& t = ctx.target;
+  const std::string rule = o.str("rule");
+  const double eps = o.number("epsilon");
+  const int bf = static_cast<int>(o.integer("bias-factor"));
+  const bool cnn = cfg.family == ModelFamily::WordlightCnn, lstm = cfg.family == ModelFamily::WordlightBiLstm;
+  if (!cnn && rule != "epsilon")
+    throw Error("lrp: rule=" + rule + " is defined for the CNN's convolution and linear layers only; " +
+                family_name(cfg.family) + " models take rule=epsilon (the default)");
+  if (!lstm && bf != 0)
+    throw Error(std::string("lrp: bias-factor applies to the BiLSTM only, not to ") + family_name(cfg.family));
+  t.set_total(1);
+  const int T = t.T(), D = t.D();
+  const std::vector<float>& x = t.embeddings();
+  std::vector<double> R(static_cast<size_t>(T) * D, 0.0);
+  double explained = t.f_input();
+  if (lstm) {
+    if (o.str("output") != "logit") throw Error("lrp: on the BiLSTM it explains the logit (output=logit)");
+    double logit = 0;
+    R = bilstm_lrp(model, x, T, e.prediction.target, eps, bf, &logit);
+    if (std::fabs(logit - explained) > 1e-3 * (1 + std::fabs(explained)))
+      throw Error("lrp: internal: the BiLSTM recomputed here gives logit " + std::to_string(logit) + ", the model " +
+                  std::to_string(explained));
+  } else {
+    LrpOptions lo;
+    lo.rule = parse_rule(rule);
+    lo.epsilon = eps;
+    lo.alpha = o.number("alpha");
+    lo.beta = lo.alpha - 1;
+    lo.attention = o.str("variant") == "cp-lrp" ? LrpAttention::cp_lrp : LrpAttention::attnlrp;
+    Graph<float>& g = t.prediction_graph();
+    g.lrp_backward(t.prediction_output(), lo);
+    if (const float* G = g.grad(t.prediction_input()))
+      for (size_t k = 0; k < R.size(); ++k) R[k] = static_cast<double>(x[k]) * G[k];
+  }
+  const std::vector<double> s = sum_over_dims(R, T, D);
+  double total = 0;
+  for (int i = 0; i < T; ++i) {
+    e.tokens[static_cast<size_t>(i)].score = s[static_cast<size_t>(i)];
+    total += s[static_cast<size_t>(i)];
+  }
+  ExplanationCheck c;
+  c.name = "conservation-gap";
+  c.value = total - explained;
+  c.reference = std::fabs(explained);
+  c.relative = c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
+  c.description = "sum of all token relevances minus the explained output (what biases, epsilon" +
+                  std::string(cfg.is_transformer() ? ", position and type embeddings" : "") + " absorbed)";
+  e.checks.push_back(c);
+  t.advance(1);
+}
+
+}  // namespace
+
+std::vector<MethodEntry> lrp_methods() {
+  MethodEntry m;
+  m.info.name = "lrp";
+  m.info.description =
+      "layer-wise relevance propagation: CNN (epsilon, z+, alpha-beta), BiLSTM (Arras et al. 2017), transformers "
+      "(AttnLRP or CP-LRP)";
+  m.info.options = {
+      choice_option("rule", "epsilon", {"epsilon", "z-plus", "alpha-beta"},
+                    "rule on the convolution and linear layers (z-plus and alpha-beta: CNN only)"),
+      num_option("epsilon", 1e-3, 0, 1e3, "stabiliser of the epsilon rule (0: LRP-0, gradient x input on the CNN)"),
+      num_option("alpha", 2, 1, 100, "alpha of the alpha-beta rule; beta = alpha - 1"),
+      int_option("bias-factor", 0, 0, 1,
+                 "BiLSTM: 1 redistributes bias and epsilon relevance onto the inputs (conservation), 0 absorbs it"),
+      choice_option("variant", "attnlrp", {"attnlrp", "cp-lrp"},
+                    "transformers: AttnLRP (uniform rule on attention products) or CP-LRP (attention held constant)")};
+  m.info.check = "conservation-gap";
+  m.run = run_lrp;
+  return {m};
+}
+
+}  // namespace wordlight::explain_detail
