@@ -173,6 +173,9 @@ struct TrainCallbacks {
 TrainResult train_classifier(Model& model, const EncodedSet& train, const EncodedSet* dev, const TrainOptions& o,
                              const TrainCallbacks& cb = {});
 
+// "1m05s", or "2h03m" from an hour on (progress lines' ETA).
+std::string format_duration(double seconds);
+
 // "epoch 1/3  step 120/651  loss 0.5312  lr 9.1e-04  812 ex/s  ETA 1m05s"
 std::string format_progress(const TrainProgress& p);
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "unicode.h"
 #include "wordlight/error.h"
 
 namespace wordlight {
@@ -49,23 +50,6 @@ struct Scanner {
   bool peek(char c) {
     ws();
     return i < s.size() && s[i] == c;
-  }
-  static void append_utf8(unsigned cp, std::string& out) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
   unsigned hex4() {
     if (i + 4 > s.size()) fail("truncated \\u escape");
@@ -110,7 +94,7 @@ struct Scanner {
             if (lo < 0xDC00 || lo >= 0xE000) fail("unpaired surrogate");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
-          append_utf8(cp, out);
+          unicode::append_utf8(static_cast<char32_t>(cp), out);
           break;
         }
         default: fail(std::string("bad escape \\") + e);

@@ -449,22 +449,13 @@ PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Seg
 }
 
 std::string format_pretrain_progress(const PretrainProgress& p) {
-  auto clock = [](double s) {
-    const long t = static_cast<long>(s + 0.5);
-    char buf[32];
-    if (t >= 3600)
-      std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else
-      std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-    return std::string(buf);
-  };
   const std::string epoch =
       p.epochs > 0 ? std::to_string(p.epoch) + "/" + std::to_string(p.epochs) : std::to_string(p.epoch);
   const std::string total = p.total_steps > 0 ? std::to_string(p.total_steps) : "?";
   char buf[200];
   std::snprintf(buf, sizeof buf, "epoch %s  step %lld/%s  loss %.4f  acc %.3f  lr %.1e  %.0f tok/s  ETA %s",
                 epoch.c_str(), static_cast<long long>(p.step), total.c_str(), p.loss, p.accuracy, p.lr,
-                p.tokens_per_s, clock(p.eta_s).c_str());
+                p.tokens_per_s, format_duration(p.eta_s).c_str());
   return buf;
 }
 

@@ -319,20 +319,21 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
   return result;
 }
 
+std::string format_duration(double seconds) {
+  const long t = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
 std::string format_progress(const TrainProgress& p) {
-  auto clock = [](double s) {
-    const long t = static_cast<long>(s + 0.5);
-    char buf[32];
-    if (t >= 3600)
-      std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else
-      std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-    return std::string(buf);
-  };
   char buf[160];
   std::snprintf(buf, sizeof buf, "epoch %d/%d  step %lld/%lld  loss %.4f  lr %.1e  %.0f ex/s  ETA %s", p.epoch,
                 p.epochs, static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss, p.lr,
-                p.examples_per_s, clock(p.eta_s).c_str());
+                p.examples_per_s, format_duration(p.eta_s).c_str());
   return buf;
 }
 
