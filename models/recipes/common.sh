@@ -7,6 +7,11 @@ CACHE="${WORDLIGHT_CACHE:-$HOME/.cache/wordlight}"
 WL="${WL:-$ROOT/build/native/wordlight}"
 THREADS="${THREADS:-$(nproc)}"
 mkdir -p "$CACHE"
+if [ ! -d "$DATA" ]; then
+  echo "the data sets are not at $DATA: put ../shared/data next to the repository or set WORDLIGHT_DATA" >&2
+  exit 1
+fi
+DATA="$(cd "$DATA" && pwd)"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
