@@ -68,7 +68,7 @@ std::string heat(double s, double max_abs) {
   return buf;
 }
 
-void print_heatmap(const Explanation& e, bool color) {
+void print_heatmap(const Explanation& e, const std::vector<std::string>& label_names, bool color) {
   const Prediction& p = e.prediction;
   double max_abs = 0;
   for (const WordScore& w : e.words) max_abs = std::max(max_abs, std::fabs(w.score));
@@ -85,9 +85,16 @@ void print_heatmap(const Explanation& e, bool color) {
   }
   if (pos < e.text.size()) out += e.text.substr(pos);
   std::printf("%s\n", out.c_str());
+  // The most probable classes first, at most five (20news has 20).
+  std::vector<size_t> order(p.probabilities.size());
+  for (size_t c = 0; c < order.size(); ++c) order[c] = c;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return p.probabilities[x] > p.probabilities[y]; });
+  if (order.size() > 5) order.resize(5);
   std::string probs;
-  for (size_t c = 0; c < p.probabilities.size(); ++c)
-    probs += (c ? " " : "") + std::to_string(c) + ":" + fmt("%.3f", p.probabilities[c]);
+  for (size_t c : order)
+    probs += (probs.empty() ? "" : " ") + (c < label_names.size() ? label_names[c] : std::to_string(c)) + " " +
+             fmt("%.3f", p.probabilities[c]);
   std::printf("  predicted %s (p %s)   explained: %s of %s = %s   red: for %s, blue: against\n", p.label_name.c_str(),
               probs.c_str(), p.output.c_str(), p.target_name.c_str(), fmt("%.4g", p.explained_value).c_str(),
               p.target_name.c_str());
@@ -155,7 +162,7 @@ int cmd_explain(const Args& a) {
     if (json)
       std::printf("%s\n", explanation_to_json(e, 2).c_str());
     else
-      print_heatmap(e, color);
+      print_heatmap(e, model->config().id2label, color);
     return 0;
   }
   const std::string path = a.get("input");
@@ -167,7 +174,7 @@ int cmd_explain(const Args& a) {
     if (json) {
       std::printf("%s\n", explanation_to_json(e).c_str());
     } else {
-      print_heatmap(e, color);
+      print_heatmap(e, model->config().id2label, color);
       std::printf("\n");
     }
     std::fflush(stdout);
