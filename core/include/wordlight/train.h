@@ -96,6 +96,10 @@ class Trainer {
   };
 
   Trainer(Model& model, const AdamWOptions& adamw);
+  // A slot per parameter of `model` (weight decay by default_weight_decay,
+  // zeroed gradient and moments); *word_slot: the word-embedding table's
+  // index. Throws, naming `what`, when the model lists no such table.
+  static std::vector<Slot> make_slots(Model& model, const char* what, int* word_slot);
 
   // Loss of the batch, leaving its gradients in slots() (not applied).
   // class_weights: num_labels values or empty.

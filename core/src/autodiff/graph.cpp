@@ -1,6 +1,7 @@
 // The tape: builds nodes eagerly and runs the derivative passes by calling
 // the four functions of each op in ops.h. See graph.h for the passes.
 #include "wordlight/graph.h"
+#include "node_dims.h"
 
 #include <algorithm>
 #include <cstring>
@@ -208,18 +209,6 @@ Var Graph<T>::matmul(Var a, Var b, bool ta, bool tb) {
   return push(std::move(n));
 }
 
-namespace {
-ops::MatmulDims matmul_dims(const int64_t* i) {
-  ops::MatmulDims md;
-  md.batch = i[0];
-  md.M = i[1];
-  md.N = i[2];
-  md.K = i[3];
-  md.trans_a = i[4] != 0;
-  md.trans_b = i[5] != 0;
-  return md;
-}
-}  // namespace
 
 template <class T>
 Var Graph<T>::embedding(Var table, const int32_t* ids, const Shape& ids_shape) {
@@ -244,35 +233,6 @@ Var Graph<T>::embedding(Var table, const int32_t* ids, const Shape& ids_shape) {
   return push(std::move(n));
 }
 
-namespace {
-ops::Conv1dDims conv_dims(const int64_t* i) {
-  ops::Conv1dDims d;
-  d.B = i[0];
-  d.T = i[1];
-  d.Cin = i[2];
-  d.Cout = i[3];
-  d.W = i[4];
-  d.pad = i[5];
-  return d;
-}
-ops::PoolDims pool_dims(const int64_t* i) {
-  ops::PoolDims d;
-  d.B = i[0];
-  d.T = i[1];
-  d.C = i[2];
-  d.window = i[3];
-  d.stride = i[4];
-  return d;
-}
-ops::AttentionDims attn_dims(const int64_t* i) {
-  ops::AttentionDims d;
-  d.B = i[0];
-  d.T = i[1];
-  d.H = i[2];
-  d.Dh = i[3];
-  return d;
-}
-}  // namespace
 
 template <class T>
 Var Graph<T>::conv1d(Var x, Var w, Var b, int64_t pad) {
@@ -302,7 +262,7 @@ Var Graph<T>::conv1d(Var x, Var w, Var b, int64_t pad) {
   n.i[3] = ws[0];
   n.i[4] = ws[1];
   n.i[5] = pad;
-  const ops::Conv1dDims d = conv_dims(n.i);
+  const ops::Conv1dDims d = node_dims::conv(n.i);
   n.shape = Shape{xs[0], d.t_out(), ws[0]};
   n.value = alloc(n.shape.numel());
   ops::conv1d_forward<T>(be_, d, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr, n.value);
@@ -325,7 +285,7 @@ Var Graph<T>::maxpool(Var x, int64_t window, int64_t stride) {
   n.i[2] = xs[2];
   n.i[3] = window;
   n.i[4] = stride;
-  const ops::PoolDims d = pool_dims(n.i);
+  const ops::PoolDims d = node_dims::pool(n.i);
   n.shape = Shape{xs[0], d.t_out(), xs[2]};
   n.value = alloc(n.shape.numel());
   n.ints = arena_.alloc<int32_t>(n.shape.numel());
@@ -516,7 +476,7 @@ Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_m
   }
   n.saved = alloc(qs[0] * heads * qs[1] * qs[1]);
   n.value = alloc(qs.numel());
-  ops::attention_forward<T>(be_, attn_dims(n.i), node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
+  ops::attention_forward<T>(be_, node_dims::attention(n.i), node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
                             n.value);
   return push(std::move(n));
 }
@@ -771,16 +731,16 @@ void Graph<T>::run_tangent(Node& n) {
       ops::linear_tangent<T>(be_, n.i[0], n.i[1], n.i[2], K, val(0), val(1), tan(0), tan(1), tan(2), dy, n.packed);
       break;
     case OpKind::matmul:
-      ops::matmul_tangent<T>(be_, matmul_dims(n.i), K, val(0), val(1), tan(0), tan(1), dy);
+      ops::matmul_tangent<T>(be_, node_dims::matmul(n.i), K, val(0), val(1), tan(0), tan(1), dy);
       break;
     case OpKind::embedding:
       ops::embedding_tangent<T>(n.i[0], n.ints, n.i[1], n.i[2], K, tan(0), dy);
       break;
     case OpKind::conv1d:
-      ops::conv1d_tangent<T>(be_, conv_dims(n.i), K, val(0), val(1), tan(0), tan(1), tan(2), dy);
+      ops::conv1d_tangent<T>(be_, node_dims::conv(n.i), K, val(0), val(1), tan(0), tan(1), tan(2), dy);
       break;
     case OpKind::maxpool:
-      ops::maxpool_tangent<T>(pool_dims(n.i), K, n.ints, tan(0), dy);
+      ops::maxpool_tangent<T>(node_dims::pool(n.i), K, n.ints, tan(0), dy);
       break;
     case OpKind::unary:
       ops::unary_tangent<T>(be_, n.unary, ny, K, val(0), n.value, tan(0), dy);
@@ -805,7 +765,7 @@ void Graph<T>::run_tangent(Node& n) {
       ops::layernorm_tangent<T>(be_, n.i[0], n.i[1], K, val(0), val(1), n.saved, n.saved2, tan(0), tan(1), tan(2), dy);
       break;
     case OpKind::attention: {
-      const ops::AttentionDims d = attn_dims(n.i);
+      const ops::AttentionDims d = node_dims::attention(n.i);
       n.saved2 = alloc(static_cast<int64_t>(K) * d.B * d.H * d.T * d.T);
       ops::attention_tangent<T>(be_, d, K, val(0), val(1), val(2), n.saved, tan(0), tan(1), tan(2), n.saved2, dy);
       break;
@@ -880,16 +840,16 @@ void Graph<T>::run_backward(Node& n) {
       ops::linear_backward<T>(be_, n.i[0], n.i[1], n.i[2], val(0), val(1), gy, gin(0), gin(1), gin(2), n.packed);
       break;
     case OpKind::matmul:
-      ops::matmul_backward<T>(be_, matmul_dims(n.i), val(0), val(1), gy, gin(0), gin(1));
+      ops::matmul_backward<T>(be_, node_dims::matmul(n.i), val(0), val(1), gy, gin(0), gin(1));
       break;
     case OpKind::embedding:
       if (T* g = gin(0)) ops::embedding_backward<T>(n.i[0], n.ints, n.i[1], n.i[2], gy, g);
       break;
     case OpKind::conv1d:
-      ops::conv1d_backward<T>(be_, conv_dims(n.i), val(0), val(1), gy, gin(0), gin(1), gin(2));
+      ops::conv1d_backward<T>(be_, node_dims::conv(n.i), val(0), val(1), gy, gin(0), gin(1), gin(2));
       break;
     case OpKind::maxpool:
-      if (T* g = gin(0)) ops::maxpool_backward<T>(pool_dims(n.i), n.ints, gy, g);
+      if (T* g = gin(0)) ops::maxpool_backward<T>(node_dims::pool(n.i), n.ints, gy, g);
       break;
     case OpKind::unary:
       if (T* g = gin(0)) ops::unary_backward<T>(be_, n.unary, ny, val(0), n.value, gy, g);
@@ -914,7 +874,7 @@ void Graph<T>::run_backward(Node& n) {
       ops::layernorm_backward<T>(be_, n.i[0], n.i[1], val(0), val(1), n.saved, n.saved2, gy, gin(0), gin(1), gin(2));
       break;
     case OpKind::attention:
-      ops::attention_backward<T>(be_, attn_dims(n.i), val(0), val(1), val(2), n.saved, gy, gin(0), gin(1), gin(2));
+      ops::attention_backward<T>(be_, node_dims::attention(n.i), val(0), val(1), val(2), n.saved, gy, gin(0), gin(1), gin(2));
       break;
     case OpKind::dropout:
       if (T* g = gin(0)) ops::dropout_apply<T>(ny, 1, n.f, n.bytes, gy, g, true);
@@ -972,18 +932,18 @@ void Graph<T>::run_backward_tangent(Node& n) {
                                       gtin(1), gtin(2), n.packed);
       break;
     case OpKind::matmul:
-      ops::matmul_backward_tangent<T>(be_, matmul_dims(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
+      ops::matmul_backward_tangent<T>(be_, node_dims::matmul(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
                                       gtin(1));
       break;
     case OpKind::embedding:
       if (T* g = gtin(0)) ops::embedding_backward_tangent<T>(n.i[0], n.ints, n.i[1], n.i[2], K, dgy, g);
       break;
     case OpKind::conv1d:
-      ops::conv1d_backward_tangent<T>(be_, conv_dims(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
+      ops::conv1d_backward_tangent<T>(be_, node_dims::conv(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
                                       gtin(1), gtin(2));
       break;
     case OpKind::maxpool:
-      if (T* g = gtin(0)) ops::maxpool_backward_tangent<T>(pool_dims(n.i), K, n.ints, dgy, g);
+      if (T* g = gtin(0)) ops::maxpool_backward_tangent<T>(node_dims::pool(n.i), K, n.ints, dgy, g);
       break;
     case OpKind::unary:
       if (T* g = gtin(0)) ops::unary_backward_tangent<T>(be_, n.unary, ny, K, val(0), n.value, tan(0), gy, dgy, g);
@@ -1010,7 +970,7 @@ void Graph<T>::run_backward_tangent(Node& n) {
                                          dgy, gtin(0), gtin(1), gtin(2));
       break;
     case OpKind::attention: {
-      const ops::AttentionDims d = attn_dims(n.i);
+      const ops::AttentionDims d = node_dims::attention(n.i);
       // With no input tangent the forward tangent never ran here: dP = 0.
       const T* dprobs = n.tangent ? n.saved2 : nullptr;
       T* zeros = nullptr;

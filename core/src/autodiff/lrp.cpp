@@ -21,39 +21,11 @@
 #include <vector>
 
 #include "wordlight/graph.h"
+#include "node_dims.h"
 
 namespace wordlight {
 
 namespace {
-
-ops::Conv1dDims lrp_conv_dims(const int64_t* i) {
-  ops::Conv1dDims d;
-  d.B = i[0];
-  d.T = i[1];
-  d.Cin = i[2];
-  d.Cout = i[3];
-  d.W = i[4];
-  d.pad = i[5];
-  return d;
-}
-ops::AttentionDims lrp_attn_dims(const int64_t* i) {
-  ops::AttentionDims d;
-  d.B = i[0];
-  d.T = i[1];
-  d.H = i[2];
-  d.Dh = i[3];
-  return d;
-}
-ops::MatmulDims lrp_matmul_dims(const int64_t* i) {
-  ops::MatmulDims md;
-  md.batch = i[0];
-  md.M = i[1];
-  md.N = i[2];
-  md.K = i[3];
-  md.trans_a = i[4] != 0;
-  md.trans_b = i[5] != 0;
-  return md;
-}
 
 template <class T>
 T safe_div(T a, T b) {
@@ -173,7 +145,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::conv1d: {
       T* gx = gin(0);
       if (!gx) break;
-      const ops::Conv1dDims d = lrp_conv_dims(n.i);
+      const ops::Conv1dDims d = node_dims::conv(n.i);
       if (o.rule == LrpRule::epsilon) {
         ops::conv1d_backward<T>(be, d, val(0), val(1), eps_scaled(), gx, nullptr, nullptr);
       } else {
@@ -213,9 +185,9 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::matmul:
       if (wants(0) && wants(1)) {
         if (o.product == LrpProduct::gate)
-          ops::matmul_backward<T>(be, lrp_matmul_dims(n.i), val(0), val(1), gy, nullptr, gin(1));
+          ops::matmul_backward<T>(be, node_dims::matmul(n.i), val(0), val(1), gy, nullptr, gin(1));
         else
-          ops::matmul_backward<T>(be, lrp_matmul_dims(n.i), val(0), val(1), halved(), gin(0), gin(1));
+          ops::matmul_backward<T>(be, node_dims::matmul(n.i), val(0), val(1), halved(), gin(0), gin(1));
       } else {
         run_backward(n);
       }
@@ -242,7 +214,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
       break;
     }
     case OpKind::attention: {
-      const ops::AttentionDims d = lrp_attn_dims(n.i);
+      const ops::AttentionDims d = node_dims::attention(n.i);
       if (o.attention == LrpAttention::cp_lrp) {
         // P detached: out = P v is linear in v, q and k get nothing.
         ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, gy, nullptr, nullptr, gin(2));

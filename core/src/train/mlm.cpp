@@ -206,19 +206,7 @@ int64_t count_correct(const float* logits, const std::vector<int32_t>& targets, 
 MaskedLMTrainer::MaskedLMTrainer(Model& model, const AdamWOptions& adamw) : model_(model), adamw_(adamw) {
   if (model.config().head != ModelHead::MaskedLM)
     throw Error("pretrain: " + model.config().architecture + " is not a masked language model (use a *ForMaskedLM config)");
-  const std::string word = model.word_embedding_name();
-  for (const ModelParameter& p : model.parameters()) {
-    Trainer::Slot s;
-    s.param = p;
-    s.decay = default_weight_decay(p.name);
-    const size_t n = static_cast<size_t>(p.numel());
-    s.grad.assign(n, 0.f);
-    s.m.assign(n, 0.f);
-    s.v.assign(n, 0.f);
-    if (p.name == word) word_slot_ = static_cast<int>(slots_.size());
-    slots_.push_back(std::move(s));
-  }
-  if (word_slot_ < 0) throw Error("pretrain: the model lists no parameter named '" + word + "' (its word embeddings)");
+  slots_ = Trainer::make_slots(model, "pretrain", &word_slot_);
 }
 
 MaskedLMStats MaskedLMTrainer::compute_gradients(const MaskedLMBatch& b, uint64_t dropout_seed) {

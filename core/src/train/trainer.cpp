@@ -140,7 +140,13 @@ double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_si
 Trainer::Trainer(Model& model, const AdamWOptions& adamw) : model_(model), adamw_(adamw) {
   if (model.config().head != ModelHead::SequenceClassification)
     throw Error("train: " + model.config().architecture + " is not a sequence classifier");
+  slots_ = Trainer::make_slots(model, "train", &word_slot_);
+}
+
+std::vector<Trainer::Slot> Trainer::make_slots(Model& model, const char* what, int* word_slot) {
   const std::string word = model.word_embedding_name();
+  std::vector<Slot> slots;
+  *word_slot = -1;
   for (const ModelParameter& p : model.parameters()) {
     Slot s;
     s.param = p;
@@ -149,10 +155,12 @@ Trainer::Trainer(Model& model, const AdamWOptions& adamw) : model_(model), adamw
     s.grad.assign(n, 0.f);
     s.m.assign(n, 0.f);
     s.v.assign(n, 0.f);
-    if (p.name == word) word_slot_ = static_cast<int>(slots_.size());
-    slots_.push_back(std::move(s));
+    if (p.name == word) *word_slot = static_cast<int>(slots.size());
+    slots.push_back(std::move(s));
   }
-  if (word_slot_ < 0) throw Error("train: the model lists no parameter named '" + word + "' (its word embeddings)");
+  if (*word_slot < 0)
+    throw Error(std::string(what) + ": the model lists no parameter named '" + word + "' (its word embeddings)");
+  return slots;
 }
 
 double Trainer::compute_gradients(const TokenBatch& batch, const std::vector<int32_t>& labels,
