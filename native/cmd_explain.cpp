@@ -5,6 +5,7 @@
 // --option k=v for one; both may be given). Args keeps one value per key,
 // so a repeated --option would keep only the last: use the list.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -68,6 +70,24 @@ std::string heat(double s, double max_abs) {
   return buf;
 }
 
+// integrated-hessians: the word pairs of largest |Gamma_ij| (i < j; the
+// matrix is symmetric, the pair's whole interaction is 2 Gamma_ij).
+void print_top_pairs(const Explanation& e, size_t top) {
+  const size_t W = e.words.size();
+  if (e.word_interactions.size() != W * W || W < 2) return;
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t i = 0; i < W; ++i)
+    for (size_t j = i + 1; j < W; ++j) pairs.emplace_back(i, j);
+  auto g = [&](const std::pair<size_t, size_t>& p) { return e.word_interactions[p.first * W + p.second]; };
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [&](const auto& x, const auto& y) { return std::fabs(g(x)) > std::fabs(g(y)); });
+  if (pairs.size() > top) pairs.resize(top);
+  std::printf("  top interacting word pairs (Gamma_ij = Gamma_ji):\n");
+  for (const auto& p : pairs)
+    std::printf("    %-16s x %-16s %s\n", e.words[p.first].text.c_str(), e.words[p.second].text.c_str(),
+                fmt("%+.4g", g(p)).c_str());
+}
+
 void print_heatmap(const Explanation& e, const std::vector<std::string>& label_names, bool color) {
   const Prediction& p = e.prediction;
   double max_abs = 0;
@@ -101,6 +121,7 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
   std::string words;
   for (const WordScore& w : e.words) words += (words.empty() ? "" : "  ") + w.text + " " + fmt("%+.3g", w.score);
   std::printf("  %s: %s\n", e.method.c_str(), words.c_str());
+  print_top_pairs(e, 10);
   for (const ExplanationCheck& c : e.checks)
     std::printf("  %s: %s (%s of %s)\n", c.name.c_str(), fmt("%.3g", c.value).c_str(),
                 fmt("%.2g%%", 100 * c.relative).c_str(), fmt("%.4g", c.reference).c_str());
@@ -165,23 +186,52 @@ int cmd_explain(const Args& a) {
       print_heatmap(e, model->config().id2label, color);
     return 0;
   }
+  // Many texts: explained several at a time, one text per worker of the
+  // pool (--threads); the ops inside each explanation then run inline on
+  // that worker (nested pool calls do), so the cores are busy with whole
+  // explanations instead of small GEMMs. Results are printed in input order,
+  // a chunk at a time.
   const std::string path = a.get("input");
   const std::vector<std::string> texts = jsonl_texts(read_text(path), path);
+  ThreadPool& pool = default_pool();
+  const size_t chunk = static_cast<size_t>(std::max(1, pool.threads())) * 4;
+  const auto t0 = std::chrono::steady_clock::now();
   double seconds = 0;
-  for (size_t i = 0; i < texts.size(); ++i) {
-    const Explanation e = explain(*model, *tok, texts[i], req);
-    seconds += e.seconds;
-    if (json) {
-      std::printf("%s\n", explanation_to_json(e).c_str());
-    } else {
-      print_heatmap(e, model->config().id2label, color);
-      std::printf("\n");
+  for (size_t first = 0; first < texts.size(); first += chunk) {
+    const size_t n = std::min(chunk, texts.size() - first);
+    std::vector<Explanation> out(n);
+    std::vector<std::string> errors(n);
+    pool.parallel_for(n, 1, [&](size_t b, size_t e) {
+      for (size_t i = b; i < e; ++i) {
+        ExplainRequest r = req;
+        r.control = {};
+        try {
+          out[i] = explain(*model, *tok, texts[first + i], r);
+        } catch (const Error& err) {
+          errors[i] = err.what();
+        }
+      }
+    });
+    for (size_t i = 0; i < n; ++i) {
+      if (!errors[i].empty())
+        throw Error(path + ": line " + std::to_string(first + i + 1) + ": " + errors[i]);
+      seconds += out[i].seconds;
+      if (json) {
+        std::printf("%s\n", explanation_to_json(out[i]).c_str());
+      } else {
+        print_heatmap(out[i], model->config().id2label, color);
+        std::printf("\n");
+      }
     }
     std::fflush(stdout);
+    const size_t done = first + n;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double left = wall / static_cast<double>(done) * static_cast<double>(texts.size() - done);
     if (tty)
-      std::fprintf(stderr, "\rexplain: %zu/%zu texts, %.1f s", i + 1, texts.size(), seconds);
-    else if ((i + 1) % 100 == 0 || i + 1 == texts.size())
-      std::fprintf(stderr, "explain: %zu/%zu texts, %.1f s\n", i + 1, texts.size(), seconds);
+      std::fprintf(stderr, "\rexplain: %zu/%zu texts, %.1f s, about %.0f s left   ", done, texts.size(), wall, left);
+    else if (done % 100 < n || done == texts.size())
+      std::fprintf(stderr, "explain: %zu/%zu texts, %.1f s (%.1f s of explanation time on %d threads)\n", done,
+                   texts.size(), wall, seconds, pool.threads());
   }
   if (tty) std::fprintf(stderr, "\n");
   return 0;

@@ -122,8 +122,9 @@ TEST(ExplainRegistry, ListsMethodsWithOptionsAndDescriptions) {
     EXPECT_NO_THROW(resolve_options(m.name, {})) << m.name;
   }
   const std::vector<std::string> expected = {
-      "gradient",   "saliency",           "gradient-x-input", "integrated-gradients",
-      "smoothgrad", "smoothgrad-squared", "occlusion",        "lrp"};
+      "gradient",   "saliency",           "gradient-x-input", "integrated-gradients", "integrated-hessians",
+      "smoothgrad", "smoothgrad-squared", "occlusion",        "lrp",                  "layer-relevance",
+      "neuron-relevance"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(method_info("integrated-gradients").check, "completeness-gap");
   EXPECT_TRUE(method_info("occlusion").word_level);

@@ -33,6 +33,10 @@
 //                      gradient (n_s Gaussian noise)
 //   smoothgrad-squared sum_d mean_s (df/dx_td(x + n_s))^2
 //   occlusion          f(x) - f(x with the word occluded), per word
+//   integrated-hessians  the interaction matrix Gamma (Janizek et al. 2021)
+//                      over tokens and words (Explanation::token_interactions,
+//                      word_interactions); token score = row sum = IG
+//                      attribution (see integrated_hessians below)
 //   lrp                sum_d R_td, the layer-wise relevance reaching the word
 //                      embedding (core/src/explain/lrp.cpp: CNN epsilon / z+ /
 //                      alpha-beta, BiLSTM after Arras et al. 2017, transformers
@@ -144,10 +148,22 @@ struct ExplanationCheck {
   std::string description;  // one line
 };
 
-// Relevance of the tokens at one layer (part 2: LRP, layer relevance).
+// One neuron (channel) of a layer and its relevance summed over positions.
+struct NeuronScore {
+  int index = 0;
+  double score = 0;
+};
+
+// Relevance at one layer (layer-relevance): the row over the tokens,
+// normalised as the method's `normalise` option says (empty for a layer
+// without token positions), the layer's total relevance before
+// normalisation, its width and its most relevant neurons by |score|.
 struct LayerScores {
   std::string layer;
   std::vector<double> token_scores;
+  double total = 0;
+  int neurons = 0;
+  std::vector<NeuronScore> top_neurons;
 };
 
 struct Explanation {
@@ -158,7 +174,15 @@ struct Explanation {
   std::vector<TokenScore> tokens;
   std::vector<WordScore> words;
   std::vector<ExplanationCheck> checks;
-  std::vector<LayerScores> layers;  // empty for the methods of part 1
+  std::vector<LayerScores> layers;  // layer-relevance: one entry per layer, input first
+  std::string unit;                 // neuron-relevance: the neuron explained ("layer.3 neuron 17 (all positions)")
+  // integrated-hessians: the interaction matrices Gamma, row-major, empty
+  // for other methods. tokens x tokens (special tokens' rows and columns
+  // 0) and words x words, the word matrix merged from the token one as the
+  // word scores are (option merge: sum, mean or max-abs over the block of
+  // the two words' tokens). Row i sums to token i's score.
+  std::vector<double> token_interactions;  // (tokens.size(), tokens.size())
+  std::vector<double> word_interactions;   // (words.size(), words.size())
   int64_t model_evaluations = 0;    // examples run through the model (forward, with or without backward)
   double seconds = 0;
   bool truncated = false;  // the text did not fit the model; `notice` says so
@@ -198,6 +222,14 @@ int parse_target(const ModelConfig& config, const std::string& label_or_id);
 
 // The result as JSON text (what the CLI's --json prints and the JS API returns).
 std::string explanation_to_json(const Explanation& e, int indent = -1);
+// The registry as JSON (the JS API's methods()): [{"name", "description",
+// "word_level", "check", "options": [{"name", "type", "default" (typed),
+// "min", "max" (integer / number), "choices" (choice), "description"}]}].
+std::string explanation_methods_to_json(int indent = -1);
+// A JSON object of option values ({"steps": 32, "baseline": "zero",
+// "smooth": true}) -> MethodOptions (numbers, booleans and strings as text);
+// throws Error on anything else (not an object, nested values, null).
+MethodOptions parse_option_json(const std::string& json_text);
 
 // Per-word scores from per-token scores: words[i].score merges the scores of
 // words[i].tokens by `rule` ("sum", "mean", "max-abs").
@@ -236,5 +268,71 @@ struct IgResult {
 IgResult integrated_gradients(const BatchFunction& f, int64_t n, const float* input, const float* baseline, IgRule rule,
                               int steps, int batch_size, const ExplainControl& control = {},
                               int64_t progress_offset = 0, int64_t progress_total = 0);
+
+// ---- Integrated Hessians (Janizek, Sturmfels & Lee, JMLR 2021), features
+// grouped (for text: the embedding dims of one token), Delta = x - x':
+//   Gamma_IJ = sum_{i in I, j in J} Delta_i Delta_j int_0^1 int_0^1 a b d2f/dx_i dx_j (x' + a b Delta) da db
+//            + [I == J] sum_{i in I} Delta_i int_0^1 int_0^1 df/dx_i (x' + a b Delta) da db
+// Row I sums to IG_I (IG of IG_I, whose value at x' is 0), so the matrix sums
+// to f(x) - f(x'). The integrands depend on a and b only through t = a b,
+// whose density on [0, 1] is -ln t: the two terms are single integrals
+//   int_0^1 g(t) (-ln t) dt  (first order)   int_0^1 h(t) (-t ln t) dt  (second order).
+// f with exact Hessian-vector products at N points at once: x (N, n); V
+// (K, n) directions shared by every point -> out (N), grad (N, n),
+// hv (K, N, n) = H f(x_p) V_k. With K = 0, V and hv are null (gradient
+// only); grad may be null when hv is too.
+using BatchHvpFunction =
+    std::function<void(int N, const float* x, int K, const float* V, double* out, float* grad, float* hv)>;
+
+// gauss: Gauss rules for the weights -ln t (gradient points) and -t ln t
+// (Hessian points), `steps` points each (exact for polynomials of degree
+// 2 steps - 1); riemann: the paper's grid, a midpoint rule over (a, b) with
+// m = round(sqrt(steps)) points per axis (products a b that coincide are
+// evaluated once); monte-carlo: `steps` pairs (a, b) drawn uniformly
+// (seeded), as path_explain's expected-Hessians sampling.
+enum class IhRule { gauss, riemann, monte_carlo };
+IhRule parse_ih_rule(const std::string& name);  // "gauss", "riemann", "monte-carlo"
+
+// Gauss rule with n points for the weight t^power (-ln t) on [0, 1]
+// (power 0 or 1): sum_k w_k g(t_k) ~ int_0^1 g(t) t^power (-ln t) dt, exact
+// for polynomials g of degree 2n - 1. Golub-Welsch on the recurrence that a
+// Stieltjes procedure gives from a discrete measure with the same moments
+// (a product Gauss-Legendre rule in (a, b)), in double.
+Quadrature log_weight_gauss(int n, int power);
+
+// The path points of a rule: at t, the gradient is weighted by w_first
+// (first-order term) and the Hessian-vector products by w_second (0: no
+// Hessian needed there).
+struct IhPathPoint {
+  double t = 0, w_first = 0, w_second = 0;
+};
+std::vector<IhPathPoint> ih_path_points(IhRule rule, int steps, uint64_t seed);
+
+struct IhOptions {
+  IhRule rule = IhRule::gauss;
+  int steps = 16;
+  int batch_size = 8;      // path points per pass
+  int max_directions = 0;  // directions per pass (0: all groups at once); more passes cost more forwards
+  uint64_t seed = 1;       // monte-carlo
+};
+
+struct IhResult {
+  int groups = 0;
+  std::vector<double> interactions;  // (groups, groups): Gamma_IJ
+  std::vector<double> row_sums;      // (groups): the IG attributions up to the quadrature error
+  double f_input = 0, f_baseline = 0;
+  double gap = 0;                 // sum of the matrix - (f_input - f_baseline)
+  int64_t evaluations = 0;        // points run through f (ends, gradient and Hessian points)
+  int64_t hessian_points = 0;     // of which with Hessian-vector products
+};
+// group: n entries, the group of each feature in [0, groups) or -1 (not
+// explained: no direction, no row). Progress is reported in evaluations on
+// top of progress_offset out of progress_total (0: this call's own total).
+IhResult integrated_hessians(const BatchHvpFunction& f, int64_t n, const float* input, const float* baseline,
+                             const std::vector<int32_t>& group, int groups, const IhOptions& options,
+                             const ExplainControl& control = {}, int64_t progress_offset = 0,
+                             int64_t progress_total = 0);
+// Evaluations integrated_hessians() makes for these options (for progress totals).
+int64_t ih_evaluations(const IhOptions& options);
 
 }  // namespace wordlight

@@ -22,6 +22,7 @@
 // Graph<float> runs Backend::fast by default; Graph<double> always runs the
 // scalar reference (used by the tests as the double-precision oracle).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "wordlight/arena.h"
@@ -100,6 +101,11 @@ class Graph {
   void set_backend(Backend be) { be_ = be; }
   // Dropout is applied only while training.
   bool training = false;
+  // > 0: every relu built on this graph is built as softplus of this
+  // temperature instead (log(1 + exp(beta x)) / beta). ReLU nets have zero
+  // second derivatives almost everywhere; Integrated Hessians smooths them
+  // this way at explanation time, without retraining.
+  double relu_softplus_beta = 0;
   // Whether parameter() leaves require gradients (training) or not
   // (explanations need gradients w.r.t. inputs only, which is cheaper).
   bool params_require_grad = false;
@@ -152,6 +158,21 @@ class Graph {
   Var sum(Var x);                      // -> scalar, shape ()
   // x: (..., C), index: numel / C entries -> (...): y[r] = x[r, index[r]]
   Var pick(Var x, const int32_t* index);
+
+  // ------------------------------------------------------------ layer marks
+  // Models mark the outputs of their layers as they build the forward pass,
+  // so that neuron and layer relevance can read (and seed) any layer by
+  // name. `position` is the token position the variable belongs to when it
+  // holds one position only (a recurrent state, (B, H)); -1 when it holds
+  // every position along axis 1 ((B, T, C)) or none ((B, C)). Marks cost a
+  // name per layer and are dropped by clear().
+  struct Mark {
+    std::string layer;
+    Var v;
+    int position = -1;
+  };
+  void mark(const std::string& layer, Var v, int position = -1) { marks_.push_back({layer, v, position}); }
+  const std::vector<Mark>& marks() const { return marks_; }
 
   // ------------------------------------------------------------ access
   const Shape& shape(Var v) const { return node(v).shape; }
@@ -238,6 +259,7 @@ class Graph {
   Backend be_;
   Arena arena_;
   std::vector<Node> nodes_;
+  std::vector<Mark> marks_;
   std::vector<int> multi_;
   int K_ = 0;
   uint64_t dropout_seed_ = 0;

@@ -81,6 +81,7 @@ Var Graph<T>::push(Node&& n) {
 template <class T>
 void Graph<T>::clear() {
   nodes_.clear();
+  marks_.clear();
   multi_.clear();
   arena_.reset();
   K_ = 0;
@@ -304,6 +305,7 @@ Var Graph<T>::max_over_time(Var x) {
 template <class T>
 Var Graph<T>::unary(Var x, ops::UnaryParams p) {
   check_same_graph(x, "unary");
+  if (p.kind == ops::Unary::relu && relu_softplus_beta > 0) p = {ops::Unary::softplus, relu_softplus_beta};
   if (p.kind == ops::Unary::softplus && !(p.beta > 0))
     fail("softplus", "temperature beta must be > 0, got " + std::to_string(p.beta));
   Node n;

@@ -60,6 +60,8 @@ class ModelTarget {
   std::vector<float> embed_ids(const std::vector<int32_t>& ids) const;
 
   int64_t evaluations() const { return evaluations_; }
+  // Methods that run the model on graphs of their own count those examples here.
+  void add_evaluations(int64_t n) { evaluations_ += n; }
 
   // The prediction's graph, its input (1, T, D) and the explained output,
   // for methods that run their own backward pass on it (LRP). Such a pass
@@ -147,9 +149,11 @@ struct MethodEntry {
 // The entries of each method file.
 std::vector<MethodEntry> gradient_methods();
 std::vector<MethodEntry> integrated_gradients_methods();
+std::vector<MethodEntry> integrated_hessians_methods();
 std::vector<MethodEntry> smoothgrad_methods();
 std::vector<MethodEntry> occlusion_methods();
 std::vector<MethodEntry> lrp_methods();
+std::vector<MethodEntry> layer_relevance_methods();
 
 // Option spec helpers.
 OptionSpec int_option(const std::string& name, long long def, long long min, long long max, const std::string& desc);

@@ -61,10 +61,31 @@ std::string explanation_to_json(const Explanation& e, int indent) {
     for (const LayerScores& l : e.layers) {
       json s = json::array();
       for (double v : l.token_scores) s.push_back(num(v));
-      layers.push_back({{"layer", l.layer}, {"token_scores", s}});
+      json top = json::array();
+      for (const NeuronScore& n : l.top_neurons) top.push_back({{"neuron", n.index}, {"score", num(n.score)}});
+      layers.push_back({{"layer", l.layer},
+                        {"token_scores", s},
+                        {"total", num(l.total)},
+                        {"neurons", l.neurons},
+                        {"top_neurons", top}});
     }
     j["layers"] = layers;
   }
+  if (!e.token_interactions.empty() || !e.word_interactions.empty()) {
+    // Row-major matrices as arrays of rows (integrated-hessians).
+    auto rows = [&](const std::vector<double>& m, size_t n) {
+      json r = json::array();
+      for (size_t i = 0; i < n && (i + 1) * n <= m.size(); ++i) {
+        json row = json::array();
+        for (size_t k = 0; k < n; ++k) row.push_back(num(m[i * n + k]));
+        r.push_back(row);
+      }
+      return r;
+    };
+    j["interactions"] = {{"tokens", rows(e.token_interactions, e.tokens.size())},
+                         {"words", rows(e.word_interactions, e.words.size())}};
+  }
+  if (!e.unit.empty()) j["unit"] = e.unit;
   j["model_evaluations"] = e.model_evaluations;
   j["seconds"] = e.seconds;
   j["truncated"] = e.truncated;

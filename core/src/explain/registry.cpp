@@ -100,8 +100,8 @@ struct Registry {
 const Registry& registry() {
   static const Registry r = [] {
     Registry reg;
-    for (auto* part : {&gradient_methods, &integrated_gradients_methods, &smoothgrad_methods, &occlusion_methods,
-                       &lrp_methods})
+    for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
+                       &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         reg.entries.push_back(std::move(m));

@@ -102,7 +102,7 @@ State lstm_step(Graph<float>& g, Var z_x, const State& prev, const Linear& recur
 
 // Runs one direction over x (B, T, D) and returns its final h (B, H).
 Var run_direction(Graph<float>& g, Var x, const Direction& dir, const std::vector<StepMask>& steps, bool reverse,
-                  int H) {
+                  int H, const std::string& mark_name) {
   const int64_t B = g.shape(x)[0], T = g.shape(x)[1], D = g.shape(x)[2];
   // One GEMM for the input projections of every step: (B*T, D) -> (B, T, 4H).
   Var zx = g.reshape(linear(g, g.reshape(x, Shape{B * T, D}), dir.input), Shape{B, T, 4 * H});
@@ -114,6 +114,7 @@ Var run_direction(Graph<float>& g, Var x, const Direction& dir, const std::vecto
     Var z_t = g.reshape(g.slice(zx, 1, t, t + 1), Shape{B, 4 * H});
     const State next = lstm_step(g, z_t, s, dir.recurrent, H);
     s = State{carry(g, next.h, s.h, sm), carry(g, next.c, s.c, sm)};
+    g.mark(mark_name, s.h, static_cast<int>(t));  // the state after reading token t
   }
   return s.h;  // valid: check_rows_have_tokens guarantees a real token
 }
@@ -149,8 +150,9 @@ class BiLstmModel : public Model {
     detail::check_word_emb(g, word_emb, batch, D_);
     detail::check_rows_have_tokens(batch);
     const std::vector<StepMask> steps = step_masks(batch);
-    Var h_fwd = run_direction(g, word_emb, fwd_, steps, /*reverse=*/false, H_);
-    Var h_bwd = run_direction(g, word_emb, bwd_, steps, /*reverse=*/true, H_);
+    g.mark("embeddings", word_emb);
+    Var h_fwd = run_direction(g, word_emb, fwd_, steps, /*reverse=*/false, H_, "lstm.forward");
+    Var h_bwd = run_direction(g, word_emb, bwd_, steps, /*reverse=*/true, H_, "lstm.backward");
     if (g.training && config_.dropout > 0.f) {
       h_fwd = g.dropout(h_fwd, config_.dropout, g.next_dropout_seed());
       h_bwd = g.dropout(h_bwd, config_.dropout, g.next_dropout_seed());

@@ -117,6 +117,7 @@ class CnnModel : public Model {
     const int B = batch.B, T = batch.T;
     const std::vector<float> m = mask_values(batch);
     Var x = g.mul(word_emb, g.constant(Shape{B, T, 1}, m.data()));  // (B, T, D), padding zeroed
+    g.mark("embeddings", x);
 
     std::vector<Var> pooled;  // n_kernels x (B, F)
     for (const Conv& c : convs_) {
@@ -126,9 +127,13 @@ class CnnModel : public Model {
       bool any_invalid = false;
       const std::vector<float> penalty = window_penalty(batch, c.k, &any_invalid);
       if (any_invalid) y = g.add(y, g.constant(Shape{B, T + c.k - 1, 1}, penalty.data()));
+      // Window positions (T + k - 1 of them) are not token positions: the
+      // convolution is marked for neuron relevance, not as a token row.
+      g.mark("conv." + std::to_string(&c - convs_.data()), y);
       pooled.push_back(g.reshape(g.max_over_time(y), Shape{B, F_}));
     }
     Var h = pooled.size() == 1 ? pooled[0] : g.concat(pooled, 1);  // (B, F * n_kernels)
+    g.mark("pooled", h);
     // Kim 2014 drops the pooled features while training.
     if (g.training && config_.dropout > 0.f) h = g.dropout(h, config_.dropout, g.next_dropout_seed());
     const int features = F_ * static_cast<int>(convs_.size());

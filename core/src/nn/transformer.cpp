@@ -280,12 +280,15 @@ class TransformerModel : public Model {
       x = g.add(x, g.parameter(Shape{C_}, type_.data()));
     }
     x = drop(g, layer_norm(g, x, emb_ln_));
+    g.mark("embeddings", x);
+    int layer = 0;
     for (const Block& blk : blocks_) {
       Var q = lin(g, x, blk.q), k = lin(g, x, blk.k), v = lin(g, x, blk.v);
       Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
       x = layer_norm(g, g.add(x, a), blk.ln_attn);
       Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
       x = layer_norm(g, g.add(x, f), blk.ln_out);
+      g.mark("layer." + std::to_string(layer++), x);
     }
     return x;
   }
