@@ -1,0 +1,310 @@
+// Embind bindings: the only code that includes Emscripten headers. Thin
+// adapters from JS values to the core's C++ API (model_files.h, predict.h,
+// explain.h); the JS package (wordlight.mjs, engine.mjs) wraps them.
+//
+// Errors: a C++ exception must not cross into JS (Emscripten 3.1.6 turns it
+// into a bare pointer, and a JS exception thrown through wasm frames skips
+// C++ destructors). So every fallible call catches everything, records the
+// message (last_error(), last_error_kind()) and returns a failure value
+// ("" or false); the JS side turns that into an Error. Nothing a failed call
+// allocated outlives it (unique_ptrs, cleared staging).
+//
+// Bytes cross as typed arrays copied once, straight into C++ buffers: JS
+// asks for a Uint8Array view of a buffer of the right size (stage(),
+// input views) and fills it with .set().
+#include <emscripten/bind.h>
+#include <emscripten/heap.h>
+#include <emscripten/val.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "wordlight/error.h"
+#include "wordlight/explain.h"
+#include "wordlight/model_files.h"
+#include "wordlight/predict.h"
+#include "wordlight/thread_pool.h"
+
+using emscripten::val;
+using namespace wordlight;
+
+namespace {
+
+std::string g_error, g_error_kind;
+
+// A request that cannot fit under the memory cap, refused before trying.
+class OutOfMemory : public Error {
+ public:
+  explicit OutOfMemory(const std::string& what) : Error(what) {}
+};
+
+// Frees the message once JS has it (so an error leaves nothing allocated).
+void clear_error() {
+  std::string().swap(g_error);
+  std::string().swap(g_error_kind);
+}
+
+std::string mib(double bytes) { return std::to_string(static_cast<long long>(bytes / (1 << 20))) + " MiB"; }
+
+// Runs fn; on an exception records it and returns `failed`.
+template <class R, class F>
+R guarded(R failed, F&& fn) {
+  clear_error();
+  try {
+    return fn();
+  } catch (const OutOfMemory& e) {
+    g_error = e.what();
+    g_error_kind = "memory";
+  } catch (const Cancelled& e) {
+    g_error = e.what();
+    g_error_kind = "cancelled";
+  } catch (const std::bad_alloc&) {
+    g_error = "out of memory: the WebAssembly heap reached its cap of " +
+              std::to_string(emscripten_get_heap_max() >> 20) +
+              " MiB (a smaller model, a shorter text or smaller option values may fit)";
+    g_error_kind = "memory";
+  } catch (const std::exception& e) {
+    g_error = e.what();
+    g_error_kind = "error";
+  } catch (...) {
+    g_error = "unknown C++ exception";
+    g_error_kind = "error";
+  }
+  return failed;
+}
+
+// A JS typed array -> a C++ vector, one bulk copy.
+template <class T>
+void copy_in(const val& array, std::vector<T>& out) {
+  if (array.isUndefined() || array.isNull()) {
+    out.clear();
+    return;
+  }
+  const size_t n = array["length"].as<size_t>();
+  out.resize(n);
+  if (n) val(emscripten::typed_memory_view(n, out.data())).call<void>("set", array);
+}
+
+const char* head_name(ModelHead h) {
+  return h == ModelHead::SequenceClassification ? "sequence-classification" : "masked-lm";
+}
+
+class ModelHandle {
+ public:
+  // ------------------------------------------------------------ loading
+  // A writable view of a new buffer of `size` bytes for file `name`, or
+  // null (see last_error()) when it cannot fit under the memory cap; fill
+  // it at once (a later allocation may move the heap under it).
+  val stage(const std::string& name, double size) {
+    std::string* s = nullptr;
+    const bool ok = guarded(false, [&] {
+      const double room = static_cast<double>(emscripten_get_heap_max()) - static_cast<double>(mallinfo().uordblks);
+      if (!(size >= 0) || size > room)
+        throw OutOfMemory(name + " (" + mib(size) + ") does not fit in the WebAssembly memory: its cap is " +
+                          mib(static_cast<double>(emscripten_get_heap_max())) + ", " +
+                          mib(static_cast<double>(mallinfo().uordblks)) + " of it in use");
+      s = &staged_[name];
+      s->assign(static_cast<size_t>(size), '\0');
+      return true;
+    });
+    if (!ok) {
+      unstage();
+      return val::null();
+    }
+    return val(emscripten::typed_memory_view(s->size(), reinterpret_cast<uint8_t*>(&(*s)[0])));
+  }
+  void unstage() { ModelFiles().swap(staged_); }
+  // Builds the model from the staged files (which are released either way).
+  bool load(const std::string& name) {
+    ModelFiles files;
+    files.swap(staged_);
+    return guarded(false, [&] {
+      LoadedModel m = load_model_files(std::move(files), name);
+      m_ = std::move(m);
+      return true;
+    });
+  }
+  bool loaded() const { return m_.model != nullptr; }
+
+  // {"architecture", "model_type", "head", "num_labels", "labels", "max_length", "vocab_size",
+  //  "embedding_dim", "parameters", "tokenizer"}
+  std::string info() {
+    return guarded(std::string(), [&] {
+      need();
+      const ModelConfig& c = m_.model->config();
+      int64_t params = 0;
+      for (const ModelParameter& p : m_.model->parameters()) params += p.numel();
+      nlohmann::ordered_json j;
+      j["architecture"] = c.architecture;
+      j["model_type"] = c.model_type;
+      j["head"] = head_name(c.head);
+      j["num_labels"] = c.head == ModelHead::SequenceClassification ? c.num_labels : 0;
+      j["labels"] = c.head == ModelHead::SequenceClassification ? c.id2label : std::vector<std::string>{};
+      j["max_length"] = m_.tokenizer->model_max_length();
+      j["vocab_size"] = c.vocab_size;
+      j["embedding_dim"] = m_.model->embedding_dim();
+      j["parameters"] = params;
+      j["tokenizer"] = m_.tokenizer->kind();
+      return j.dump();
+    });
+  }
+
+  // ------------------------------------------------------------ running
+  // text: the UTF-8 bytes (a Uint8Array from JS).
+  std::string predict(const std::string& text, int max_length) {
+    return guarded(std::string(), [&] {
+      need();
+      return prediction_to_json(wordlight::predict(*m_.model, *m_.tokenizer, text, max_length));
+    });
+  }
+
+  // options: "k=v,k=v" or a JSON object; target: a label name, a class id or
+  // "" (the predicted class); progress: a JS function (done, total) -> bool
+  // (true: cancel), or undefined. Returns explanation_to_json's text.
+  std::string explain(const std::string& text, const std::string& method, const std::string& options,
+                      const std::string& target, int max_length, val progress) {
+    cancel_.store(false);
+    return guarded(std::string(), [&] {
+      need();
+      ExplainRequest req;
+      req.method = method;
+      const size_t first = options.find_first_not_of(" \t\r\n");
+      req.options = first != std::string::npos && options[first] == '{' ? parse_option_json(options)
+                                                                         : parse_option_list(options);
+      req.target = target.empty() ? -1 : parse_target(m_.model->config(), target);
+      req.max_length = max_length;
+      if (progress.typeOf().as<std::string>() == "function")
+        req.control.progress = [&](int64_t done, int64_t total) {
+          if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
+        };
+      req.control.cancel = &cancel_;
+      return explanation_to_json(wordlight::explain(*m_.model, *m_.tokenizer, text, req));
+    });
+  }
+  // Sets the cancel flag (read between batches). From JS this only helps
+  // when called from the progress callback (the thread is busy otherwise);
+  // the callback's return value does the same.
+  void cancel() { cancel_.store(true); }
+
+  // {"ids", "tokens", "offsets": [[begin, end] bytes], "word_ids", "special", "words": [[begin, end]],
+  //  "truncated"[, "notice"]}
+  std::string tokenize(const std::string& text, int max_length) {
+    return guarded(std::string(), [&] {
+      need();
+      EncodeOptions eo;
+      eo.max_length = max_length;
+      const Encoding e = m_.tokenizer->encode(text, eo);
+      nlohmann::ordered_json j;
+      j["ids"] = e.ids;
+      j["tokens"] = e.tokens;
+      nlohmann::ordered_json offs = nlohmann::ordered_json::array(), words = nlohmann::ordered_json::array();
+      for (const Span& s : e.offsets) offs.push_back({s.begin, s.end});
+      for (const Span& s : e.words) words.push_back({s.begin, s.end});
+      j["offsets"] = offs;
+      j["word_ids"] = e.word_ids;
+      j["special"] = e.special_mask;
+      j["words"] = words;
+      j["truncated"] = e.truncated;
+      if (e.truncated) j["notice"] = e.notice;
+      return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    });
+  }
+
+  // ids: Int32Array (B*T), mask: Uint8Array (B*T), targets: Int32Array (B) or
+  // undefined. The results stay in the handle until the next call:
+  // logits_view(), logits_shape(), input_gradient_view().
+  bool forward(val ids, val mask, int B, int T, val targets) {
+    return guarded(false, [&] {
+      need();
+      TokenBatch batch;
+      batch.B = B;
+      batch.T = T;
+      copy_in(ids, batch.ids);
+      copy_in(mask, batch.mask);
+      std::vector<int32_t> tg;
+      copy_in(targets, tg);
+      last_ = BatchForward();
+      last_ = forward_batch(*m_.model, batch, tg);
+      return true;
+    });
+  }
+  val logits_view() const { return val(emscripten::typed_memory_view(last_.logits.size(), last_.logits.data())); }
+  val input_gradient_view() const {
+    return val(emscripten::typed_memory_view(last_.input_gradient.size(), last_.input_gradient.data()));
+  }
+  std::string logits_shape() const { return nlohmann::json(last_.logits_shape).dump(); }
+  void release_forward() { last_ = BatchForward(); }
+
+ private:
+  void need() const {
+    if (!m_.model) throw Error("the model is not loaded (or was disposed)");
+  }
+  LoadedModel m_;
+  ModelFiles staged_;
+  std::atomic<bool> cancel_{false};
+  BatchForward last_;
+};
+
+std::string last_error() { return g_error; }
+std::string last_error_kind() { return g_error_kind; }
+
+std::string methods_json() { return explanation_methods_to_json(); }
+std::string model_file_names_json() { return nlohmann::json(model_file_names()).dump(); }
+
+bool set_threads(int n) {
+  return guarded(false, [&] {
+    set_num_threads(n);
+    return true;
+  });
+}
+int get_threads() { return num_threads(); }
+
+// Bytes of wasm memory (it only grows), its cap, and bytes malloc has handed
+// out and not had back.
+double heap_size() { return static_cast<double>(emscripten_get_heap_size()); }
+double heap_max() { return static_cast<double>(emscripten_get_heap_max()); }
+double heap_in_use() { return static_cast<double>(mallinfo().uordblks); }
+bool threaded_build() {
+#ifdef WORDLIGHT_THREADS
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(wordlight) {
+  emscripten::class_<ModelHandle>("ModelHandle")
+      .constructor<>()
+      .function("stage", &ModelHandle::stage)
+      .function("unstage", &ModelHandle::unstage)
+      .function("load", &ModelHandle::load)
+      .function("loaded", &ModelHandle::loaded)
+      .function("info", &ModelHandle::info)
+      .function("predict", &ModelHandle::predict)
+      .function("explain", &ModelHandle::explain)
+      .function("cancel", &ModelHandle::cancel)
+      .function("tokenize", &ModelHandle::tokenize)
+      .function("forward", &ModelHandle::forward)
+      .function("logitsView", &ModelHandle::logits_view)
+      .function("logitsShape", &ModelHandle::logits_shape)
+      .function("inputGradientView", &ModelHandle::input_gradient_view)
+      .function("releaseForward", &ModelHandle::release_forward);
+  emscripten::function("lastError", &last_error);
+  emscripten::function("lastErrorKind", &last_error_kind);
+  emscripten::function("clearError", &clear_error);
+  emscripten::function("methodsJson", &methods_json);
+  emscripten::function("modelFileNamesJson", &model_file_names_json);
+  emscripten::function("setThreads", &set_threads);
+  emscripten::function("getThreads", &get_threads);
+  emscripten::function("heapSize", &heap_size);
+  emscripten::function("heapMax", &heap_max);
+  emscripten::function("heapInUse", &heap_in_use);
+  emscripten::function("threadedBuild", &threaded_build);
+}

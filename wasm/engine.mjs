@@ -1,0 +1,324 @@
+// The engine: one instance of the wasm module (one build) and the models
+// loaded into it, driven synchronously. wordlight.mjs runs it in the
+// calling thread (node, or a page that asks for no worker); worker.js runs
+// it in a Web Worker. Both go through dispatch(), so the two paths share
+// every line that touches the module.
+import { readModelFiles } from './sources.mjs';
+
+export const BUILDS = ['wordlight-simd', 'wordlight-simd-threads'];
+
+const isNode = typeof process === 'object' && typeof process.versions === 'object' && !!process.versions.node;
+
+// An Error from the module's last failure: message = the C++ message; code:
+// 'cancelled' (name AbortError), 'out-of-memory' or 'error'.
+function moduleError(M) {
+  const kind = M.lastErrorKind();
+  const err = new Error(M.lastError() || 'wordlight: unknown error');
+  M.clearError();
+  if (kind === 'cancelled') {
+    err.name = 'AbortError';
+    err.code = 'cancelled';
+  } else {
+    err.code = kind === 'memory' ? 'out-of-memory' : 'error';
+  }
+  return err;
+}
+
+// UTF-8 byte offsets -> UTF-16 (JS string) offsets of `text`. A byte offset
+// inside a character (byte-level BPE can split one) maps to the start of
+// that character for a begin and to its end for an end.
+export function utf16Offsets(text) {
+  const bytes = [];
+  let nbytes = 0;
+  for (let i = 0; i < text.length; ) {
+    const cp = text.codePointAt(i);
+    const u16 = cp > 0xffff ? 2 : 1;
+    // Lone surrogates are sent as U+FFFD (TextEncoder), 3 bytes.
+    const u8 = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    bytes.push([nbytes, u8, i, u16]);
+    nbytes += u8;
+    i += u16;
+  }
+  const floor = new Int32Array(nbytes + 1);
+  const ceil = new Int32Array(nbytes + 1);
+  for (const [b, u8, i, u16] of bytes) {
+    for (let k = 0; k < u8; ++k) {
+      floor[b + k] = i;
+      ceil[b + k] = k === 0 ? i : i + u16;
+    }
+  }
+  floor[nbytes] = ceil[nbytes] = text.length;
+  const clamp = (b) => Math.max(0, Math.min(nbytes, b));
+  return { begin: (b) => floor[clamp(b)], end: (b) => ceil[clamp(b)], bytes: nbytes };
+}
+
+// The C++ JSON uses byte offsets (begin, end); JS gets string offsets there
+// and the bytes as byte_begin, byte_end.
+function addStringOffsets(text, items) {
+  const map = utf16Offsets(text);
+  for (const it of items) {
+    const b = it.begin, e = it.end;
+    it.byte_begin = b;
+    it.byte_end = e;
+    it.begin = map.begin(b);
+    it.end = b === e ? it.begin : map.end(e);
+  }
+}
+
+const encoder = new TextEncoder();
+
+function kebab(name) {
+  return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+// Option values of explain() as the JSON the core reads.
+export function optionsJson(options) {
+  const out = {};
+  for (const [k, v] of Object.entries(options || {})) {
+    if (v === undefined) continue;
+    out[kebab(k)] = v;
+  }
+  return JSON.stringify(out);
+}
+
+export class Engine {
+  constructor(Module, build) {
+    this.M = Module;
+    this.build = build;
+    this.models = new Map();
+    this.nextId = 1;
+    this._methods = null;
+  }
+
+  get threaded() {
+    return this.M.threadedBuild();
+  }
+
+  methods() {
+    if (!this._methods) this._methods = JSON.parse(this.M.methodsJson());
+    return this._methods;
+  }
+
+  fileNames() {
+    return JSON.parse(this.M.modelFileNamesJson());
+  }
+
+  // files: Map name -> Uint8Array. Returns { id, info }.
+  loadFiles(files, name, threads) {
+    const M = this.M;
+    const h = new M.ModelHandle();
+    let ok = false;
+    try {
+      for (const [fname, bytes] of files) {
+        const view = h.stage(fname, bytes.length);
+        if (!view) throw moduleError(M);
+        view.set(bytes);
+      }
+      if (!h.load(name)) throw moduleError(M);
+      const infoText = h.info();
+      if (!infoText) throw moduleError(M);
+      const id = this.nextId++;
+      const info = JSON.parse(infoText);
+      info.name = name;
+      info.build = this.build;
+      info.threads = this.threaded ? threads : 1;
+      this.models.set(id, { h, threads: info.threads, info });
+      ok = true;
+      return { id, info };
+    } finally {
+      if (!ok) h.delete();
+    }
+  }
+
+  async load(source, { name, threads = 1, onProgress } = {}) {
+    const { files, name: resolved } = await readModelFiles(source, { fileNames: this.fileNames(), onProgress });
+    onProgress?.({ stage: 'model', done: 0, total: 1 });
+    const r = this.loadFiles(files, name || resolved, threads);
+    files.clear();
+    onProgress?.({ stage: 'model', done: 1, total: 1 });
+    return r;
+  }
+
+  model(id) {
+    const m = this.models.get(id);
+    if (!m) throw new Error('wordlight: the model was disposed');
+    if (this.threaded && this.M.getThreads() !== m.threads && !this.M.setThreads(m.threads)) throw moduleError(this.M);
+    return m;
+  }
+
+  predict(id, text, { maxLength = -1 } = {}) {
+    const m = this.model(id);
+    const r = m.h.predict(encoder.encode(String(text)), maxLength);
+    if (!r) throw moduleError(this.M);
+    return JSON.parse(r);
+  }
+
+  tokenize(id, text, { maxLength = -1 } = {}) {
+    const m = this.model(id);
+    text = String(text);
+    const r = m.h.tokenize(encoder.encode(text), maxLength);
+    if (!r) throw moduleError(this.M);
+    const j = JSON.parse(r);
+    const map = utf16Offsets(text);
+    const conv = ([b, e]) => (b === e ? [map.begin(b), map.begin(b)] : [map.begin(b), map.end(e)]);
+    j.byte_offsets = j.offsets;
+    j.offsets = j.offsets.map(conv);
+    j.byte_words = j.words;
+    j.words = j.words.map(conv);
+    return j;
+  }
+
+  // request: { method, target, maxLength, options }; hooks: { onProgress(done,
+  // total), shouldCancel() -> bool }. Neither hook may throw into the module:
+  // a throwing onProgress cancels the run and its error is rethrown here.
+  explain(id, text, request = {}, hooks = {}) {
+    const m = this.model(id);
+    text = String(text);
+    const { method = 'gradient', target, maxLength = -1, options = {} } = request;
+    if (hooks.shouldCancel?.()) {
+      const e = new Error('explanation cancelled');
+      e.name = 'AbortError';
+      e.code = 'cancelled';
+      throw e;
+    }
+    let hookError = null;
+    const progress = (done, total) => {
+      try {
+        hooks.onProgress?.(done, total);
+        return !!hooks.shouldCancel?.();
+      } catch (e) {
+        hookError = e;
+        return true;
+      }
+    };
+    const t = target === undefined || target === null ? '' : String(target);
+    const r = m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress);
+    if (hookError) throw hookError;
+    if (!r) throw moduleError(this.M);
+    const e = JSON.parse(r);
+    // The text comes back as the core saw it; JS keeps the caller's string.
+    e.text = text;
+    addStringOffsets(text, e.tokens);
+    addStringOffsets(text, e.words);
+    return e;
+  }
+
+  // The model on token ids: ids Int32Array (B*T), mask Uint8Array (B*T),
+  // targets Int32Array (B) or undefined -> { logits, shape, inputGradient }.
+  forward(id, ids, mask, B, T, targets) {
+    const m = this.model(id);
+    if (!m.h.forward(ids, mask, B, T, targets)) throw moduleError(this.M);
+    const out = {
+      logits: m.h.logitsView().slice(),
+      shape: JSON.parse(m.h.logitsShape()),
+      inputGradient: targets ? m.h.inputGradientView().slice() : null,
+    };
+    m.h.releaseForward();
+    return out;
+  }
+
+  dispose(id) {
+    const m = this.models.get(id);
+    if (!m) return false;
+    this.models.delete(id);
+    m.h.delete();
+    return true;
+  }
+
+  memory() {
+    const M = this.M;
+    return { heapSize: M.heapSize(), heapMax: M.heapMax(), heapInUse: M.heapInUse(), models: this.models.size };
+  }
+
+  shutdown() {
+    for (const id of [...this.models.keys()]) this.dispose(id);
+    if (this.M.PThread) this.M.PThread.terminateAllThreads();
+  }
+}
+
+// Instantiates a build. distUrl: where the build's files are (a URL string
+// ending in '/', or in node a directory path). factory: the Emscripten
+// factory when the caller has already loaded the script (a worker's
+// importScripts); otherwise it is loaded here.
+export async function createEngine({ build, distUrl, factory }) {
+  if (!BUILDS.includes(build)) throw new Error(`wordlight: unknown build '${build}' (known: ${BUILDS.join(', ')})`);
+  let Module;
+  if (isNode && !factory) {
+    const { createRequire } = await import('node:module');
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const path = await import('node:path');
+    const dir = distUrl.startsWith('file:') ? fileURLToPath(distUrl) : distUrl;
+    const js = path.join(dir, build + '.js');
+    let wasmBinary;
+    try {
+      wasmBinary = readFileSync(path.join(dir, build + '.wasm'));
+    } catch (e) {
+      throw new Error(`wordlight: ${path.join(dir, build + '.wasm')} is missing; build it with ./build.sh wasm`);
+    }
+    const f = createRequire(import.meta.url)(js);
+    // wasmBinary: Emscripten 3.1.6 would try fetch() on a path under node 20.
+    Module = await f({ wasmBinary, locateFile: (p) => path.join(dir, p) });
+  } else {
+    const base = new URL(distUrl, typeof location === 'object' ? location.href : undefined).href;
+    if (!factory) {
+      if (typeof importScripts === 'function') {
+        importScripts(base + build + '.js');
+        factory = self.WordlightModule;
+      } else {
+        factory = await loadScriptGlobal(base + build + '.js');
+      }
+    }
+    Module = await factory({
+      locateFile: (p) => base + p,
+      // pthread workers load the factory from here (it was not loaded by a
+      // <script> they could find).
+      mainScriptUrlOrBlob: base + build + '.js',
+    });
+  }
+  return new Engine(Module, build);
+}
+
+// The page's main thread (no worker): a <script> defines WordlightModule.
+function loadScriptGlobal(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => {
+      // A `var` of a classic script: it stays on the global object (not
+      // deletable); each build's script sets it again before its onload.
+      const f = globalThis.WordlightModule;
+      f ? resolve(f) : reject(new Error(`wordlight: ${src} did not define WordlightModule`));
+    };
+    s.onerror = () => reject(new Error(`wordlight: could not load ${src}`));
+    document.head.appendChild(s);
+  });
+}
+
+// One request to an engine, by name: the worker's message handler and the
+// in-thread client both call this. hooks as for Engine.explain, plus
+// onLoadProgress for 'load'.
+export async function dispatch(engine, op, args, hooks = {}) {
+  switch (op) {
+    case 'methods':
+      return engine.methods();
+    case 'load':
+      return engine.load(args.source, { name: args.name, threads: args.threads, onProgress: hooks.onLoadProgress });
+    case 'predict':
+      return engine.predict(args.id, args.text, args);
+    case 'tokenize':
+      return engine.tokenize(args.id, args.text, args);
+    case 'explain':
+      return engine.explain(args.id, args.text, args.request, hooks);
+    case 'forward':
+      return engine.forward(args.id, args.ids, args.mask, args.B, args.T, args.targets);
+    case 'dispose':
+      return engine.dispose(args.id);
+    case 'memory':
+      return engine.memory();
+    case 'shutdown':
+      return engine.shutdown();
+    default:
+      throw new Error(`wordlight: unknown operation '${op}'`);
+  }
+}

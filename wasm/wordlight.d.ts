@@ -1,0 +1,237 @@
+// TypeScript declarations of wordlight's JavaScript API (wordlight.mjs).
+
+/** What a model's files are given as. */
+export type ModelFileData = ArrayBuffer | ArrayBufferView | Blob | string;
+
+/**
+ * A model directory (Hugging Face layout: config.json, model.safetensors,
+ * vocab.txt / tokenizer.json / vocab.json + merges.txt):
+ * - a URL of the directory (relative URLs resolve against the page);
+ * - a Map or object of file names to bytes (names may carry a folder:
+ *   "my-model/config.json"), or an array / FileList of Files (a dropped
+ *   folder);
+ * - in node, a directory path.
+ */
+export type ModelSource = string | URL | Map<string, ModelFileData> | Record<string, ModelFileData> | File[] | FileList;
+
+export interface LoadProgress {
+  /** 'files': reading or downloading files (done/total in bytes, or files for maps); 'model': building the model (0/1, then 1/1). */
+  stage: 'files' | 'model';
+  file?: string;
+  done: number;
+  total: number;
+}
+
+export interface LoadOptions {
+  /**
+   * Threads to compute with (at most MAX_THREADS). More than 1 picks the
+   * pthreads build when SharedArrayBuffer is usable (node, or a
+   * cross-origin isolated page); otherwise, or with 1, the single-threaded
+   * build. Default: min(4, hardware threads).
+   */
+  threads?: number;
+  /** Run in a Web Worker (default in browsers: true; node: the calling thread only). */
+  worker?: boolean;
+  /** What error messages call the model (default: the URL, path, or folder name). */
+  name?: string;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export interface ModelInfo {
+  name: string;
+  architecture: string;
+  model_type: string;
+  head: 'sequence-classification' | 'masked-lm';
+  num_labels: number;
+  labels: string[];
+  /** Longest input in tokens, special tokens included. */
+  max_length: number;
+  vocab_size: number;
+  embedding_dim: number;
+  parameters: number;
+  tokenizer: 'wordpiece' | 'bpe' | 'word';
+  build: 'wordlight-simd' | 'wordlight-simd-threads';
+  threads: number;
+}
+
+export interface PredictResult {
+  label: number;
+  label_name: string;
+  logits: number[];
+  probabilities: number[];
+  num_tokens: number;
+  truncated: boolean;
+  notice?: string;
+}
+
+/**
+ * Offsets: begin/end index the JS string (UTF-16 code units:
+ * text.slice(begin, end)); byte_begin/byte_end are the core's UTF-8 byte
+ * offsets (what the CLI's JSON calls begin/end). Special tokens have
+ * begin == end.
+ */
+export interface TokenScore {
+  token: string;
+  id: number;
+  begin: number;
+  end: number;
+  byte_begin: number;
+  byte_end: number;
+  /** Index into words; -1 for special tokens. */
+  word: number;
+  special: boolean;
+  score: number | null;
+}
+
+export interface WordScore {
+  text: string;
+  begin: number;
+  end: number;
+  byte_begin: number;
+  byte_end: number;
+  score: number | null;
+  /** Indices into tokens. */
+  tokens: number[];
+}
+
+export interface ExplanationCheck {
+  name: string;
+  value: number | null;
+  reference: number | null;
+  relative: number | null;
+  description: string;
+}
+
+export interface Explanation {
+  method: string;
+  /** Every option of the method with the value used, as text. */
+  options: Record<string, string>;
+  text: string;
+  prediction: {
+    label: number;
+    label_name: string;
+    logits: number[];
+    probabilities: number[];
+    target: number;
+    target_name: string;
+    output: 'logit' | 'probability';
+    explained_value: number | null;
+  };
+  tokens: TokenScore[];
+  words: WordScore[];
+  checks: ExplanationCheck[];
+  /** Methods with layer-wise results (layer-relevance). */
+  layers?: Array<{ layer: string; token_scores: Array<number | null>; [key: string]: unknown }>;
+  model_evaluations: number;
+  seconds: number;
+  truncated: boolean;
+  notice?: string;
+  /** Method-specific additions (integrated-hessians' interaction matrices, ...). */
+  [key: string]: unknown;
+}
+
+export interface ExplainOptions {
+  /** A name from methods() (default 'gradient'). */
+  method?: string;
+  /** The class to explain: a label name or a class id (default: the predicted class). */
+  target?: string | number;
+  /** Tokens, special ones included (default: the model's maximum). */
+  maxLength?: number;
+  /** Cancels the run at its next batch; the promise rejects with an Error named 'AbortError'. */
+  signal?: AbortSignal;
+  /** Model evaluations done and planned, after each batch. */
+  onProgress?: (p: { done: number; total: number }) => void;
+  /** The method's options by name (kebab-case, or camelCase: batchSize = 'batch-size'). */
+  [option: string]: unknown;
+}
+
+export interface Tokenization {
+  ids: number[];
+  tokens: string[];
+  /** [begin, end) in the JS string. */
+  offsets: Array<[number, number]>;
+  /** [begin, end) in UTF-8 bytes. */
+  byte_offsets: Array<[number, number]>;
+  word_ids: number[];
+  special: number[];
+  words: Array<[number, number]>;
+  byte_words: Array<[number, number]>;
+  truncated: boolean;
+  notice?: string;
+}
+
+export interface ForwardResult {
+  logits: Float32Array;
+  /** (B, num_labels), or (B, T, vocab) for masked LMs. */
+  shape: number[];
+  /** d sum_b logits[b, targets[b]] / d word embeddings, (B, T, D); null without targets. */
+  inputGradient: Float32Array | null;
+}
+
+export interface Model {
+  readonly info: ModelInfo;
+  predict(text: string, options?: { maxLength?: number }): Promise<PredictResult>;
+  explain(text: string, options?: ExplainOptions): Promise<Explanation>;
+  tokenize(text: string, options?: { maxLength?: number }): Promise<Tokenization>;
+  /** The model on token ids (tests, tools). */
+  forward(batch: {
+    ids: ArrayLike<number>;
+    mask: ArrayLike<number>;
+    batch: number;
+    length: number;
+    targets?: ArrayLike<number>;
+  }): Promise<ForwardResult>;
+  /** Frees the model; later calls reject. */
+  dispose(): Promise<void>;
+}
+
+export interface OptionInfo {
+  name: string;
+  type: 'integer' | 'number' | 'boolean' | 'choice';
+  default: number | boolean | string;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  description: string;
+}
+
+export interface MethodInfo {
+  name: string;
+  description: string;
+  word_level: boolean;
+  /** Name of the method's own check ('completeness-gap'), or ''. */
+  check: string;
+  options: OptionInfo[];
+}
+
+export interface MemoryInfo {
+  /** Bytes of wasm memory (it grows, never shrinks). */
+  heapSize: number;
+  /** The cap it may grow to. */
+  heapMax: number;
+  /** Bytes allocated now. */
+  heapInUse: number;
+  models: number;
+}
+
+export const MAX_THREADS: number;
+export function load(source: ModelSource, options?: LoadOptions): Promise<Model>;
+export function methods(options?: { threads?: number; worker?: boolean }): Promise<MethodInfo[]>;
+export function memory(options?: { threads?: number; worker?: boolean }): Promise<MemoryInfo>;
+export function shutdown(): Promise<void>;
+/** Where the built module lies (default: dist/ next to wordlight.mjs). */
+export function configure(options: { distUrl?: string | URL }): void;
+export function simdSupported(): boolean;
+export function threadsSupported(): boolean;
+
+declare const wordlight: {
+  load: typeof load;
+  methods: typeof methods;
+  memory: typeof memory;
+  shutdown: typeof shutdown;
+  configure: typeof configure;
+  simdSupported: typeof simdSupported;
+  threadsSupported: typeof threadsSupported;
+  MAX_THREADS: number;
+};
+export default wordlight;
