@@ -67,20 +67,65 @@ void copy_matching_tensors(Model& model, const std::string& from_dir) {
 
 // Sets the word-embedding rows of the words that `vectors_path` has; the
 // other rows (but the padding row) are redrawn N(0, s^2) with s the
-// standard deviation of the pre-trained values, so known and unknown
-// words start at the same scale.
+// standard deviation of the (placed) pre-trained values, so known and
+// unknown words start at the same scale.
+//
+// When the model is wider than the vectors (a 256-wide transformer and
+// GloVe's 100 dimensions), each vector v is placed as Q v, with Q a fixed
+// random (D x d) matrix of orthonormal columns: norms, dot products and so
+// every neighbourhood of GloVe are kept, and the d directions are spread
+// over all D dimensions instead of leaving D - d of them at zero. A
+// WordPiece vocabulary's continuation pieces ("##ing") never match a GloVe
+// word and start random.
 void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& vectors_path, uint64_t seed) {
   const std::string name = model.word_embedding_name();
   ModelParameter table;
   for (const ModelParameter& p : model.parameters())
     if (p.name == name) table = p;
+  if (!table.data) throw Error("init --vectors: the model has no word-embedding tensor " + name);
   const int D = model.embedding_dim();
   std::unordered_set<std::string> wanted;
   for (int32_t id = 0; id < tok.vocab_size(); ++id) wanted.insert(tok.id_to_token(id));
   const WordVectors wv = load_word_vectors(vectors_path, &wanted);
-  if (wv.dim != D)
+  if (wv.dim > D)
     throw Error(vectors_path + ": vectors of " + std::to_string(wv.dim) + " dimensions, but the model's embeddings have " +
-                std::to_string(D));
+                std::to_string(D) + " (vectors may be narrower than the model, never wider)");
+  const int d = wv.dim;
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  // Q: (D, d), orthonormal columns by Gram-Schmidt on Gaussian columns (in
+  // double; d <= D, so the columns are independent with probability 1).
+  std::vector<double> Q;
+  if (d < D) {
+    std::normal_distribution<double> g(0.0, 1.0);
+    Q.assign(static_cast<size_t>(D) * d, 0.0);
+    for (int c = 0; c < d; ++c) {
+      std::vector<double> col(D);
+      for (double& x : col) x = g(rng);
+      for (int pass = 0; pass < 2; ++pass)  // twice, for numerical orthogonality
+        for (int prev = 0; prev < c; ++prev) {
+          double dot = 0;
+          for (int r = 0; r < D; ++r) dot += col[r] * Q[static_cast<size_t>(r) * d + prev];
+          for (int r = 0; r < D; ++r) col[r] -= dot * Q[static_cast<size_t>(r) * d + prev];
+        }
+      double norm = 0;
+      for (double x : col) norm += x * x;
+      norm = std::sqrt(norm);
+      for (int r = 0; r < D; ++r) Q[static_cast<size_t>(r) * d + c] = col[r] / norm;
+    }
+  }
+  auto place = [&](const std::vector<float>& v, float* row) {
+    if (d == D) {
+      std::copy(v.begin(), v.end(), row);
+      return;
+    }
+    for (int r = 0; r < D; ++r) {
+      double acc = 0;
+      for (int c = 0; c < d; ++c) acc += Q[static_cast<size_t>(r) * d + c] * v[c];
+      row[r] = static_cast<float>(acc);
+    }
+  };
+  // The spread of the placed vectors: the same total variance spread over D
+  // entries instead of d.
   double sum = 0, sq = 0;
   size_t n = 0;
   for (const auto& kv : wv.vectors)
@@ -89,8 +134,9 @@ void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& ve
       sq += double(x) * x;
       ++n;
     }
-  const double mean = n ? sum / double(n) : 0, sd = n ? std::sqrt(std::max(0.0, sq / double(n) - mean * mean)) : 1;
-  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  const double mean = n ? sum / double(n) : 0;
+  const double var_d = n ? std::max(0.0, sq / double(n) - (d == D ? mean * mean : 0.0)) : 1;
+  const double sd = n ? std::sqrt(var_d * double(d) / double(D)) : 1;
   std::normal_distribution<double> normal(0.0, sd);
   const int32_t pad = model.config().pad_token_id;
   size_t found = 0;
@@ -100,14 +146,16 @@ void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& ve
     if (id == pad) {
       std::fill(row, row + D, 0.f);
     } else if (it != wv.vectors.end()) {
-      std::copy(it->second.begin(), it->second.end(), row);
+      place(it->second, row);
       ++found;
     } else {
-      for (int d = 0; d < D; ++d) row[d] = static_cast<float>(normal(rng));
+      for (int c = 0; c < D; ++c) row[c] = static_cast<float>(normal(rng));
     }
   }
-  std::fprintf(stderr, "init: vectors for %zu of %d vocabulary entries from %s (others N(0, %.3f^2))\n", found,
-               tok.vocab_size(), vectors_path.c_str(), sd);
+  std::fprintf(stderr, "init: vectors for %zu of %d vocabulary entries from %s%s (others N(0, %.3f^2))\n", found,
+               tok.vocab_size(), vectors_path.c_str(),
+               d < D ? (" (" + std::to_string(d) + " -> " + std::to_string(D) + " dims, orthonormal map)").c_str() : "",
+               sd);
 }
 
 int cmd_init(const Args& a) {
