@@ -103,6 +103,72 @@ function main() {
     printTable(`== ${t.bench}: ${t.metric}${t.unit ? ` (${t.unit})` : ''}, columns: impl x threads`, t.rows, t.columns,
                t.cells);
   }
+  explainSummary(records);
+}
+
+// bench "explain" (explain_bench + torch_ig.py): per input length and thread
+// count, IG seconds of each implementation and the ratios the explanation
+// issue sets goals for (ours-native at least 1.5x faster than torch, ours-wasm
+// within 2x of torch, LRP under 3 forwards), plus the GFLOP/s of the IG run.
+// Unlike the tables above, a measurement that appears several times (the
+// rounds of bench/explain.sh) is the median of its records.
+function explainSummary(records) {
+  const all = new Map();  // impl|threads|measure|tokens -> [records]
+  const models = new Set();
+  for (const r of records) {
+    if (r.bench !== 'explain' || r.measure === undefined || r.tokens === undefined) continue;
+    const k = `${r.impl}|${r.threads}|${r.measure}|${r.tokens}`;
+    if (!all.has(k)) all.set(k, []);
+    all.get(k).push(r);
+    if (r.model) models.add(r.model);
+  }
+  if (!all.size) return;
+  const med = (xs) => {
+    const v = [...xs].sort((a, b) => a - b), m = v.length >> 1;
+    return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+  };
+  const last = new Map();
+  let rounds = 0;
+  for (const [k, rs] of all) {
+    const seconds = med(rs.map((r) => r.seconds));
+    last.set(k, { ...rs[0], seconds, gflops: rs[0].gflop !== undefined ? rs[0].gflop / seconds : undefined });
+    rounds = Math.max(rounds, rs.length);
+  }
+  const get = (impl, threads, measure, tokens) => last.get(`${impl}|${threads}|${measure}|${tokens}`);
+  const keys = [];
+  for (const r of last.values()) {
+    const k = `${r.tokens}|${r.threads}`;
+    if (!keys.includes(k)) keys.push(k);
+  }
+  keys.sort((a, b) => {
+    const [ta, na] = a.split('|').map(Number), [tb, nb] = b.split('|').map(Number);
+    return ta - tb || na - nb;
+  });
+  const ratio = (a, b) => (a && b ? (a.seconds / b.seconds).toFixed(2) : '-');
+  const secs = (r) => (r ? formatValue(r.seconds) : '-');
+  const gf = (r) => (r && r.gflops !== undefined ? formatValue(r.gflops) : '-');
+  const header = ['tokens', 'thr', 'IG native s', 'IG wasm s', 'IG torch s', 'torch/native', 'wasm/torch',
+                  'LRP/fwd native', 'LRP/fwd wasm', 'fwd torch/native', 'GF/s native', 'GF/s wasm', 'GF/s torch'];
+  const rows = keys.map((k) => {
+    const [tokens, threads] = k.split('|');
+    const ig = (impl) => get(impl, Number(threads), 'ig', Number(tokens));
+    const m = (impl, what) => get(impl, Number(threads), what, Number(tokens));
+    return [tokens, threads, secs(ig('ours-native')), secs(ig('ours-wasm')), secs(ig('torch')),
+            ratio(ig('torch'), ig('ours-native')), ratio(ig('ours-wasm'), ig('torch')),
+            ratio(m('ours-native', 'lrp'), m('ours-native', 'forward')),
+            ratio(m('ours-wasm', 'lrp'), m('ours-wasm', 'forward')),
+            ratio(m('torch', 'forward'), m('ours-native', 'forward')),
+            gf(ig('ours-native')), gf(ig('ours-wasm')), gf(ig('torch'))];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cols) => cols.map((s, c) => s.padStart(widths[c])).join('  ');
+  console.log(`\n== explain: Integrated Gradients, 50 steps in one batch, seconds: median of ${rounds} round(s)` +
+              `${models.size ? ` (model ${[...models].join(', ')})` : ''}`);
+  console.log('   torch/native: how many times faster ours-native is (goal >= 1.5); wasm/torch: ours-wasm time over');
+  console.log('   torch time (goal <= 2); LRP/fwd: explain(lrp) over a plain forward, same build (goal < 3)');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
 }
 
 main();

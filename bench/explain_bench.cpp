@@ -1,0 +1,339 @@
+// Explanation cost on a transformer: Integrated Gradients (50 steps), a
+// plain forward pass and LRP, for a 32-token and a 64-token input (special
+// tokens included), at each thread count. The same binary runs natively and
+// in wasm (node, pthreads build); bench/torch_ig.py times the same
+// computation in PyTorch, and bench/report.mjs puts them side by side.
+//
+// What is timed (one call each, wall clock):
+//   ig          explain(method integrated-gradients, steps=50, batch-size=50):
+//               all 50 path points run as one batch. What explain() computes
+//               for it: tokenizing, the prediction (forward, batch 1), f at
+//               the input and the baseline (forward, batch 2), the 50 path
+//               points (forward + backward to the word embeddings, batch
+//               50), the attributions and the word merge. Default rule
+//               (gauss-legendre) and baseline (zero on the text's tokens,
+//               special tokens keep theirs).
+//   ig-default  the same with the registry's default batch-size (16: four
+//               batches, 16+16+16+2), shown only when that default is not 50
+//   forward     embed + Graph + model.forward on batch 1 (no gradients)
+//   lrp         explain(method lrp), defaults: the prediction's forward
+//               (batch 1, kept for the backward) and one LRP backward
+// Each measurement: one warm-up call, then `repeats` repetitions, taken
+// round-robin over the measurements of one case and thread count so that
+// interference from other work hits them alike; the median is reported.
+// forward and lrp are short, so one repetition of them runs enough calls to
+// last ~50 ms and reports the time per call.
+//
+// FLOPs (for GFLOP/s): the matrix products of the encoder and the head,
+// forward = L * T * (2 * (4 H^2 + 2 H I) + 4 T H) + 2 H^2 + 2 H C per
+// sequence; a backward to the inputs (weights need no gradient) costs the
+// same again, so IG counts (1 + 2 + 2 * 50) forwards.
+//
+// Usage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] [--repeats N]
+//                      [--tokens 32,64] [--inputs-out FILE.json]
+//   --out         appends one JSON object per measurement
+//   --inputs-out  writes the texts and their token ids (for bench/torch_ig.py)
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "wordlight/explain.h"
+#include "wordlight/gemm.h"
+#include "wordlight/model_files.h"
+#include "wordlight/thread_pool.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace wordlight;
+
+#ifdef __EMSCRIPTEN__
+const char* const kPlatform = "wasm";
+const char* const kImpl = "ours-wasm";
+#else
+const char* const kPlatform = "native";
+const char* const kImpl = "ours-native";
+#endif
+
+constexpr int kSteps = 50;
+
+struct Options {
+  std::string model, out, inputs_out;
+  std::vector<int> threads{1, 2};
+  std::vector<int> tokens{32, 64};
+  int repeats = 5;
+};
+
+[[noreturn]] void usage(const std::string& msg) {
+  std::fprintf(stderr,
+               "explain_bench: %s\nusage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] "
+               "[--repeats N] [--tokens 32,64] [--inputs-out FILE.json]\n",
+               msg.c_str());
+  std::exit(2);
+}
+
+std::vector<int> parse_ints(const std::string& s, const char* what) {
+  std::vector<int> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long x = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || x < 1 || x > 100000) usage(std::string("bad ") + what + ": '" + item + "'");
+    v.push_back(static_cast<int>(x));
+  }
+  if (v.empty()) usage(std::string("--") + what + " needs at least one value");
+  return v;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--model") o.model = value();
+    else if (a == "--out") o.out = value();
+    else if (a == "--inputs-out") o.inputs_out = value();
+    else if (a == "--threads") o.threads = parse_ints(value(), "threads");
+    else if (a == "--tokens") o.tokens = parse_ints(value(), "tokens");
+    else if (a == "--repeats") o.repeats = parse_ints(value(), "repeats").at(0);
+    else if (a == "--help" || a == "-h") usage("help");
+    else usage("unknown argument '" + a + "'");
+  }
+  if (o.model.empty()) usage("--model DIR is required");
+  return o;
+}
+
+// Varied English, so that the text mixes whole words, sub-word pieces and
+// punctuation as real input does.
+const char* const kSentences[] = {
+    "the film is a quiet , thoughtful portrait of a family coming apart at the seams .",
+    "its performances are uniformly excellent , but the script never quite finds its footing .",
+    "a gripping thriller that keeps you guessing until the very last frame .",
+    "despite some clumsy dialogue , the director handles the big set pieces with real flair .",
+    "i laughed more than i expected , and the ending caught me completely off guard .",
+    "an overlong , muddled mess that wastes a talented cast on a predictable plot .",
+    "beautifully shot and scored , though the pacing in the middle act drags badly .",
+    "the documentary asks hard questions and refuses to offer easy answers .",
+};
+
+std::string json_escape(const std::string& s) {
+  std::string r;
+  for (char c : s) {
+    if (c == '"' || c == '\\') r += '\\', r += c;
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      r += buf;
+    } else r += c;
+  }
+  return r;
+}
+
+// A text whose encoding has exactly `n` tokens (specials included): words of
+// kSentences appended in order; a word that would overshoot is skipped.
+std::string text_with_tokens(const Tokenizer& tok, int n) {
+  std::vector<std::string> words;
+  for (const char* s : kSentences) {
+    std::stringstream ss(s);
+    std::string w;
+    while (ss >> w) words.push_back(w);
+  }
+  EncodeOptions eo;
+  eo.max_length = 0;  // no truncation: we count
+  std::string text;
+  for (int pass = 0; pass < 4; ++pass)
+    for (const std::string& w : words) {
+      const std::string cand = text.empty() ? w : text + " " + w;
+      const int size = static_cast<int>(tok.encode(cand, eo).size());
+      if (size > n) continue;
+      text = cand;
+      if (size == n) return text;
+    }
+  throw Error("explain_bench: cannot build a text of exactly " + std::to_string(n) + " tokens");
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+double forward_flops(const ModelConfig& c, int T) {
+  const double H = c.hidden_size, I = c.intermediate_size, L = c.num_hidden_layers, C = c.num_labels;
+  return L * T * (2 * (4 * H * H + 2 * H * I) + 4.0 * T * H) + 2 * H * H + 2 * H * C;
+}
+
+struct Measure {
+  Measure(std::string n, std::function<std::string()> c, bool s, double f)
+      : name(std::move(n)), call(std::move(c)), short_call(s), flops(f) {}
+  std::string name;                   // ig, ig-default, forward, lrp
+  std::function<std::string()> call;  // returns checks for the JSON line (key:value,...), may be ""
+  bool short_call = false;            // run several calls per repetition
+  double flops = 0;
+  long calls = 1;
+  std::vector<double> times;  // per call, one per repetition
+  std::string note;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  FILE* out = nullptr;
+  if (!o.out.empty() && !(out = std::fopen(o.out.c_str(), "a"))) {
+    std::fprintf(stderr, "explain_bench: cannot open %s for appending\n", o.out.c_str());
+    return 1;
+  }
+  try {
+    LoadedModel lm = load_model_directory(o.model);
+    const Model& model = *lm.model;
+    const Tokenizer& tok = *lm.tokenizer;
+    const ModelConfig& cfg = model.config();
+    if (!cfg.is_transformer()) throw Error("explain_bench: " + o.model + " is not a transformer");
+    const MethodInfo& ig_info = method_info("integrated-gradients");
+    std::string default_batch = "?";
+    for (const OptionSpec& s : ig_info.options)
+      if (s.name == "batch-size") default_batch = s.default_value;
+    std::printf("explain bench (%s, fast path %s): model %s (%s, %d layers, hidden %d, %d heads, ffn %d, vocab %d)\n",
+                kPlatform, gemm_fast_name(), o.model.c_str(), cfg.architecture.c_str(), cfg.num_hidden_layers,
+                cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size, cfg.vocab_size);
+    std::printf("IG: %d steps, rule gauss-legendre (default), zero baseline, batch-size %d (all points in one "
+                "batch); the registry's default batch-size is %s%s\n",
+                kSteps, kSteps, default_batch.c_str(),
+                default_batch != std::to_string(kSteps) ? " (timed too: ig-default)" : "");
+    std::printf("median of %d repetitions after a warm-up; seconds per call\n", o.repeats);
+
+    std::vector<std::string> texts;
+    std::vector<std::vector<int32_t>> ids;
+    for (int n : o.tokens) {
+      texts.push_back(text_with_tokens(tok, n));
+      ids.push_back(tok.encode(texts.back()).ids);
+      if (static_cast<int>(ids.back().size()) != n)
+        throw Error("explain_bench: the text of " + std::to_string(n) + " tokens encodes to " +
+                    std::to_string(ids.back().size()) + " with the model's maximum length");
+    }
+    if (!o.inputs_out.empty()) {
+      FILE* f = std::fopen(o.inputs_out.c_str(), "w");
+      if (!f) throw Error("explain_bench: cannot write " + o.inputs_out);
+      std::fprintf(f, "[");
+      for (size_t i = 0; i < texts.size(); ++i) {
+        std::fprintf(f, "%s\n {\"tokens\": %d, \"text\": \"%s\", \"ids\": [", i ? "," : "", o.tokens[i],
+                     json_escape(texts[i]).c_str());
+        for (size_t k = 0; k < ids[i].size(); ++k) std::fprintf(f, "%s%d", k ? ", " : "", ids[i][k]);
+        std::fprintf(f, "]}");
+      }
+      std::fprintf(f, "\n]\n");
+      std::fclose(f);
+    }
+
+    std::printf("%-10s %7s %7s %12s %10s   %s\n", "measure", "tokens", "threads", "seconds", "GFLOP/s", "check");
+    for (int threads : o.threads) {
+      set_num_threads(threads);
+      if (num_threads() != threads) {
+        std::printf("(this build runs %d thread(s); %d threads skipped)\n", num_threads(), threads);
+        continue;
+      }
+      for (size_t c = 0; c < texts.size(); ++c) {
+        const std::string& text = texts[c];
+        const int T = o.tokens[c];
+        const double fwd = forward_flops(cfg, T);
+        std::vector<Measure> ms;
+        auto ig_call = [&](int batch) {
+          return [&, batch]() {
+            ExplainRequest r;
+            r.method = "integrated-gradients";
+            r.options = {{"steps", std::to_string(kSteps)}, {"batch-size", std::to_string(batch)}};
+            const Explanation e = explain(model, tok, text, r);
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "\"completeness_gap\":%.3g,\"logit\":%.6g,\"evaluations\":%lld",
+                          e.checks.at(0).value, e.prediction.explained_value,
+                          static_cast<long long>(e.model_evaluations));
+            return std::string(buf);
+          };
+        };
+        ms.emplace_back("ig", ig_call(kSteps), false, (3 + 2.0 * kSteps) * fwd);
+        if (default_batch != std::to_string(kSteps))
+          ms.emplace_back("ig-default", ig_call(std::atoi(default_batch.c_str())), false, (3 + 2.0 * kSteps) * fwd);
+        const std::vector<int32_t>& seq = ids[c];
+        ms.emplace_back("forward",
+                      [&]() {
+                        TokenBatch b;
+                        b.B = 1;
+                        b.T = static_cast<int>(seq.size());
+                        b.ids = seq;
+                        b.mask.assign(seq.size(), 1);
+                        std::vector<float> emb(seq.size() * static_cast<size_t>(model.embedding_dim()));
+                        model.embed(b, emb.data());
+                        Graph<float> g;
+                        Var x = g.input(Shape{1, b.T, model.embedding_dim()}, emb.data(), false);
+                        Var y = model.forward(g, x, b);
+                        char buf[64];
+                        std::snprintf(buf, sizeof buf, "\"logit0\":%.6g", g.value(y)[0]);
+                        return std::string(buf);
+                      },
+                      true, fwd);
+        ms.emplace_back("lrp",
+                      [&]() {
+                        ExplainRequest r;
+                        r.method = "lrp";
+                        const Explanation e = explain(model, tok, text, r);
+                        char buf[96];
+                        std::snprintf(buf, sizeof buf, "\"conservation_gap\":%.3g", e.checks.at(0).value);
+                        return std::string(buf);
+                      },
+                      true, 2 * fwd);
+        // Warm-up; short calls get a count of calls lasting ~50 ms.
+        for (Measure& m : ms) {
+          const auto t0 = Clock::now();
+          m.note = m.call();
+          const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+          if (m.short_call) m.calls = std::max(1L, std::min(1000L, static_cast<long>(0.05 / std::max(s, 1e-6))));
+        }
+        for (int r = 0; r < o.repeats; ++r)
+          for (Measure& m : ms) {
+            const auto t0 = Clock::now();
+            for (long k = 0; k < m.calls; ++k) m.call();
+            m.times.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / m.calls);
+          }
+        for (const Measure& m : ms) {
+          const double s = median(m.times);
+          const double gflops = m.flops / s / 1e9;
+          std::printf("%-10s %7d %7d %12.5f %10.2f   %s\n", m.name.c_str(), T, threads, s, gflops, m.note.c_str());
+          if (out)
+            std::fprintf(out,
+                         "{\"bench\":\"explain\",\"platform\":\"%s\",\"impl\":\"%s\",\"threads\":%d,"
+                         "\"case\":\"%s t%d\",\"measure\":\"%s\",\"tokens\":%d,\"seconds\":%.6g,"
+                         "\"metric\":\"seconds\",\"value\":%.6g,\"unit\":\"s\",\"gflop\":%.4g,\"gflops\":%.4g,"
+                         "\"steps\":%d,\"batch_size\":%s,\"repeats\":%d,\"calls_per_repeat\":%ld,"
+                         "\"min_seconds\":%.6g,\"model\":\"%s\",\"fast_path\":\"%s\"%s%s}\n",
+                         kPlatform, kImpl, threads, m.name.c_str(), T, m.name.c_str(), T, s, s, m.flops / 1e9,
+                         gflops, kSteps,
+                         m.name == "ig" ? std::to_string(kSteps).c_str()
+                                        : (m.name == "ig-default" ? default_batch.c_str() : "null"),
+                         o.repeats, m.calls, *std::min_element(m.times.begin(), m.times.end()),
+                         json_escape(o.model).c_str(), gemm_fast_name(), m.note.empty() ? "" : ",",
+                         m.note.c_str());
+        }
+        std::fflush(stdout);
+        if (out) std::fflush(out);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "explain_bench: %s\n", e.what());
+    if (out) std::fclose(out);
+    return 1;
+  }
+  set_num_threads(1);
+  if (out) std::fclose(out);
+  return 0;
+}
