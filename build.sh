@@ -2,10 +2,11 @@
 # wordlight: the one entry point.
 #   ./build.sh setup         install apt + npm dependencies (idempotent, fast when done)
 #   ./build.sh native        build the native core, tests and CLI (build/native/wordlight)
-#   ./build.sh wasm          build the core and tests to SIMD WebAssembly (single-threaded and pthreads)
+#   ./build.sh wasm          build the core, tests and JS API module (wasm/dist) to SIMD WebAssembly (single-threaded and pthreads)
 #   ./build.sh test          setup + build + every test suite (native ctest, the same tests in wasm under node)
-#   ./build.sh serve         setup + build + run the demo
-#   ./build.sh bench [name]  run benchmarks (gemm, ...), tables on stdout, JSON lines in build/bench/
+#   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
+#   ./build.sh web           build the page (web/, Vite) into build/web
+#   ./build.sh bench [name]  run benchmarks (gemm, explain; all by default), tables on stdout, JSON lines in build/bench/
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -61,9 +62,9 @@ native() {
 }
 
 wasm() {
-  log "wasm build (single-threaded)"
+  log "wasm build (single-threaded; the JS API's wasm/dist/wordlight-simd)"
   cmake_build build/cmake-wasm emcmake cmake
-  log "wasm build (pthreads)"
+  log "wasm build (pthreads; the JS API's wasm/dist/wordlight-simd-threads)"
   cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
 }
 
@@ -98,17 +99,32 @@ bench() {
       log "gemm: wasm under node"
       node --no-experimental-fetch build/cmake-wasm-mt/bench/gemm_bench.js --out build/bench/gemm.jsonl --threads 1,2
       node bench/report.mjs build/bench/gemm.jsonl
+      ;;&
+    explain | all)
+      bench/explain.sh
       ;;
+    gemm | explain | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, all)" >&2
       exit 2
       ;;
   esac
 }
 
+# The web page (web/, Vite) into build/web: static files, with the JS API,
+# its wasm builds and the shipped models copied next to index.html.
+web() {
+  log "web page (vite) -> build/web"
+  npx vite build --config web/vite.config.mjs --logLevel warn
+}
+
+# Builds the wasm module and the page, then serves build/web on localhost
+# with the COOP/COEP headers that make it cross-origin isolated (threads).
 serve() {
-  log "demo: the native CLI on a built-in example (the web page arrives with the page issue)"
-  build/native/wordlight selfcheck
+  wasm
+  web
+  log "serving the page (Ctrl-C stops); PORT=${PORT:-8080}"
+  exec npx vite preview --config web/vite.config.mjs --host 127.0.0.1 --port "${PORT:-8080}"
 }
 
 cmd=${1:-help}
@@ -118,12 +134,13 @@ case $cmd in
   native) setup && native ;;
   wasm) setup && wasm ;;
   test) setup && native && wasm && run_tests ;;
-  serve) setup && native && serve ;;
+  serve) setup && serve ;;
+  web) setup && web ;;
   bench) setup && bench "$@" ;;
-  help | -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "unknown command '$cmd'" >&2
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

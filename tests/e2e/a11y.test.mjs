@@ -1,0 +1,88 @@
+// Accessibility of the built page in chromium: axe-core's WCAG 2.1 A/AA
+// rules (contrast included) on every view, keyboard reach of the words, and
+// no sideways scrolling on a phone.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, heatmapWords, launch, missingPrerequisite, openPage, startPage } from './page_util.mjs';
+
+const missing = missingPrerequisite();
+const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
+
+let server;
+let browser;
+
+beforeAll(async () => {
+  if (missing) return;
+  server = await startPage('a11y');
+  browser = await launch();
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+// axe-core's violations of WCAG 2.0/2.1 A and AA in the page as it is now,
+// as readable lines.
+async function violations(page) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ content: fs.readFileSync(AXE, 'utf8') });
+  const v = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((x) => `${x.id} (${x.impact}): ${x.help}: ${x.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+  return v;
+}
+
+describe.skipIf(!!missing)('accessibility', () => {
+  it('passes axe-core WCAG 2.1 AA on every view', async () => {
+    const { page, context } = await openPage(browser, server.url);
+    await heatmapWords(page);
+    await page.check('#show-numbers');
+    await page.evaluate(() => {
+      document.querySelector('#options-box').open = true;
+      document.querySelector('.score-table-box').open = true;
+    });
+    const found = { explain: await violations(page) };
+    const ready = {
+      compare: '#view-compare td[data-rho]',
+      layers: '#layers-matrix tbody tr',
+      whatif: '#deletion-chart polyline',
+      interactions: '#ih-matrix tbody tr',
+    };
+    for (const [view, sel] of Object.entries(ready)) {
+      await page.click(`#tab-${view}`);
+      await page.waitForSelector(sel, { timeout: 240_000 });
+      found[view] = await violations(page);
+    }
+    for (const [view, v] of Object.entries(found)) expect(v, view).toEqual([]);
+    await context.close();
+  }, 600_000);
+
+  it('reaches the words from the keyboard and announces a summary', async () => {
+    const { page, context } = await openPage(browser, server.url);
+    const words = await heatmapWords(page);
+    // Tab from the Explain button lands on the tabs, then on the heatmap's one tab stop.
+    await page.focus('#tab-explain');
+    let label = '';
+    for (let i = 0; i < 8 && !label.includes(':'); ++i) {
+      await page.keyboard.press('Tab');
+      label = (await page.evaluate(() => (document.activeElement.closest('#heatmap') ? document.activeElement.getAttribute('aria-label') : ''))) || '';
+    }
+    expect(label).toContain(words[0].text);
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => document.activeElement.getAttribute('aria-label'))).toContain(words.at(-1).text);
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    expect(outline).not.toBe('none');
+    expect(await page.locator('#summary').getAttribute('aria-live')).toBe('polite');
+    await context.close();
+  }, 600_000);
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    const { page, context } = await openPage(browser, server.url, { viewport: { width: 360, height: 740 } });
+    await heatmapWords(page);
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(over).toBeLessThanOrEqual(0);
+    await context.close();
+  }, 600_000);
+});

@@ -1,0 +1,155 @@
+// Compare: two to four methods on the same text and class, side by side,
+// with Spearman's rank correlation between their word scores.
+import { h, replace, clear } from '../dom.js';
+import { formatScore, scoreColours } from '../colour.js';
+import { renderHeatmap } from '../heatmap.js';
+import { spearman } from '../stats.js';
+import { explainsOutput, methodName, shortMethodName } from '../names.js';
+
+const DEFAULT_PICKS = ['gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion'];
+
+export function createCompareView(app, panel) {
+  let picks = [];
+  let key = '';
+  let results = [];
+  const pickBox = h('fieldset', { class: 'method-picks', 'aria-describedby': 'cmp-hint' });
+  const out = h('div', { class: 'cmp-out', 'aria-live': 'polite' });
+  const runBtn = h('button', { type: 'button', class: 'primary small', text: 'Compare', onclick: () => refresh(true) });
+  const hint = h('p', { class: 'hint', id: 'cmp-hint' });
+
+  panel.append(
+    h('div', { class: 'view-head' }, h('h2', { text: 'Compare methods' }), runBtn),
+    h('p', { class: 'hint', text: 'The same text and class through two to four methods, each with its default options (the method picked on the left keeps yours). Each row has its own colour scale; the table gives Spearman\u2019s rank correlation of their word scores.' }),
+    pickBox,
+    hint,
+    out,
+  );
+
+  function fillPicks() {
+    clear(pickBox);
+    pickBox.append(h('legend', { class: 'visually-hidden', text: 'Methods to compare' }));
+    const available = app.methods.filter(explainsOutput);
+    if (!picks.length) picks = DEFAULT_PICKS.filter((n) => available.some((m) => m.name === n));
+    for (const m of available) {
+      const box = h('input', {
+        type: 'checkbox',
+        value: m.name,
+        checked: picks.includes(m.name),
+        onchange: (ev) => {
+          if (ev.target.checked) picks.push(m.name);
+          else picks = picks.filter((n) => n !== m.name);
+          picks = available.map((x) => x.name).filter((n) => picks.includes(n));
+          app.state.compare = [...picks];
+          sync();
+        },
+      });
+      pickBox.append(h('label', { title: m.description }, box, shortMethodName(m.name)));
+    }
+    sync();
+  }
+  function sync() {
+    for (const box of pickBox.querySelectorAll('input')) box.disabled = !box.checked && picks.length >= 4;
+    runBtn.disabled = picks.length < 2;
+    hint.textContent = picks.length < 2 ? 'Pick at least two methods.' : picks.length >= 4 ? 'Four methods at most.' : '';
+  }
+
+  const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, picks, app.state.method, app.state.options]);
+
+  async function refresh(force) {
+    if (!app.methods.length) return;
+    if (!pickBox.querySelector('input')) fillPicks();
+    if (picks.length < 2) return;
+    if (!force && key === currentKey()) return;
+    const text = app.text();
+    if (!text.trim()) return;
+    const k = currentKey();
+    const names = [...picks];
+    app.clearError();
+    try {
+      const got = await app.runJob('Comparing…', async (signal, progress) => {
+        const rs = [];
+        for (let i = 0; i < names.length; ++i) {
+          const label = `Comparing: ${methodName(names[i])} (${i + 1} of ${names.length})`;
+          progress(label, i, names.length);
+          rs.push(
+            await app.model.explain(text, {
+              method: names[i],
+              target: app.targetArg(),
+              ...app.explainOptions(names[i]),
+              signal,
+              onProgress: ({ done, total }) => progress(label, i + done / total, names.length),
+            }),
+          );
+        }
+        return rs;
+      });
+      if (!got) return;
+      results = got;
+      key = k;
+      render();
+    } catch (e) {
+      app.showError(e.message);
+    }
+  }
+
+  function render() {
+    if (!results.length) return;
+    const target = results[0].prediction.target_name;
+    const rows = results.map((r) => {
+      const hm = h('div', { class: 'heatmap small', 'aria-label': `${methodName(r.method)}: words coloured by score` });
+      const { scale } = renderHeatmap(hm, r, { target });
+      return h(
+        'div',
+        { class: 'cmp-row', dataset: { method: r.method } },
+        h('div', { class: 'cmp-name' }, methodName(r.method), h('span', { text: `scale \u00b1${formatScore(scale).slice(1)} \u00b7 ${(1000 * r.seconds).toFixed(0)} ms` })),
+        hm,
+      );
+    });
+    const scores = results.map((r) => r.words.map((w) => w.score));
+    const corr = h(
+      'table',
+      { class: 'data corr' },
+      h('caption', { class: 'visually-hidden', text: 'Spearman rank correlation between the methods\u2019 word scores' }),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Spearman \u03c1' }), results.map((r) => h('th', { scope: 'col', class: 'num', text: shortMethodName(r.method) })))),
+      h(
+        'tbody',
+        {},
+        results.map((a, i) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row', text: shortMethodName(a.method) }),
+            results.map((b, j) => {
+              const rho = spearman(scores[i], scores[j]);
+              const c = scoreColours(Number.isFinite(rho) ? rho : 0, 1.6);
+              return h('td', { class: 'num', style: { background: c.bg, color: c.fg }, dataset: { rho: String(rho) }, text: Number.isFinite(rho) ? rho.toFixed(2) : 'n/a' });
+            }),
+          ),
+        ),
+      ),
+    );
+    replace(
+      out,
+      h('p', { class: 'hint', text: `Explaining \u201c${target}\u201d; orange: for, purple: against.` }),
+      rows,
+      h('h3', { text: 'Rank correlation of the word scores' }),
+      h('div', { class: 'scroll' }, corr),
+      results[0].words.length < 3 ? h('p', { class: 'hint', text: 'With fewer than three words a rank correlation says little.' }) : null,
+    );
+  }
+
+  return {
+    panel,
+    setPicks(list) {
+      if (list?.length) picks = list.filter((n) => app.method(n));
+      if (app.methods.length) fillPicks();
+    },
+    invalidate() {
+      if (results.length && key !== currentKey()) out.classList.add('stale');
+    },
+    refresh(force) {
+      out.classList.remove('stale');
+      return refresh(force);
+    },
+  };
+}

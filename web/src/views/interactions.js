@@ -1,0 +1,201 @@
+// Interactions (Integrated Hessians): the words x words interaction matrix
+// as a heatmap, arcs between the most strongly interacting pairs over the
+// text, and for a clicked word how every other word changes its importance.
+import { h, s, replace, clear } from '../dom.js';
+import { formatScore, scoreColours } from '../colour.js';
+import { renderHeatmap, renderLegend } from '../heatmap.js';
+import { methodName } from '../names.js';
+
+const MAX_WORDS = 60;
+const ARCS = 6;
+
+export function createInteractionsView(app, panel) {
+  let key = '';
+  let result = null;
+  let selected = -1;
+  const steps = h('input', { type: 'number', id: 'ih-steps', min: 1, max: 256, step: 1, value: '16', style: { width: '5em' } });
+  const out = h('div', { class: 'ih-out' });
+  const detail = h('div', { class: 'sub', hidden: true, 'aria-live': 'polite' });
+
+  panel.append(
+    h(
+      'div',
+      { class: 'view-head' },
+      h('h2', { text: 'How words work together' }),
+      h('div', { class: 'toolbar' }, h('label', { for: 'ih-steps', class: 'toggle', text: 'path steps' }), steps, h('button', { type: 'button', class: 'primary small', text: 'Compute', onclick: () => refresh(true) })),
+    ),
+    h('p', { class: 'hint', text: 'Integrated Hessians (Janizek et al. 2021): entry (i, j) is how much word j changes the importance of word i; each row sums to word i\u2019s Integrated Gradients score, and the diagonal holds each word\u2019s own effect. Click a word to see its partners.' }),
+    out,
+    detail,
+  );
+
+  const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, steps.value]);
+
+  async function refresh(force) {
+    if (!app.method('integrated-hessians')) {
+      replace(out, h('p', { class: 'placeholder', text: 'This build of the module has no integrated-hessians method.' }));
+      return;
+    }
+    if (!force && key === currentKey()) return;
+    const text = app.text();
+    if (!text.trim()) return;
+    const k = currentKey();
+    app.clearError();
+    try {
+      const r = await app.runJob(`${methodName('integrated-hessians')}…`, (signal, progress) =>
+        app.model.explain(text, {
+          method: 'integrated-hessians',
+          steps: Number(steps.value) || 16,
+          target: app.targetArg(),
+          signal,
+          onProgress: ({ done, total }) => progress(`Integrated Hessians: ${done} of ${total}`, done, total),
+        }),
+      );
+      if (!r) return;
+      result = r;
+      key = k;
+      selected = -1;
+      detail.hidden = true;
+      render();
+    } catch (e) {
+      app.showError(e.message);
+    }
+  }
+
+  const wordText = (i) => result.text.slice(result.words[i].begin, result.words[i].end);
+
+  // Off-diagonal scale: the diagonal (main effects) is usually much larger.
+  function offScale(M) {
+    let m = 0;
+    for (let i = 0; i < M.length; ++i) for (let j = 0; j < M.length; ++j) if (i !== j) m = Math.max(m, Math.abs(M[i][j]));
+    return m || 1;
+  }
+
+  function render() {
+    const r = result;
+    const M = r.interactions.words;
+    const n = M.length;
+    const shown = Math.min(n, MAX_WORDS);
+    const scale = offScale(M);
+    const table = h(
+      'table',
+      { class: 'matrix', id: 'ih-matrix' },
+      h('caption', { class: 'visually-hidden', text: 'Interaction of each pair of words: row word i, column word j' }),
+      h('thead', {}, h('tr', {}, h('th', {}), Array.from({ length: shown }, (_, j) => h('th', { scope: 'col', class: j === selected ? 'selcol' : '' }, h('span', { text: wordText(j) }))))),
+      h(
+        'tbody',
+        {},
+        Array.from({ length: shown }, (_, i) =>
+          h(
+            'tr',
+            { class: i === selected ? 'sel' : '' },
+            h('th', { scope: 'row', class: 'rowh' }, h('button', { type: 'button', class: 'rowbtn', text: wordText(i), onclick: () => pick(i) })),
+            Array.from({ length: shown }, (_, j) => {
+              const v = M[i][j];
+              const c = scoreColours(v, scale);
+              return h('td', {
+                class: i === j ? 'diag' : '',
+                style: { background: c.bg, color: c.fg },
+                title: `${wordText(i)} \u00d7 ${wordText(j)}: ${formatScore(v, 4)}${i === j ? ' (own effect; off the colour scale)' : ''}`,
+                'aria-label': `${wordText(i)} with ${wordText(j)}: ${formatScore(v, 3)}`,
+                onclick: () => pick(i),
+              });
+            }),
+          ),
+        ),
+      ),
+    );
+    const checks = (r.checks || []).map((c) => `${c.name.replace(/-/g, ' ')} ${formatScore(c.value, 2)}`).join(' \u00b7 ');
+    replace(
+      out,
+      arcs(M),
+      h('div', { class: 'scroll' }, table),
+      n > shown ? h('p', { class: 'notice', text: `The matrix shows the first ${shown} of ${n} words.` }) : null,
+      h('p', { class: 'hint', text: `Colours: off-diagonal interactions, scale \u00b1${formatScore(scale, 3).slice(1)} (the outlined diagonal is off the scale) \u00b7 ${checks} \u00b7 ${r.model_evaluations} evaluations in ${(1000 * r.seconds).toFixed(0)} ms` }),
+    );
+  }
+
+  // An arc diagram over the words: the strongest symmetric pairs.
+  function arcs(M) {
+    const n = M.length;
+    const pairs = [];
+    for (let i = 0; i < n; ++i) for (let j = i + 1; j < n; ++j) pairs.push({ i, j, v: M[i][j] + M[j][i] });
+    pairs.sort((a, b) => Math.abs(b.v) - Math.abs(a.v));
+    const top = pairs.slice(0, ARCS).filter((p) => p.v !== 0);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = '13px system-ui, sans-serif';
+    const widths = result.words.map((_, i) => ctx.measureText(wordText(i)).width + 10);
+    const xs = [];
+    let x = 8;
+    for (const w of widths) {
+      xs.push(x + w / 2);
+      x += w + 4;
+    }
+    const W = Math.max(x + 8, 200);
+    const maxSpan = Math.max(1, ...top.map((p) => xs[p.j] - xs[p.i]));
+    const arcH = Math.min(90, maxSpan / 2 + 10);
+    const base = arcH + 12;
+    const H = base + 24;
+    const maxV = Math.max(...top.map((p) => Math.abs(p.v)), 1e-12);
+    const svg = s('svg', { class: 'arcs', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': `The ${top.length} most strongly interacting word pairs`, style: { 'max-width': `${W}px` } });
+    for (const p of top) {
+      const [x1, x2] = [xs[p.i], xs[p.j]];
+      const hgt = Math.max(12, ((x2 - x1) / maxSpan) * arcH);
+      const c = scoreColours(p.v, maxV);
+      svg.append(
+        s('path', {
+          d: `M ${x1} ${base - 16} C ${x1} ${base - 16 - hgt}, ${x2} ${base - 16 - hgt}, ${x2} ${base - 16}`,
+          fill: 'none',
+          stroke: c.bg,
+          'stroke-width': (1.5 + 4 * (Math.abs(p.v) / maxV)).toFixed(1),
+          'stroke-linecap': 'round',
+        }, s('title', { text: `${wordText(p.i)} \u2194 ${wordText(p.j)}: ${formatScore(p.v, 4)}` })),
+      );
+    }
+    result.words.forEach((_, i) => {
+      svg.append(s('text', { x: xs[i], y: base, 'text-anchor': 'middle', 'font-weight': i === selected ? 700 : 400, text: wordText(i) }));
+    });
+    const list = h(
+      'ul',
+      { class: 'visually-hidden' },
+      top.map((p) => h('li', { text: `${wordText(p.i)} and ${wordText(p.j)}: ${formatScore(p.v, 3)}` })),
+    );
+    return h('div', {}, h('h3', { text: `Strongest pairs (orange: together they add evidence for \u201c${result.prediction.target_name}\u201d, purple: against)` }), h('div', { class: 'scroll' }, svg), list);
+  }
+
+  function pick(i) {
+    selected = i;
+    render();
+    const M = result.interactions.words;
+    const row = M[i].map((v, j) => (j === i ? 0 : v));
+    const hm = h('div', { class: 'heatmap small clickable', id: 'ih-heatmap' });
+    const { scale } = renderHeatmap(hm, result, {
+      scores: row,
+      selected: i,
+      target: wordText(i),
+      onWord: (j) => pick(j),
+    });
+    const legend = h('div', { class: 'legend' });
+    renderLegend(legend, scale, wordText(i));
+    const partners = row.map((v, j) => [v, j]).filter(([, j]) => j !== i).sort((a, b) => Math.abs(b[0]) - Math.abs(a[0])).slice(0, 3);
+    replace(
+      detail,
+      h('h3', { text: `How the other words change the importance of \u201c${wordText(i)}\u201d` }),
+      h('p', { class: 'hint', text: `Own effect ${formatScore(M[i][i], 3)}, with all interactions ${formatScore(M[i].reduce((a, b) => a + b, 0), 3)} (its Integrated Gradients score). Strongest partners: ${partners.map(([v, j]) => `${wordText(j)} ${formatScore(v, 2)}`).join(', ')}.` }),
+      hm,
+      legend,
+    );
+    detail.hidden = false;
+  }
+
+  return {
+    panel,
+    invalidate() {
+      if (result && key !== currentKey()) out.classList.add('stale');
+    },
+    refresh(force) {
+      out.classList.remove('stale');
+      return refresh(force);
+    },
+  };
+}
