@@ -555,7 +555,9 @@ TEST(IntegratedHessiansMethod, ReluIsSmoothedAndTheDifferenceReported) {
                 check(e, "interaction-completeness-gap").relative);
     // The sharper the softplus, the less smooth the path integrand: at
     // beta 100 eight points no longer suffice (see the steps study).
-    if (beta <= 10) EXPECT_LT(check(e, "interaction-completeness-gap").relative, 1e-2);
+    if (beta <= 10) {
+      EXPECT_LT(check(e, "interaction-completeness-gap").relative, 1e-2);
+    }
   }
   // The transformer (gelu) is untouched by the smoothing: difference 0.
   const Tiny b = tiny(kBertConfig, 5);

@@ -105,7 +105,7 @@ void ref_derivs(const UnaryParams& p, T x, T* d1, T* d2) {
 // Same formulas with fast_math's approximations. One branch-free loop per
 // kind, so that each loop vectorises.
 // x, y: (m)
-void fast_values(const UnaryParams& p, int64_t m, const float* x, float* y) {
+WL_FM_WIDE void fast_values(const UnaryParams& p, int64_t m, const float* x, float* y) {
   switch (p.kind) {
     case Unary::relu:
       for (int64_t i = 0; i < m; ++i) y[i] = fm::select(x[i] < 0.0f, 0.0f, x[i]);
@@ -128,7 +128,7 @@ void fast_values(const UnaryParams& p, int64_t m, const float* x, float* y) {
 }
 
 // x, d1, d2: (m)
-void fast_derivs(const UnaryParams& p, int64_t m, const float* x, float* d1, float* d2) {
+WL_FM_WIDE void fast_derivs(const UnaryParams& p, int64_t m, const float* x, float* d1, float* d2) {
   switch (p.kind) {
     case Unary::relu:
       for (int64_t i = 0; i < m; ++i) {
