@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createEngine } from '../../wasm/engine.mjs';
 import * as wordlight from '../../wasm/wordlight.mjs';
-import { GOLDEN, MODELS, ROOT, TEXT, maxAbs, shippedModels, smallOptions } from './wasm_util.mjs';
+import { GOLDEN, MODELS, ROOT, TEXT, maxAbs, shippedMaskedLMs, shippedModels, smallOptions } from './wasm_util.mjs';
 
 const ST = { threads: 1 };
 const models = shippedModels();
@@ -171,6 +171,21 @@ for (const name of models) {
       expect(byName.prediction.explained_value).toBeCloseTo(p.logits[other], 5);
       expect(byId.tokens.map((t) => t.score)).toEqual(byName.tokens.map((t) => t.score));
       await expect(model.explain(TEXT, { target: 'no-such-label' })).rejects.toThrow(/no-such-label.*labels/);
+    });
+  });
+}
+
+for (const name of shippedMaskedLMs()) {
+  describe(`masked LM ${name}`, () => {
+    it('loads, tokenizes, and refuses to predict or explain with a clear message', async () => {
+      const model = await wordlight.load(path.join(MODELS, name), ST);
+      try {
+        expect(model.info.head).toBe('masked-lm');
+        await expect(model.predict(TEXT)).rejects.toThrow(/is not a sequence classifier/);
+        await expect(model.explain(TEXT, { method: 'gradient' })).rejects.toThrow(/is not a sequence classifier/);
+      } finally {
+        await model.dispose();
+      }
     });
   });
 }

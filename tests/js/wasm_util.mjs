@@ -1,6 +1,6 @@
 // Shared by the tests/js/wasm_*.test.mjs suites: where things are, and the
 // small option values that keep every method quick.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,10 +11,22 @@ export const NATIVE_CLI = path.join(ROOT, 'build/native/wordlight');
 
 // The shipped models: every directory of models/ with a config.json (a
 // model that ships later is picked up without editing the tests).
-export function shippedModels() {
+function modelDirs() {
   return readdirSync(MODELS)
     .filter((d) => statSync(path.join(MODELS, d)).isDirectory() && existsSync(path.join(MODELS, d, 'config.json')))
     .sort();
+}
+function isMaskedLM(d) {
+  const cfg = JSON.parse(readFileSync(path.join(MODELS, d, 'config.json'), 'utf8'));
+  return (cfg.architectures || []).some((a) => /ForMaskedLM$/.test(a));
+}
+// The shipped classifiers (what predict and explain take).
+export function shippedModels() {
+  return modelDirs().filter((d) => !isMaskedLM(d));
+}
+// The shipped masked language models (sst2-bert-mlm).
+export function shippedMaskedLMs() {
+  return modelDirs().filter(isMaskedLM);
 }
 
 // Option values that keep a method cheap: every integer option whose name
