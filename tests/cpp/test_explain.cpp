@@ -18,6 +18,7 @@
 #include "check_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "tiny_models.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -33,24 +34,9 @@ const char* kBertConfig = R"({"architectures": ["BertForSequenceClassification"]
   "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
   "intermediate_size": 32, "max_position_embeddings": 16, "hidden_dropout_prob": 0.0, "num_labels": 2})";
 
-const char* kWordVocab = "<pad>\n<unk>\nthe\nfilm\nis\ngood\nbad\nnot\na\nvery\n,\n!\n";
-const char* kPieceVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nfilm\nis\nun\n##believ\n##able\ngood\n";
 
-struct Tiny {
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Tokenizer> tok;
-};
-
-Tiny tiny(const char* config, uint64_t seed) {
-  const ModelConfig cfg = parse_model_config(config, "test config");
-  Tiny t;
-  t.model = make_model(cfg, random_checkpoint(cfg, seed));
-  if (cfg.is_transformer())
-    t.tok = make_wordpiece_from_vocab_txt(kPieceVocab, WordPieceOptions{}, "test vocab.txt");
-  else
-    t.tok = make_word_level_from_vocab(kWordVocab, WordLevelOptions{}, "test vocab.txt");
-  return t;
-}
+using wltest::Tiny;
+Tiny tiny(const char* config, uint64_t seed) { return wltest::tiny_model(config, seed); }
 
 // The target output for word embeddings `emb` (T, D) of token ids `ids`,
 // computed here independently of the explain code.
@@ -174,7 +160,7 @@ TEST(ExplainRegistry, ErrorsAreClear) {
 
 // ------------------------------------------------------------ word merge
 TEST(ExplainWords, SubWordScoresMergeBackToTheWordsWithOffsets) {
-  auto tok = make_wordpiece_from_vocab_txt(kPieceVocab, WordPieceOptions{}, "test vocab.txt");
+  auto tok = make_wordpiece_from_vocab_txt(wltest::kTinyPieceVocab, WordPieceOptions{}, "test vocab.txt");
   const std::string text = "The  unbelievable film, is good";
   const Encoding enc = tok->encode(text);
   std::vector<TokenScore> tokens(enc.size());

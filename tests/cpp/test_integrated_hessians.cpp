@@ -23,6 +23,7 @@
 #include "golden_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "tiny_models.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -422,24 +423,9 @@ const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "e
   "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
 const char* kBiLstmConfig = R"({"model_type": "wordlight-bilstm", "vocab_size": 12, "embedding_dim": 8,
   "hidden_size": 6, "num_labels": 3, "max_length": 16})";
-const char* kWordVocab = "<pad>\n<unk>\nthe\nfilm\nis\ngood\nbad\nnot\na\nvery\n,\n!\n";
-const char* kPieceVocab = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nfilm\nis\nun\n##believ\n##able\ngood\n";
 
-struct Tiny {
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Tokenizer> tok;
-};
-
-Tiny tiny(const char* config, uint64_t seed) {
-  const ModelConfig cfg = parse_model_config(config, "test config");
-  Tiny t;
-  t.model = make_model(cfg, random_checkpoint(cfg, seed));
-  if (cfg.is_transformer())
-    t.tok = make_wordpiece_from_vocab_txt(kPieceVocab, WordPieceOptions{}, "test vocab.txt");
-  else
-    t.tok = make_word_level_from_vocab(kWordVocab, WordLevelOptions{}, "test vocab.txt");
-  return t;
-}
+using wltest::Tiny;
+Tiny tiny(const char* config, uint64_t seed) { return wltest::tiny_model(config, seed); }
 
 Explanation run(const Model& m, const Tokenizer& tok, const std::string& text, const std::string& options,
                 int target = -1) {
