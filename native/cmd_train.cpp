@@ -1,6 +1,6 @@
 // wordlight init      a model directory with fresh random weights
 // wordlight train     trains a classifier model directory on labelled data
-// wordlight evaluate  accuracy of a model directory on labelled data (JSON)
+// (wordlight evaluate lives in cmd_evaluate.cpp)
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -277,20 +277,6 @@ int cmd_train(const Args& a) {
   return 0;
 }
 
-int cmd_evaluate(const Args& a) {
-  const std::string model_dir = a.need("model");
-  const ModelConfig cfg = read_model_config_file(model_dir + "/config.json");
-  auto model = load_model_dir(model_dir);
-  auto tok = load_tokenizer_dir(model_dir, cfg);
-  const TextDataset ds = read_data_spec(a.need("data"));
-  size_t dropped = 0;
-  const EncodedSet set = encode_texts(*tok, ds.texts, label_ids(ds, cfg.id2label),
-                                      static_cast<int>(a.integer("max-length", 0)), &dropped);
-  const double acc = evaluate_accuracy(*model, set, static_cast<int>(a.integer("batch-size", 64)));
-  std::printf("{\"accuracy\": %.6f, \"n\": %zu, \"left_out\": %zu}\n", acc, set.size(), dropped);
-  return 0;
-}
-
 const RegisterCommand reg_init(
     {"init",
      "init --config FILE --vocab FILE --out DIR [--seed N] [--from DIR] [--vectors FILE]\n"
@@ -309,9 +295,4 @@ const RegisterCommand reg_train(
      {"model", "train", "dev", "dev-fraction", "out", "epochs", "batch-size", "lr", "weight-decay", "warmup", "clip", "patience", "seed",
       "class-weights", "max-length", "log-every"},
      {"f16"}, cmd_train, 20});
-const RegisterCommand reg_evaluate({"evaluate",
-                                    "evaluate --model DIR --data SPEC [--batch-size N] [--max-length N]\n"
-                                    "prints {\"accuracy\": ..., \"n\": ..., \"left_out\": ...}",
-                                    {"model", "data", "batch-size", "max-length"}, {}, cmd_evaluate, 30});
-
 }  // namespace

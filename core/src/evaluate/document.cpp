@@ -1,0 +1,516 @@
+// evaluate_document(): one labelled text explained by every method, then
+// the model run on copies of it with words deleted in each method's order
+// (batched); DocumentRecord <-> one JSON line.
+//
+// Per method m with word scores s (for the predicted class) the copies are:
+//   deletion (Arras et al. 2016, "Explaining Predictions of Non-Linear
+//     Classifiers in NLP", sec. 5; Arras et al. 2017, PLOS ONE, "What is
+//     relevant in a text document?"): the relevance is computed for the true
+//     class. A correctly classified document has its words deleted in
+//     decreasing order of relevance, 0, 1, 2, ... words (deletion_steps),
+//     and the accuracy over those documents is tracked: a relevance that
+//     finds the evidence makes it fall fast. A misclassified one has them
+//     deleted in increasing order (the words that speak most against the
+//     true class first), and the rise of the accuracy over those documents
+//     is tracked. The control deletes at random (method "random").
+//     Deleting = the word embedding set to zero for the CNN / LSTM.
+//   eraser (DeYoung et al. 2020, "ERASER: A Benchmark to Evaluate
+//     Rationalized NLP Models", sec. 4.2), r_k the top k% words by s,
+//     k in {1, 5, 10, 20, 50}, p the model's probability of the class it
+//     predicted on the full text x:
+//       comprehensiveness_k = p(x) - p(x \ r_k)   (higher: more faithful)
+//       sufficiency_k       = p(x) - p(r_k)       (lower: more faithful)
+//     and AOPC = mean over the bins (the ERASER scorer's aggregate).
+//   faithfulness (Atanasova et al. 2020, "A Diagnostic Study of
+//     Explainability Techniques for Text Classification", sec. 3.1): the
+//     predicted class after deleting ("masking") the top 0, 10, ..., 100%
+//     of words by s; summary: macro-F1 of those predictions against the
+//     gold labels at each step and the area under that curve (x in [0, 1];
+//     lower: more faithful).
+//   confidence (Atanasova et al. 2020, confidence indication): each other
+//     class c (all of them for up to 3 classes, else the 2 most probable
+//     other ones) is explained too, and the document's features are
+//     d_c = sum_w |s_w(predicted) - s_w(c)|; summary: a linear regression
+//     from [max_c d_c, mean_c d_c, min_c d_c] to the predicted probability,
+//     its mean absolute error (5-fold cross-validated; lower is better).
+//   docvec (Arras et al. 2017, sec. "Document representation"):
+//     d = sum_w s_w x_w, x_w the word's embedding (mean of its tokens'),
+//     and the uniform baseline sum_w x_w.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "wordlight/error.h"
+#include "wordlight/evaluate.h"
+#include "wordlight/graph.h"
+
+namespace wordlight {
+
+DeletionMode parse_deletion_mode(const std::string& name, const ModelConfig& config) {
+  if (name == "auto" || name.empty()) return config.is_transformer() ? DeletionMode::remove : DeletionMode::zero;
+  if (name == "zero") return DeletionMode::zero;
+  if (name == "remove") return DeletionMode::remove;
+  if (name == "mask") return DeletionMode::mask;
+  if (name == "unk") return DeletionMode::unk;
+  throw Error("deletion '" + name + "': one of auto, zero, remove, mask, unk");
+}
+
+const char* deletion_mode_name(DeletionMode m) {
+  switch (m) {
+    case DeletionMode::zero: return "zero";
+    case DeletionMode::remove: return "remove";
+    case DeletionMode::mask: return "mask";
+    case DeletionMode::unk: return "unk";
+  }
+  return "?";
+}
+
+const std::vector<std::string>& evaluation_metric_names() {
+  static const std::vector<std::string> names = {"deletion",     "eraser",      "plausibility", "confidence", "faithfulness",
+                                                 "consistency",  "docvectors",  "topwords",     "time"};
+  return names;
+}
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+double round6(double v) {
+  if (!std::isfinite(v)) return v;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return std::strtod(buf, nullptr);
+}
+
+// Runs the model on copies of one encoded text with some words deleted.
+class Perturber {
+ public:
+  Perturber(const Model& model, const Tokenizer& tok, const Explanation& e, DeletionMode mode)
+      : model_(model), mode_(mode) {
+    for (const TokenScore& t : e.tokens) {
+      ids_.push_back(t.id);
+      word_of_.push_back(t.word);
+    }
+    T_ = static_cast<int>(ids_.size());
+    D_ = model.embedding_dim();
+    if (mode == DeletionMode::zero) {
+      TokenBatch one;
+      one.B = 1;
+      one.T = T_;
+      one.ids = ids_;
+      one.mask.assign(ids_.size(), 1);
+      emb_.resize(static_cast<size_t>(T_) * D_);
+      model.embed(one, emb_.data());
+    }
+    const SpecialTokens& sp = tok.special_tokens();
+    if (mode == DeletionMode::mask) {
+      replace_ = sp.mask_id;
+      if (replace_ < 0) throw Error("deletion=mask: this tokenizer has no [MASK] token");
+    } else if (mode == DeletionMode::unk) {
+      replace_ = sp.unk_id;
+      if (replace_ < 0) throw Error("deletion=unk: this tokenizer has no unknown-word token");
+    }
+  }
+
+  // deleted: one 0/1 mask over the words per copy -> softmax (N, C).
+  std::vector<float> run(const std::vector<std::vector<uint8_t>>& deleted, int batch_size) {
+    const int C = model_.output_dim();
+    std::vector<float> probs(deleted.size() * static_cast<size_t>(C));
+    for (size_t first = 0; first < deleted.size(); first += static_cast<size_t>(batch_size)) {
+      const size_t n = std::min(static_cast<size_t>(batch_size), deleted.size() - first);
+      TokenBatch b;
+      b.B = static_cast<int>(n);
+      std::vector<float> x;
+      if (mode_ == DeletionMode::zero) {
+        b.T = T_;
+        x.resize(n * static_cast<size_t>(T_) * D_);
+        for (size_t j = 0; j < n; ++j) {
+          const std::vector<uint8_t>& del = deleted[first + j];
+          float* xj = x.data() + j * static_cast<size_t>(T_) * D_;
+          std::copy(emb_.begin(), emb_.end(), xj);
+          for (int t = 0; t < T_; ++t) {
+            const int32_t w = word_of_[static_cast<size_t>(t)];
+            if (w >= 0 && del[static_cast<size_t>(w)])
+              std::fill(xj + static_cast<size_t>(t) * D_, xj + static_cast<size_t>(t + 1) * D_, 0.f);
+          }
+          b.ids.insert(b.ids.end(), ids_.begin(), ids_.end());
+        }
+        b.mask.assign(b.ids.size(), 1);
+      } else {
+        std::vector<std::vector<int32_t>> seqs(n);
+        for (size_t j = 0; j < n; ++j) {
+          const std::vector<uint8_t>& del = deleted[first + j];
+          for (int t = 0; t < T_; ++t) {
+            const int32_t w = word_of_[static_cast<size_t>(t)];
+            const bool gone = w >= 0 && del[static_cast<size_t>(w)];
+            if (!gone)
+              seqs[j].push_back(ids_[static_cast<size_t>(t)]);
+            else if (mode_ != DeletionMode::remove)
+              seqs[j].push_back(replace_);
+          }
+        }
+        b.T = 1;
+        for (const auto& s : seqs) b.T = std::max(b.T, static_cast<int>(s.size()));
+        const int32_t pad = model_.config().pad_token_id;
+        for (const auto& s : seqs)
+          for (int t = 0; t < b.T; ++t) {
+            const bool real = t < static_cast<int>(s.size());
+            b.ids.push_back(real ? s[static_cast<size_t>(t)] : pad);
+            // Everything removed: one padding token stands for the empty text.
+            b.mask.push_back(real || (s.empty() && t == 0) ? 1 : 0);
+          }
+        x.resize(static_cast<size_t>(b.B) * b.T * D_);
+        model_.embed(b, x.data());
+      }
+      Graph<float> g;
+      Var xv = g.input(Shape{b.B, b.T, D_}, x.data(), false);
+      Var logits = model_.forward(g, xv, b);
+      const float* l = g.value(logits);
+      for (size_t j = 0; j < n; ++j) {
+        const float* row = l + j * static_cast<size_t>(C);
+        const float mx = *std::max_element(row, row + C);
+        double z = 0;
+        for (int c = 0; c < C; ++c) z += std::exp(static_cast<double>(row[c]) - mx);
+        for (int c = 0; c < C; ++c)
+          probs[(first + j) * static_cast<size_t>(C) + static_cast<size_t>(c)] =
+              static_cast<float>(std::exp(static_cast<double>(row[c]) - mx) / z);
+      }
+    }
+    return probs;
+  }
+
+ private:
+  const Model& model_;
+  DeletionMode mode_;
+  std::vector<int32_t> ids_, word_of_;
+  int T_ = 0, D_ = 0;
+  std::vector<float> emb_;
+  int32_t replace_ = -1;
+};
+
+std::vector<double> word_scores(const Explanation& e) {
+  std::vector<double> s;
+  s.reserve(e.words.size());
+  for (const WordScore& w : e.words) s.push_back(w.score);
+  return s;
+}
+
+// Scores of the random control: uniform in [0, 1), seeded per document
+// (and per class for confidence indication).
+std::vector<double> random_scores(size_t n, uint64_t seed, int64_t index, int salt) {
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) * 0xBF58476D1CE4E5B9ULL +
+               static_cast<uint64_t>(salt) * 0x94D049BB133111EBULL + 1;
+  std::vector<double> s(n);
+  for (double& v : s) {
+    // splitmix64: the same numbers on every platform.
+    x += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    v = static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
+  }
+  return s;
+}
+
+std::vector<uint8_t> first_of(const std::vector<int>& order, int k, size_t W) {
+  std::vector<uint8_t> m(W, 0);
+  for (int i = 0; i < k && i < static_cast<int>(order.size()); ++i) m[static_cast<size_t>(order[static_cast<size_t>(i)])] = 1;
+  return m;
+}
+
+int argmax(const float* p, int C) { return static_cast<int>(std::max_element(p, p + C) - p); }
+
+}  // namespace
+
+DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer, const EvalExample& example, int label,
+                                 int64_t index, const EvalOptions& o) {
+  auto has = [&](const char* m) { return o.metrics.count(m) > 0; };
+  DocumentRecord r;
+  r.index = index;
+  r.id = example.id;
+  r.label = label;
+  auto request = [&](const std::string& method, int target) {
+    ExplainRequest req;
+    req.method = method;
+    auto it = o.method_options.find(method);
+    if (it != o.method_options.end()) req.options = it->second;
+    req.target = target;
+    req.max_length = o.max_length;
+    return req;
+  };
+
+  // The explanations, by the real methods, of the predicted class.
+  std::map<std::string, Explanation> ex;
+  for (const std::string& m : o.methods) {
+    if (m == "random") continue;
+    ex[m] = explain(model, tokenizer, example.text, request(m, -1));
+  }
+  // The document's words and prediction (from any explanation; with only
+  // the random control, from a gradient explanation, which also gives them).
+  const Explanation base = ex.empty() ? explain(model, tokenizer, example.text, request("gradient", -1)) : ex.begin()->second;
+  const Prediction& p = base.prediction;
+  r.predicted = p.label;
+  r.probabilities = p.probabilities;
+  r.logits = p.logits;
+  r.tokens = static_cast<int>(base.tokens.size());
+  r.truncated = base.truncated;
+  const size_t W = base.words.size();
+  for (const WordScore& w : base.words) r.words.push_back(w.text);
+  if (!example.rationales.empty()) {
+    r.rationale.assign(W, 0);
+    for (size_t i = 0; i < W; ++i)
+      for (const Span& s : example.rationales)
+        if (std::max(s.begin, base.words[i].span.begin) < std::min(s.end, base.words[i].span.end)) r.rationale[i] = 1;
+  }
+  const int C = model.output_dim();
+  const bool correct = r.predicted == label;
+
+  // Classes for confidence indication.
+  std::vector<int> others;
+  if (has("confidence")) {
+    std::vector<int> order;
+    for (int c = 0; c < C; ++c)
+      if (c != r.predicted) order.push_back(c);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p.probabilities[a] > p.probabilities[b]; });
+    if (C > 3) order.resize(std::min<size_t>(order.size(), 2));
+    others = order;
+  }
+
+  // Word embeddings (mean of each word's tokens) for the document vectors.
+  std::vector<std::vector<double>> xw;
+  if (has("docvectors")) {
+    const int D = model.embedding_dim();
+    TokenBatch one;
+    one.B = 1;
+    one.T = static_cast<int>(base.tokens.size());
+    for (const TokenScore& t : base.tokens) one.ids.push_back(t.id);
+    one.mask.assign(one.ids.size(), 1);
+    std::vector<float> emb(static_cast<size_t>(one.T) * D);
+    model.embed(one, emb.data());
+    xw.assign(W, std::vector<double>(static_cast<size_t>(D), 0.0));
+    for (size_t w = 0; w < W; ++w) {
+      const auto& toks = base.words[w].tokens;
+      for (int32_t t : toks)
+        for (int d = 0; d < D; ++d) xw[w][static_cast<size_t>(d)] += emb[static_cast<size_t>(t) * D + d];
+      for (double& v : xw[w]) v /= static_cast<double>(std::max<size_t>(1, toks.size()));
+    }
+    r.uniform_docvec.assign(static_cast<size_t>(D), 0.0);
+    for (size_t w = 0; w < W; ++w)
+      for (int d = 0; d < D; ++d) r.uniform_docvec[static_cast<size_t>(d)] += xw[w][static_cast<size_t>(d)];
+    for (double& v : r.uniform_docvec) v = round6(v);
+  }
+
+  Perturber perturb(model, tokenizer, base, o.deletion);
+  for (const std::string& m : o.methods) {
+    MethodRecord mr;
+    const bool is_random = m == "random";
+    if (is_random) {
+      mr.scores = random_scores(W, o.seed, index, 0);
+    } else {
+      const Explanation& e = ex.at(m);
+      if (e.words.size() != W) throw Error(m + ": explained " + std::to_string(e.words.size()) + " words, not " + std::to_string(W));
+      mr.scores = word_scores(e);
+      mr.seconds = e.seconds;
+      mr.evaluations = e.model_evaluations;
+    }
+    // Scores for the true class (deletion on misclassified documents).
+    std::vector<double> true_scores = mr.scores;
+    if (has("deletion") && !correct && !is_random) {
+      const Explanation et = explain(model, tokenizer, example.text, request(m, label));
+      true_scores = word_scores(et);
+      mr.true_scores = true_scores;
+    }
+    std::vector<std::vector<uint8_t>> copies;
+    size_t at_del = 0, at_eraser = 0, at_faith = 0;
+    const std::vector<int> dec = rank_by_score(mr.scores, true);
+    if (has("deletion")) {
+      at_del = copies.size();
+      const std::vector<int> order = correct ? rank_by_score(true_scores, true) : rank_by_score(true_scores, false);
+      for (int k : o.deletion_steps) copies.push_back(first_of(order, k, W));
+    }
+    if (has("eraser")) {
+      at_eraser = copies.size();
+      for (double pc : o.eraser_percents) {
+        const int k = top_percent_count(static_cast<int>(W), pc);
+        std::vector<uint8_t> top = first_of(dec, k, W);
+        copies.push_back(top);
+        for (uint8_t& v : top) v = !v;
+        copies.push_back(top);
+      }
+    }
+    if (has("faithfulness")) {
+      at_faith = copies.size();
+      for (int q = 0; q <= 10; ++q)
+        copies.push_back(first_of(dec, static_cast<int>(std::lround(static_cast<double>(W) * q / 10.0)), W));
+    }
+    const std::vector<float> probs = perturb.run(copies, std::max(1, o.batch_size));
+    auto row = [&](size_t i) { return probs.data() + i * static_cast<size_t>(C); };
+    const double p0 = p.probabilities[static_cast<size_t>(r.predicted)];
+    if (has("deletion"))
+      for (size_t i = 0; i < o.deletion_steps.size(); ++i) mr.deletion.push_back(argmax(row(at_del + i), C));
+    if (has("eraser"))
+      for (size_t i = 0; i < o.eraser_percents.size(); ++i) {
+        mr.comprehensiveness.push_back(round6(p0 - row(at_eraser + 2 * i)[r.predicted]));
+        mr.sufficiency.push_back(round6(p0 - row(at_eraser + 2 * i + 1)[r.predicted]));
+      }
+    if (has("faithfulness"))
+      for (int q = 0; q <= 10; ++q) mr.faithfulness.push_back(argmax(row(at_faith + static_cast<size_t>(q)), C));
+    if (has("confidence")) {
+      for (size_t k = 0; k < others.size(); ++k) {
+        const std::vector<double> sc = is_random ? random_scores(W, o.seed, index, static_cast<int>(k) + 1)
+                                                 : word_scores(explain(model, tokenizer, example.text, request(m, others[k])));
+        double d = 0;
+        for (size_t w = 0; w < W; ++w) d += std::fabs(mr.scores[w] - sc[w]);
+        mr.confidence_features.push_back(round6(d));
+      }
+    }
+    if (has("docvectors")) {
+      mr.docvec.assign(r.uniform_docvec.size(), 0.0);
+      for (size_t w = 0; w < W; ++w)
+        for (size_t d = 0; d < mr.docvec.size(); ++d) mr.docvec[d] += mr.scores[w] * xw[w][d];
+      for (double& v : mr.docvec) v = round6(v);
+    }
+    if (has("consistency") && o.model2 && o.tokenizer2) {
+      if (is_random) {
+        mr.scores2 = random_scores(W, o.seed + 1, index, 0);
+      } else {
+        const Explanation e2 = explain(*o.model2, *o.tokenizer2, example.text, request(m, r.predicted));
+        if (e2.words.size() == W) mr.scores2 = word_scores(e2);
+        if (r.logits2.empty()) r.logits2 = e2.prediction.logits;
+      }
+    }
+    for (double& v : mr.scores) v = round6(v);
+    for (double& v : mr.true_scores) v = round6(v);
+    for (double& v : mr.scores2) v = round6(v);
+    mr.seconds = round6(mr.seconds);
+    r.methods[m] = std::move(mr);
+  }
+  for (float& v : r.probabilities) v = static_cast<float>(round6(v));
+  for (float& v : r.logits) v = static_cast<float>(round6(v));
+  for (float& v : r.logits2) v = static_cast<float>(round6(v));
+  return r;
+}
+
+// ------------------------------------------------------------------ JSON
+std::string record_to_json(const DocumentRecord& r) {
+  Json j;
+  j["index"] = r.index;
+  j["id"] = r.id;
+  if (!r.error.empty()) {
+    j["error"] = r.error;
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  j["label"] = r.label;
+  j["predicted"] = r.predicted;
+  j["probabilities"] = r.probabilities;
+  j["logits"] = r.logits;
+  if (!r.logits2.empty()) j["logits2"] = r.logits2;
+  j["tokens"] = r.tokens;
+  j["truncated"] = r.truncated;
+  j["words"] = r.words;
+  if (!r.rationale.empty()) j["rationale"] = r.rationale;
+  if (!r.uniform_docvec.empty()) j["uniform_docvec"] = r.uniform_docvec;
+  Json ms = Json::object();
+  for (const auto& kv : r.methods) {
+    const MethodRecord& m = kv.second;
+    Json o;
+    o["scores"] = m.scores;
+    if (!m.true_scores.empty()) o["true_scores"] = m.true_scores;
+    o["seconds"] = m.seconds;
+    o["evaluations"] = m.evaluations;
+    if (!m.deletion.empty()) o["deletion"] = m.deletion;
+    if (!m.comprehensiveness.empty()) o["comprehensiveness"] = m.comprehensiveness;
+    if (!m.sufficiency.empty()) o["sufficiency"] = m.sufficiency;
+    if (!m.faithfulness.empty()) o["faithfulness"] = m.faithfulness;
+    if (!m.confidence_features.empty()) o["confidence_features"] = m.confidence_features;
+    if (!m.docvec.empty()) o["docvec"] = m.docvec;
+    if (!m.scores2.empty()) o["scores2"] = m.scores2;
+    ms[kv.first] = o;
+  }
+  j["methods"] = ms;
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+namespace {
+template <class T>
+void get_opt(const Json& j, const char* key, T& out) {
+  if (j.contains(key)) out = j.at(key).get<T>();
+}
+}  // namespace
+
+DocumentRecord record_from_json(const std::string& line) {
+  Json j;
+  try {
+    j = Json::parse(line);
+  } catch (const Json::exception& e) {
+    throw Error(std::string("not valid JSON (") + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("index") ||
+      (!j.contains("error") && (!j.contains("methods") || !j["methods"].is_object())))
+    throw Error("not a result record (needs \"index\" and \"methods\")");
+  DocumentRecord r;
+  try {
+    r.index = j.at("index").get<int64_t>();
+    r.id = j.at("id").get<std::string>();
+    if (j.contains("error")) {
+      r.error = j.at("error").get<std::string>();
+      return r;
+    }
+    r.label = j.at("label").get<int>();
+    r.predicted = j.at("predicted").get<int>();
+    r.probabilities = j.at("probabilities").get<std::vector<float>>();
+    r.logits = j.at("logits").get<std::vector<float>>();
+    get_opt(j, "logits2", r.logits2);
+    r.tokens = j.at("tokens").get<int>();
+    r.truncated = j.at("truncated").get<bool>();
+    r.words = j.at("words").get<std::vector<std::string>>();
+    get_opt(j, "rationale", r.rationale);
+    get_opt(j, "uniform_docvec", r.uniform_docvec);
+    for (const auto& kv : j["methods"].items()) {
+      const Json& o = kv.value();
+      MethodRecord m;
+      m.scores = o.at("scores").get<std::vector<double>>();
+      get_opt(o, "true_scores", m.true_scores);
+      m.seconds = o.at("seconds").get<double>();
+      m.evaluations = o.at("evaluations").get<int64_t>();
+      get_opt(o, "deletion", m.deletion);
+      get_opt(o, "comprehensiveness", m.comprehensiveness);
+      get_opt(o, "sufficiency", m.sufficiency);
+      get_opt(o, "faithfulness", m.faithfulness);
+      get_opt(o, "confidence_features", m.confidence_features);
+      get_opt(o, "docvec", m.docvec);
+      get_opt(o, "scores2", m.scores2);
+      if (m.scores.size() != r.words.size()) throw Error("method " + kv.key() + " has a score count unlike the words'");
+      r.methods[kv.key()] = std::move(m);
+    }
+  } catch (const Json::exception& e) {
+    throw Error(std::string("a field is missing or of the wrong type (") + e.what() + ")");
+  }
+  return r;
+}
+
+RecordFile read_records(const std::string& path) {
+  RecordFile f;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return f;  // no file yet: nothing done
+  std::string line;
+  size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    try {
+      f.records.push_back(record_from_json(line));
+    } catch (const Error& e) {
+      f.errors.push_back(path + ": line " + std::to_string(line_no) + ": " + e.what());
+    }
+  }
+  return f;
+}
+
+}  // namespace wordlight

@@ -1,0 +1,539 @@
+// evaluation_report_html(): results.json -> one self-contained HTML page
+// (inline CSS, SVG plots, no scripts, no external resources), laid out as
+// the papers' figures and tables: the ranking first, then word deletion
+// (Arras et al.), ERASER, the diagnostic properties (Atanasova et al.),
+// document vectors and top words.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "wordlight/error.h"
+#include "wordlight/evaluate.h"
+
+namespace wordlight {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string esc(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
+std::string f(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string val(const Json& v, const char* fmt = "%.3f") {
+  if (!v.is_number()) return "&ndash;";
+  return f(fmt, v.get<double>());
+}
+
+const char* kPalette[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+                          "#bcbd22", "#393b79", "#637939", "#7b4173"};
+
+struct Colors {
+  std::map<std::string, std::string> by_method;
+  explicit Colors(const std::vector<std::string>& methods) {
+    size_t k = 0;
+    for (const std::string& m : methods) by_method[m] = m == "random" ? "#7f7f7f" : kPalette[k++ % 12];
+    by_method["uniform"] = "#000000";
+  }
+  std::string operator()(const std::string& m) const {
+    auto it = by_method.find(m);
+    return it == by_method.end() ? "#000" : it->second;
+  }
+};
+
+// "Nice" tick values (1, 2 or 5 times a power of ten apart) covering [lo, hi].
+std::vector<double> nice_ticks(double lo, double hi, int target) {
+  const double range = hi - lo;
+  if (!(range > 0)) return {lo};
+  const double raw = range / target, p = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = p;
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+    if (m * p >= raw) {
+      step = m * p;
+      break;
+    }
+  std::vector<double> t;
+  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + 1e-9 * range; v += step) t.push_back(std::fabs(v) < 1e-12 ? 0 : v);
+  return t;
+}
+
+std::string tick_label(double v) {
+  if (std::fabs(v - std::round(v)) < 1e-9) return f("%.0f", v);
+  return f(std::fabs(v * 10 - std::round(v * 10)) < 1e-9 ? "%.1f" : "%.2f", v);
+}
+
+// A line chart: x values, one series per method.
+std::string line_chart(const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                       const std::vector<double>& xs, const std::vector<std::pair<std::string, std::vector<double>>>& series,
+                       const Colors& colors, double ymin, double ymax) {
+  const double W = 560, H = 330, L = 58, R = 165, T = 30, B = 46;
+  const double pw = W - L - R, ph = H - T - B;
+  if (xs.empty()) return "";
+  const double x0 = xs.front(), x1 = xs.back() > xs.front() ? xs.back() : xs.front() + 1;
+  if (!(ymax > ymin)) ymax = ymin + 1;
+  auto X = [&](double x) { return L + (x - x0) / (x1 - x0) * pw; };
+  auto Y = [&](double y) { return T + (1 - (y - ymin) / (ymax - ymin)) * ph; };
+  std::string s = "<svg xmlns='http://www.w3.org/2000/svg' width='" + f("%.0f", W) + "' height='" + f("%.0f", H) +
+                  "' viewBox='0 0 " + f("%.0f", W) + " " + f("%.0f", H) + "' class='chart'>";
+  s += "<text x='" + f("%.0f", L + pw / 2) + "' y='18' text-anchor='middle' class='ct'>" + esc(title) + "</text>";
+  // Grid and ticks.
+  for (double y : nice_ticks(ymin, ymax, 5)) {
+    s += "<line x1='" + f("%.1f", L) + "' x2='" + f("%.1f", L + pw) + "' y1='" + f("%.1f", Y(y)) + "' y2='" +
+         f("%.1f", Y(y)) + "' class='grid'/>";
+    s += "<text x='" + f("%.1f", L - 6) + "' y='" + f("%.1f", Y(y) + 4) + "' text-anchor='end' class='tick'>" +
+         tick_label(y) + "</text>";
+  }
+  for (double x : nice_ticks(x0, x1, 6)) {
+    s += "<line x1='" + f("%.1f", X(x)) + "' x2='" + f("%.1f", X(x)) + "' y1='" + f("%.1f", T + ph) + "' y2='" +
+         f("%.1f", T + ph + 4) + "' stroke='#444'/>";
+    s += "<text x='" + f("%.1f", X(x)) + "' y='" + f("%.1f", T + ph + 16) + "' text-anchor='middle' class='tick'>" +
+         tick_label(x) + "</text>";
+  }
+  s += "<rect x='" + f("%.1f", L) + "' y='" + f("%.1f", T) + "' width='" + f("%.1f", pw) + "' height='" + f("%.1f", ph) +
+       "' class='frame'/>";
+  s += "<text x='" + f("%.1f", L + pw / 2) + "' y='" + f("%.1f", H - 8) + "' text-anchor='middle' class='axis'>" +
+       esc(xlabel) + "</text>";
+  s += "<text transform='translate(14," + f("%.1f", T + ph / 2) + ") rotate(-90)' text-anchor='middle' class='axis'>" +
+       esc(ylabel) + "</text>";
+  int li = 0;
+  for (const auto& se : series) {
+    std::string pts;
+    for (size_t i = 0; i < xs.size() && i < se.second.size(); ++i)
+      if (std::isfinite(se.second[i])) pts += f("%.1f", X(xs[i])) + "," + f("%.1f", Y(se.second[i])) + " ";
+    const std::string c = colors(se.first);
+    const bool dashed = se.first == "random" || se.first == "uniform";
+    // Earlier series drawn wider, so that a series hidden under a later,
+    // identical one still shows as a coloured outline.
+    const double width = 2 + 2.5 * static_cast<double>(series.size() - 1 - static_cast<size_t>(li)) /
+                                 static_cast<double>(std::max<size_t>(1, series.size() - 1));
+    s += "<polyline fill='none' stroke='" + c + "' stroke-width='" + f("%.1f", width) + "' stroke-linejoin='round'" +
+         (dashed ? " stroke-dasharray='5,4'" : "") + " points='" + pts + "'/>";
+    for (size_t i = 0; i < xs.size() && i < se.second.size(); ++i)
+      if (std::isfinite(se.second[i]))
+        s += "<circle cx='" + f("%.1f", X(xs[i])) + "' cy='" + f("%.1f", Y(se.second[i])) + "' r='2.5' fill='" + c + "'/>";
+    const double ly = T + 10 + li * 18;
+    s += "<line x1='" + f("%.1f", L + pw + 10) + "' x2='" + f("%.1f", L + pw + 30) + "' y1='" + f("%.1f", ly) + "' y2='" +
+         f("%.1f", ly) + "' stroke='" + c + "' stroke-width='2'" + (dashed ? " stroke-dasharray='5,4'" : "") + "/>";
+    s += "<text x='" + f("%.1f", L + pw + 34) + "' y='" + f("%.1f", ly + 4) + "' class='leg'>" + esc(se.first) + "</text>";
+    ++li;
+  }
+  return s + "</svg>";
+}
+
+// Horizontal bars, one per method.
+std::string bar_chart(const std::string& title, const std::vector<std::pair<std::string, double>>& bars,
+                      const Colors& colors, const std::string& note) {
+  const double W = 440, L = 165, R = 60, T = 30, bh = 20, gap = 6;
+  const double H = T + bars.size() * (bh + gap) + 30;
+  double mx = 0, mn = 0;
+  for (const auto& b : bars)
+    if (std::isfinite(b.second)) {
+      mx = std::max(mx, b.second);
+      mn = std::min(mn, b.second);
+    }
+  if (mx - mn <= 0) mx = mn + 1;
+  const double pw = W - L - R;
+  auto X = [&](double v) { return L + (v - mn) / (mx - mn) * pw; };
+  std::string s = "<svg xmlns='http://www.w3.org/2000/svg' width='" + f("%.0f", W) + "' height='" + f("%.0f", H) +
+                  "' viewBox='0 0 " + f("%.0f", W) + " " + f("%.0f", H) + "' class='chart'>";
+  s += "<text x='" + f("%.0f", W / 2) + "' y='18' text-anchor='middle' class='ct'>" + esc(title) + "</text>";
+  double y = T;
+  for (const auto& b : bars) {
+    const double v = std::isfinite(b.second) ? b.second : 0;
+    const double xa = X(std::min(0.0, v)), xb = X(std::max(0.0, v));
+    s += "<text x='" + f("%.1f", L - 6) + "' y='" + f("%.1f", y + bh * 0.7) + "' text-anchor='end' class='leg'>" +
+         esc(b.first) + "</text>";
+    s += "<rect x='" + f("%.1f", xa) + "' y='" + f("%.1f", y) + "' width='" + f("%.1f", std::max(1.0, xb - xa)) +
+         "' height='" + f("%.1f", bh) + "' fill='" + colors(b.first) + "'/>";
+    s += "<text x='" + f("%.1f", xb + 4) + "' y='" + f("%.1f", y + bh * 0.7) + "' class='tick'>" +
+         (std::isfinite(b.second) ? f("%.3f", b.second) : std::string("n/a")) + "</text>";
+    y += bh + gap;
+  }
+  s += "<line x1='" + f("%.1f", X(0)) + "' x2='" + f("%.1f", X(0)) + "' y1='" + f("%.1f", T - 4) + "' y2='" +
+       f("%.1f", y) + "' stroke='#444'/>";
+  s += "<text x='" + f("%.0f", W / 2) + "' y='" + f("%.1f", H - 8) + "' text-anchor='middle' class='axis'>" + esc(note) +
+       "</text>";
+  return s + "</svg>";
+}
+
+// A PCA scatter of one method's document vectors, coloured by class.
+std::string scatter(const std::string& title, const Json& pts, int classes) {
+  const double W = 300, H = 300, P = 24;
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  for (const Json& p : pts) {
+    if (!p[0].is_number() || !p[1].is_number()) continue;
+    x0 = std::min(x0, p[0].get<double>());
+    x1 = std::max(x1, p[0].get<double>());
+    y0 = std::min(y0, p[1].get<double>());
+    y1 = std::max(y1, p[1].get<double>());
+  }
+  if (!(x1 > x0)) x1 = x0 + 1;
+  if (!(y1 > y0)) y1 = y0 + 1;
+  std::string s = "<svg xmlns='http://www.w3.org/2000/svg' width='" + f("%.0f", W) + "' height='" + f("%.0f", H) +
+                  "' viewBox='0 0 " + f("%.0f", W) + " " + f("%.0f", H) + "' class='chart'>";
+  s += "<text x='" + f("%.0f", W / 2) + "' y='15' text-anchor='middle' class='ct'>" + esc(title) + "</text>";
+  s += "<rect x='" + f("%.0f", P) + "' y='" + f("%.0f", P) + "' width='" + f("%.0f", W - 2 * P) + "' height='" +
+       f("%.0f", H - 2 * P) + "' class='frame'/>";
+  // One path per class of zero-length segments with round caps: a dot per
+  // document at a tenth of the bytes of a <circle> each.
+  std::map<int, std::string> dots;
+  for (const Json& p : pts) {
+    if (!p[0].is_number() || !p[1].is_number()) continue;
+    const double x = P + (p[0].get<double>() - x0) / (x1 - x0) * (W - 2 * P);
+    const double y = H - P - (p[1].get<double>() - y0) / (y1 - y0) * (H - 2 * P);
+    dots[p[2].get<int>()] += "M" + f("%.0f", x) + " " + f("%.0f", y) + "h0";
+  }
+  for (const auto& kv : dots) {
+    const double hue = classes > 0 ? 360.0 * kv.first / classes : 0;
+    s += "<path d='" + kv.second + "' stroke='hsl(" + f("%.0f", hue) +
+         ",75%,45%)' stroke-width='4' stroke-linecap='round' stroke-opacity='0.7'/>";
+  }
+  s += "<text x='" + f("%.0f", W / 2) + "' y='" + f("%.0f", H - 6) + "' text-anchor='middle' class='tick'>PC 1</text>";
+  return s + "</svg>";
+}
+
+std::string deletion_words(const std::string& mode) {
+  if (mode == "zero") return "its word embedding set to zero (as Arras et al.)";
+  if (mode == "remove") return "its tokens removed from the text";
+  if (mode == "mask") return "its tokens replaced by [MASK]";
+  if (mode == "unk") return "its tokens replaced by the unknown-word token";
+  return esc(mode);
+}
+
+std::vector<double> dvec(const Json& a) {
+  std::vector<double> v;
+  if (!a.is_array()) return v;
+  for (const Json& x : a) v.push_back(x.is_number() ? x.get<double>() : std::nan(""));
+  return v;
+}
+
+}  // namespace
+
+std::string evaluation_report_html(const std::string& results_json) {
+  Json j;
+  try {
+    j = Json::parse(results_json);
+  } catch (const Json::exception& e) {
+    throw Error(std::string("evaluation report: results are not valid JSON (") + e.what() + ")");
+  }
+  std::vector<std::string> methods = j.value("methods", std::vector<std::string>{});
+  const Colors colors(methods);
+  const std::vector<std::string> labels = j.value("label_names", std::vector<std::string>{});
+  std::string h;
+  h += "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>wordlight evaluation: " +
+       esc(j.value("model", "")) + "</title><style>"
+       "body{font:14px/1.45 Georgia,'Times New Roman',serif;color:#222;max-width:1150px;margin:24px auto;padding:0 18px}"
+       "h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;border-bottom:1px solid #999;margin-top:30px}"
+       "h3{font-size:15px;margin:18px 0 6px}.meta{color:#555;font-size:13px}code{font-size:12px;background:#f4f4f4;padding:1px 3px}"
+       "table{border-collapse:collapse;margin:8px 0 6px;font-size:13px}caption{caption-side:bottom;text-align:left;color:#555;"
+       "font-size:12px;padding-top:4px;max-width:1000px}"
+       "th,td{padding:3px 9px;text-align:right;white-space:nowrap}td:first-child{white-space:normal}.mr td{border-top:1px solid #bbb}th{border-bottom:1px solid #222}td:first-child,th:first-child{text-align:left}"
+       "thead tr:first-child th{border-top:2px solid #222}tbody tr:last-child td{border-bottom:2px solid #222}"
+       ".best{font-weight:bold}.rk{color:#888;font-size:11px}.row{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}"
+       ".chart{background:#fff}.ct{font:bold 13px Georgia,serif}.tick{font:11px sans-serif;fill:#444}"
+       ".axis{font:12px Georgia,serif}.leg{font:12px sans-serif}.grid{stroke:#e5e5e5}.frame{fill:none;stroke:#444}"
+       ".sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}"
+       ".tw td,.tw th{text-align:left;font-size:12px}.note{color:#555;font-size:12px;max-width:1000px}"
+       "</style></head><body>";
+  h += "<h1>Which explanation should I believe for <code>" + esc(j.value("model", "")) + "</code>?</h1>";
+  h += "<p class='meta'>data <code>" + esc(j.value("data", "")) + "</code> &middot; " +
+       std::to_string(j.value("n", 0)) + " documents evaluated";
+  if (j.value("dataset_size", 0) > j.value("n", 0)) h += " (of " + std::to_string(j.value("dataset_size", 0)) + ")";
+  if (j.value("left_out", 0) > 0) h += ", " + std::to_string(j.value("left_out", 0)) + " left out (no token)";
+  h += " &middot; model accuracy " + val(j["accuracy"], "%.4f") + " &middot; mean " + val(j["mean_words"], "%.1f") +
+       " words per document &middot; deletion = <b>" + esc(j.value("deletion_mode", "")) + "</b></p>";
+  if (!j.value("command", "").empty()) h += "<p class='meta'>command: <code>" + esc(j.value("command", "")) + "</code></p>";
+  h += "<p class='meta'>methods: ";
+  for (const std::string& m : methods) {
+    h += "<span class='sw' style='background:" + colors(m) + "'></span>" + esc(m);
+    if (j.contains("method_options") && j["method_options"].contains(m) && !j["method_options"][m].empty()) {
+      std::string o;
+      for (const auto& kv : j["method_options"][m].items()) o += (o.empty() ? "" : ",") + kv.key() + "=" + kv.value().get<std::string>();
+      h += " <code>" + esc(o) + "</code>";
+    }
+    h += " &nbsp; ";
+  }
+  h += "</p>";
+
+  // ---- the answer in one line: the best mean rank per group
+  if (j.contains("mean_rank")) {
+    std::string verdict;
+    for (const char* g : {"faithfulness", "plausibility", "diagnostic"}) {
+      if (!j["mean_rank"].contains(g)) continue;
+      double br = 1e300;
+      for (const auto& kv : j["mean_rank"][g].items())
+        if (kv.value().is_number() && kv.key() != "random") br = std::min(br, kv.value().get<double>());
+      // Every method at the best mean rank (ties are common: LRP-epsilon and
+      // gradient x input coincide on ReLU networks), in the order of --methods.
+      std::string best;
+      int tied = 0;
+      for (const std::string& m : methods)
+        if (m != "random" && j["mean_rank"][g].contains(m) && j["mean_rank"][g][m].is_number() &&
+            std::fabs(j["mean_rank"][g][m].get<double>() - br) < 1e-9) {
+          best += std::string(tied++ ? " and " : "") + m;
+        }
+      if (best.empty()) continue;
+      if (tied > 1) best += " (tied)";
+      int n = 0;
+      for (const Json& r : j["ranking"]) n += r.value("group", "") == g;
+      const std::string what = std::string(g) == "faithfulness"   ? "most faithful to the model"
+                                : std::string(g) == "plausibility" ? "most plausible to people"
+                                                                   : "best on the other diagnostics";
+      verdict += std::string(verdict.empty() ? "" : "; ") + what +
+                 ": <b>" + esc(best) + "</b> (mean rank " + f("%.2f", br) + " over " + std::to_string(n) + " metric" +
+                 (n == 1 ? "" : "s") + ")";
+    }
+    if (!verdict.empty()) h += "<p style='font-size:15px;background:#f3f6fa;padding:8px 12px;border-left:4px solid #1f77b4'>" + verdict + ".</p>";
+  }
+
+  // ---- ranking
+  if (j.contains("ranking") && !j["ranking"].empty()) {
+    h += "<h2 id='ranking'>1. Ranking of the methods</h2><table><thead><tr><th>metric</th><th></th>";
+    for (const std::string& m : methods) h += "<th><span class='sw' style='background:" + colors(m) + "'></span>" + esc(m) + "</th>";
+    h += "</tr></thead><tbody>";
+    const std::vector<std::pair<std::string, std::string>> groups = {
+        {"faithfulness", "Faithfulness to the model"},
+        {"plausibility", "Plausibility (agreement with people)"},
+        {"diagnostic", "Other diagnostic properties"},
+        {"cost", "Cost"}};
+    for (const auto& g : groups) {
+      bool any = false;
+      for (const Json& r : j["ranking"]) any = any || r.value("group", "") == g.first;
+      if (!any) continue;
+      h += "<tr><td colspan='" + std::to_string(methods.size() + 2) + "' style='text-align:left;padding-top:8px'><i>" +
+           esc(g.second) + "</i></td></tr>";
+      for (const Json& r : j["ranking"]) {
+        if (r.value("group", "") != g.first) continue;
+        h += "<tr><td>" + esc(r.value("metric", "")) + "</td><td class='rk'>" +
+             (r.value("better", "") == "higher" ? "&uarr; higher" : "&darr; lower") + "</td>";
+        for (const std::string& m : methods) {
+          const bool have = r["values"].contains(m);
+          const bool best = r["rank"].contains(m) && r["rank"][m].get<double>() == 1.0;
+          h += "<td" + std::string(best ? " class='best'" : "") + ">" +
+               (have ? val(r["values"][m], g.first == "cost" ? "%.4f" : "%.3f") : "&ndash;");
+          if (r["rank"].contains(m)) h += " <span class='rk'>(" + val(r["rank"][m], "%g") + ")</span>";
+          h += "</td>";
+        }
+        h += "</tr>";
+      }
+      if (j.contains("mean_rank") && j["mean_rank"].contains(g.first)) {
+        const Json& per = j["mean_rank"][g.first];
+        h += "<tr class='mr'><td><b>mean rank</b></td><td class='rk'>&darr; lower</td>";
+        double best = 1e300;
+        for (const std::string& m : methods)
+          if (per.contains(m) && per[m].is_number()) best = std::min(best, per[m].get<double>());
+        for (const std::string& m : methods) {
+          const bool b = per.contains(m) && per[m].is_number() && per[m].get<double>() == best;
+          h += "<td" + std::string(b ? " class='best'" : "") + ">" + (per.contains(m) ? val(per[m], "%.2f") : "&ndash;") + "</td>";
+        }
+        h += "</tr>";
+      }
+    }
+    h += "</tbody><caption>Each metric's value per method, its rank in brackets (1 = best, bold). The faithfulness group "
+         "(word deletion, ERASER AOPC, Atanasova et al.'s masking curve) says which method finds what the model uses; "
+         "plausibility says which agrees with people. \"random\" is the control: a method should beat it.</caption></table>";
+  }
+
+  // ---- deletion
+  if (j.contains("deletion")) {
+    const Json& d = j["deletion"];
+    const std::vector<double> xs = dvec(d["steps"]);
+    h += "<h2 id='deletion'>2. Word deletion (Arras et al. 2016, 2017)</h2><p class='note'>Relevance for the true class. Left: the " +
+         std::to_string(d["correct"].value("n", 0)) +
+         " initially correctly classified documents, words deleted in decreasing order of relevance: the faster the "
+         "accuracy falls, the better the method found the evidence. Right: the " +
+         std::to_string(d["misclassified"].value("n", 0)) +
+         " initially misclassified documents, words deleted in increasing order (most negative for the true class "
+         "first): the faster the accuracy rises, the better. Dashed grey: random deletion. Deleting a word: " +
+         deletion_words(j.value("deletion_mode", "")) + ".</p><div class='row'>";
+    for (const char* part : {"correct", "misclassified"}) {
+      std::vector<std::pair<std::string, std::vector<double>>> series;
+      double lo = 1, hi = 0;
+      for (const std::string& m : methods) {
+        std::vector<double> ys = dvec(d[part]["accuracy"][m]);
+        for (double y : ys)
+          if (std::isfinite(y)) {
+            lo = std::min(lo, y);
+            hi = std::max(hi, y);
+          }
+        series.emplace_back(m, ys);
+      }
+      if (d[part].value("n", 0) == 0) continue;
+      lo = std::max(0.0, std::floor(lo * 10) / 10);
+      hi = std::min(1.0, std::ceil(hi * 10) / 10);
+      h += line_chart(std::string(part) == "correct" ? "initially correct: accuracy falls" : "initially false: accuracy rises",
+                      "number of deleted words", "accuracy", xs, series, colors, lo, hi > lo ? hi : lo + 0.1);
+    }
+    h += "</div><table><thead><tr><th>accuracy after deleting k words</th>";
+    std::vector<size_t> show;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const double k = xs[i];
+      if (k == 0 || k == 1 || k == 2 || k == 3 || k == 5 || k == 10 || k == 20 || k == 30 || k == 50) show.push_back(i);
+    }
+    for (size_t i : show) h += "<th>k=" + f("%.0f", xs[i]) + "</th>";
+    h += "</tr></thead><tbody>";
+    for (const char* part : {"correct", "misclassified"}) {
+      if (d[part].value("n", 0) == 0) continue;
+      for (const std::string& m : methods) {
+        h += "<tr><td>" + std::string(part) + " &middot; " + esc(m) + "</td>";
+        for (size_t i : show) h += "<td>" + val(d[part]["accuracy"][m][i]) + "</td>";
+        h += "</tr>";
+      }
+    }
+    h += "</tbody></table>";
+  }
+
+  // ---- ERASER
+  if (j.contains("eraser")) {
+    const Json& e = j["eraser"];
+    h += "<h2 id='eraser'>3. ERASER faithfulness (DeYoung et al. 2020)</h2><p class='note'>Comprehensiveness: the drop of the "
+         "predicted class's probability when the top k% words are deleted (higher: the explanation found what the "
+         "model needs). Sufficiency: the drop when only the top k% are kept (lower: they suffice). AOPC: the mean over "
+         "k in {1, 5, 10, 20, 50}.</p><div class='row'>";
+    std::vector<std::pair<std::string, double>> bc, bs;
+    for (const std::string& m : methods) {
+      bc.emplace_back(m, e["aopc_comprehensiveness"][m].is_number() ? e["aopc_comprehensiveness"][m].get<double>() : std::nan(""));
+      bs.emplace_back(m, e["aopc_sufficiency"][m].is_number() ? e["aopc_sufficiency"][m].get<double>() : std::nan(""));
+    }
+    h += bar_chart("comprehensiveness AOPC", bc, colors, "higher is better");
+    h += bar_chart("sufficiency AOPC", bs, colors, "lower is better");
+    h += "</div><table><thead><tr><th>method</th>";
+    const std::vector<double> pcs = dvec(e["percents"]);
+    for (double p : pcs) h += "<th>comp " + f("%.0f", p) + "%</th>";
+    h += "<th>AOPC comp</th>";
+    for (double p : pcs) h += "<th>suff " + f("%.0f", p) + "%</th>";
+    h += "<th>AOPC suff</th></tr></thead><tbody>";
+    for (const std::string& m : methods) {
+      h += "<tr><td>" + esc(m) + "</td>";
+      for (size_t i = 0; i < pcs.size(); ++i) h += "<td>" + val(e["comprehensiveness"][m][i]) + "</td>";
+      h += "<td><b>" + val(e["aopc_comprehensiveness"][m]) + "</b></td>";
+      for (size_t i = 0; i < pcs.size(); ++i) h += "<td>" + val(e["sufficiency"][m][i]) + "</td>";
+      h += "<td><b>" + val(e["aopc_sufficiency"][m]) + "</b></td></tr>";
+    }
+    h += "</tbody></table>";
+  }
+
+  // ---- plausibility
+  if (j.contains("plausibility")) {
+    const Json& p = j["plausibility"];
+    h += "<h2 id='plausibility'>4. Plausibility: agreement with human rationales</h2>";
+    if (p.value("n", 0) == 0) {
+      h += "<p class='note'>" + esc(p.value("note", "no rationales")) + ".</p>";
+    } else {
+      h += "<p class='note'>" + std::to_string(p.value("n", 0)) + " documents with rationales; hard rationale = the top " +
+           std::to_string(p.value("k", 0)) +
+           " words (the mean human rationale length). Token P/R/F1 per document, averaged; IoU F1 counts a predicted "
+           "run of words as found when its IoU with a human span is at least 0.5 (DeYoung et al. 2020); AUPRC of the "
+           "soft scores (ERASER) and MAP (Atanasova et al. 2020).</p><table><thead><tr><th>method</th><th>token P</th>"
+           "<th>token R</th><th>token F1</th><th>IoU F1</th><th>AUPRC</th><th>MAP</th></tr></thead><tbody>";
+      for (const std::string& m : methods)
+        h += "<tr><td>" + esc(m) + "</td><td>" + val(p["token_precision"][m]) + "</td><td>" + val(p["token_recall"][m]) +
+             "</td><td>" + val(p["token_f1"][m]) + "</td><td>" + val(p["iou_f1"][m]) + "</td><td>" + val(p["auprc"][m]) +
+             "</td><td>" + val(p["map"][m]) + "</td></tr>";
+      h += "</tbody></table>";
+    }
+  }
+
+  // ---- diagnostic properties
+  if (j.contains("faithfulness") || j.contains("confidence") || j.contains("consistency") || j.contains("time")) {
+    h += "<h2 id='diagnostics'>5. Diagnostic properties (Atanasova et al. 2020)</h2><div class='row'>";
+    if (j.contains("faithfulness")) {
+      std::vector<std::pair<std::string, std::vector<double>>> series;
+      for (const std::string& m : methods) series.emplace_back(m, dvec(j["faithfulness"]["macro_f1"][m]));
+      h += line_chart("masking the most salient words", "% of words masked (most salient first)", "macro-F1",
+                      dvec(j["faithfulness"]["percents"]), series, colors, 0, 1);
+    }
+    h += "</div><table><thead><tr><th>method</th><th>MAP &uarr;</th><th>confidence MAE &darr;</th>"
+         "<th>faithfulness AUC &darr;</th><th>dataset consistency &uarr;</th><th>rationale consistency &uarr;</th>"
+         "<th>seconds / explanation</th><th>model evaluations</th></tr></thead><tbody>";
+    for (const std::string& m : methods) {
+      auto get = [&](const char* a, const char* b) -> Json {
+        if (!j.contains(a) || !j[a].is_object() || !j[a].contains(b) || !j[a][b].is_object() || !j[a][b].contains(m)) return nullptr;
+        return j[a][b][m];
+      };
+      h += "<tr><td>" + esc(m) + "</td><td>" + val(get("plausibility", "map")) + "</td><td>" + val(get("confidence", "mae")) +
+           "</td><td>" + val(get("faithfulness", "auc")) + "</td><td>" + val(get("consistency", "dataset")) + "</td><td>" +
+           val(get("consistency", "rationale")) + "</td><td>" + val(get("time", "seconds_per_explanation"), "%.4f") +
+           "</td><td>" + val(get("time", "evaluations_per_explanation"), "%.0f") + "</td></tr>";
+    }
+    h += "</tbody><caption>";
+    if (j.contains("confidence"))
+      h += "Confidence indication: a linear regression from the distance between the saliency of the predicted class "
+           "and of the other classes to the predicted probability (5-fold cross-validated MAE; with no feature: " +
+           val(j["confidence"]["mae_without_saliency"]) + "). ";
+    if (j.contains("consistency"))
+      h += "Dataset consistency: Spearman's rho between activation distance (output layer) and explanation distance "
+           "over " + std::to_string(j["consistency"].value("pairs", 0)) + " pairs of similar documents. " +
+           (j["consistency"]["rationale"].is_null() ? "Rationale consistency: " + esc(j["consistency"].value("rationale_note", "")) + ". "
+                                                    : std::string("Rationale consistency: the same across two models. "));
+    h += "</caption></table>";
+  }
+
+  // ---- document vectors
+  if (j.contains("docvectors")) {
+    const Json& dv = j["docvectors"];
+    h += "<h2 id='docvectors'>6. Document vectors (Arras et al. 2017)</h2><p class='note'>Each document as the relevance-weighted sum "
+         "of its word embeddings (uniform: the plain sum), unit length. Leave-one-out kNN accuracy against the gold "
+         "classes over " + std::to_string(dv.value("n", 0)) +
+         " documents: the higher, the more the relevances capture what the classes are about (the explanatory power "
+         "index is the best over k).</p><table><thead><tr><th>weighting</th>";
+    for (const Json& k : dv["ks"]) h += "<th>k=" + std::to_string(k.get<int>()) + "</th>";
+    h += "<th>best (EPI)</th></tr></thead><tbody>";
+    std::vector<std::string> kinds = methods;
+    kinds.push_back("uniform");
+    for (const std::string& m : kinds) {
+      h += "<tr><td>" + esc(m) + "</td>";
+      for (const Json& a : dv["knn_accuracy"][m]) h += "<td>" + val(a) + "</td>";
+      h += "<td><b>" + val(dv["explanatory_power"][m]) + "</b></td></tr>";
+    }
+    h += "</tbody></table><div class='row'>";
+    for (const std::string& m : kinds)
+      if (dv["pca"].contains(m)) h += scatter("PCA: " + m, dv["pca"][m], static_cast<int>(labels.size()));
+    h += "</div><p class='note'>Colours: ";
+    for (size_t c = 0; c < labels.size(); ++c)
+      h += "<span class='sw' style='background:hsl(" + f("%.0f", 360.0 * static_cast<double>(c) / static_cast<double>(labels.size())) +
+           ",75%,45%)'></span>" + esc(labels[c]) + " &nbsp;";
+    h += "</p>";
+  }
+
+  // ---- top words
+  if (j.contains("topwords")) {
+    h += "<h2 id='topwords'>7. The most relevant words per class</h2><p class='note'>Summed relevance over the correctly classified "
+         "documents of each class (the word's count in brackets).</p>";
+    for (const auto& mk : j["topwords"].items()) {
+      h += "<h3>" + esc(mk.key()) + "</h3><table class='tw'><thead><tr><th>class</th><th>top words</th></tr></thead><tbody>";
+      for (const auto& ck : mk.value().items()) {
+        h += "<tr><td>" + esc(ck.key()) + "</td><td>";
+        int i = 0;
+        for (const Json& w : ck.value()) {
+          h += (i++ ? ", " : "") + esc(w[0].get<std::string>()) + " <span class='rk'>(" + std::to_string(w[2].get<int>()) + ")</span>";
+        }
+        h += "</td></tr>";
+      }
+      h += "</tbody></table>";
+    }
+  }
+  h += "<p class='meta'>Written by <code>wordlight evaluate</code>. Metric definitions: "
+       "core/src/evaluate/summary.cpp and document.cpp.</p></body></html>\n";
+  return h;
+}
+
+}  // namespace wordlight
