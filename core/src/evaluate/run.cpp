@@ -117,9 +117,9 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
   std::set<int64_t> chosen(order.begin(), order.begin() + total);
   std::set<int64_t> have;
   for (const DocumentRecord& r : done) have.insert(r.index);
-  std::vector<int64_t> todo;
+  std::vector<int64_t> pending;
   for (int64_t k = 0; k < total; ++k)
-    if (!have.count(order[static_cast<size_t>(k)])) todo.push_back(order[static_cast<size_t>(k)]);
+    if (!have.count(order[static_cast<size_t>(k)])) pending.push_back(order[static_cast<size_t>(k)]);
   int64_t done_in_run = 0;
   for (int64_t i : have) done_in_run += chosen.count(i) ? 1 : 0;
   res.resumed = done_in_run;
@@ -131,15 +131,15 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
   if (!out) throw Error(results_path + ": cannot open for appending");
   const auto t0 = std::chrono::steady_clock::now();
   int64_t evaluated = 0;
-  for (size_t first = 0; first < todo.size(); first += group) {
+  for (size_t first = 0; first < pending.size(); first += group) {
     if (control.cancel && control.cancel->load()) break;
     if (control.stop_after >= 0 && evaluated >= control.stop_after) break;
-    size_t n = std::min(group, todo.size() - first);
+    size_t n = std::min(group, pending.size() - first);
     if (control.stop_after >= 0) n = std::min<size_t>(n, static_cast<size_t>(control.stop_after - evaluated));
     std::vector<DocumentRecord> recs(n);
     pool.parallel_for(n, 1, [&](size_t b, size_t e) {
       for (size_t i = b; i < e; ++i) {
-        const int64_t idx = todo[first + i];
+        const int64_t idx = pending[first + i];
         try {
           recs[i] = evaluate_document(model, tokenizer, data.examples[static_cast<size_t>(idx)],
                                       labels[static_cast<size_t>(idx)], idx, options);
