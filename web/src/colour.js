@@ -1,8 +1,13 @@
-// The diverging colour scale of the heatmaps: ColorBrewer PuOr (purple -
-// white - orange), which stays distinguishable for the common colour-vision
-// deficiencies and in greyscale by lightness. Evidence for the explained
+// The colour scales of the heatmaps. Signed scores (evidence for or
+// against) use a diverging scale, ColorBrewer PuOr (purple - white -
+// orange), which stays distinguishable for the common colour-vision
+// deficiencies and in greyscale by lightness: evidence for the explained
 // class is orange, evidence against it purple; the scale is symmetric
-// around 0 and scaled by the largest |score| shown.
+// around 0 and scaled by the largest |score| shown. Unsigned scores
+// (magnitudes: saliency, SmoothGrad squared) use a sequential scale,
+// ColorBrewer GnBu (white to dark blue-green), from 0 to the largest score,
+// in neither of the diverging scale's colours: they say how much a word
+// mattered, never for or against.
 
 // ColorBrewer PuOr, 11 classes, from the orange end to the purple end.
 export const PUOR = [
@@ -20,6 +25,26 @@ export function rgbToHex([r, g, b]) {
 }
 
 const STOPS = PUOR.map(hexToRgb);
+
+// ColorBrewer GnBu, 9 classes, from the light end to the dark end.
+export const GNBU = ['#f7fcf0', '#e0f3db', '#ccebc5', '#a8ddb5', '#7bccc4', '#4eb3d3', '#2b8cbe', '#0868ac', '#084081'];
+const SEQ = GNBU.map(hexToRgb);
+
+// v in [0, 1] (|v| for a negative, clamped) -> [r, g, b]: 0 near-white, 1 dark blue-green.
+export function sequentialRgb(v) {
+  if (!Number.isFinite(v)) v = 0;
+  v = Math.min(1, Math.abs(v));
+  const pos = v * (SEQ.length - 1);
+  const i = Math.min(SEQ.length - 2, Math.floor(pos));
+  const f = pos - i;
+  const a = SEQ[i], b = SEQ[i + 1];
+  return [0, 1, 2].map((k) => a[k] + (b[k] - a[k]) * f);
+}
+
+// Words the model does not read (its unknown token, or past the cut): no
+// colour of either scale.
+export const UNREAD_BG = '#eceef2';
+export const UNREAD_FG = '#4a5468';
 
 // v in [-1, 1] (clamped) -> [r, g, b]: +1 dark orange, 0 near-white, -1 dark purple.
 export function divergingRgb(v) {
@@ -53,10 +78,11 @@ const INK = [0, 0, 0];
 const WHITE = [255, 255, 255];
 
 // Background and text colour for a score, scaled by max |score|: the text
-// colour is whichever of black and white contrasts more.
-export function scoreColours(score, maxAbs) {
+// colour is whichever of black and white contrasts more. scores: 'signed'
+// (diverging scale) or 'unsigned' (sequential scale).
+export function scoreColours(score, maxAbs, scores = 'signed') {
   const v = maxAbs > 0 ? score / maxAbs : 0;
-  const bg = divergingRgb(v);
+  const bg = scores === 'unsigned' ? sequentialRgb(v) : divergingRgb(v);
   const fg = contrast(bg, INK) >= contrast(bg, WHITE) ? INK : WHITE;
   return { bg: rgbToHex(bg), fg: rgbToHex(fg), v };
 }
@@ -87,19 +113,33 @@ export function niceScale(max) {
   return 10 * p;
 }
 
-// The legend's tick values: -max .. +max in `n` steps (n even).
-export function legendTicks(max, n = 4) {
+// The legend's tick values: -max .. +max in `n` steps (n even); 0 .. max
+// for unsigned scores.
+export function legendTicks(max, n = 4, scores = 'signed') {
   const out = [];
-  for (let i = 0; i <= n; ++i) out.push(-max + (2 * max * i) / n);
+  const lo = scores === 'unsigned' ? 0 : -max;
+  for (let i = 0; i <= n; ++i) out.push(lo + ((max - lo) * i) / n);
   return out;
 }
 
-// CSS linear-gradient for the legend bar, purple (left, against) to orange (right, for).
-export function legendGradient(steps = 11) {
-  const stops = [];
+// The legend bar's colours, left to right: [{ offset in [0, 1], hex }].
+export function legendStops(scores = 'signed', steps = 11) {
+  const out = [];
   for (let i = 0; i < steps; ++i) {
-    const v = -1 + (2 * i) / (steps - 1);
-    stops.push(`${rgbToHex(divergingRgb(v))} ${((100 * i) / (steps - 1)).toFixed(1)}%`);
+    const f = i / (steps - 1);
+    out.push({ offset: f, hex: rgbToHex(scores === 'unsigned' ? sequentialRgb(f) : divergingRgb(-1 + 2 * f)) });
   }
-  return `linear-gradient(to right, ${stops.join(', ')})`;
+  return out;
+}
+
+// CSS linear-gradient for the legend bar: purple (left, against) to orange
+// (right, for); white to blue-green (0 to the most important) when unsigned.
+export function legendGradient(steps = 11, scores = 'signed') {
+  return `linear-gradient(to right, ${legendStops(scores, steps).map((s) => `${s.hex} ${(100 * s.offset).toFixed(1)}%`).join(', ')})`;
+}
+
+// What the colours mean, in words, for a legend or an export.
+export function legendMeaning(scores, target) {
+  if (scores === 'unsigned') return 'importance (a magnitude: how much, not which way): white = none, dark blue-green = the most';
+  return `orange = evidence for${target ? ` \u201c${target}\u201d` : ''}, purple = against, white = none`;
 }

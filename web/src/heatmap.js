@@ -3,7 +3,11 @@
 // gives the exact score and the token pieces on hover and on focus.
 // Keyboard: Tab reaches the words (one tab stop), arrows move between them.
 import { h, replace, clear } from './dom.js';
-import { formatScore, legendGradient, legendTicks, maxAbs, niceScale, scoreColours } from './colour.js';
+import { UNREAD_BG, UNREAD_FG, formatScore, legendGradient, legendTicks, maxAbs, niceScale, scoreColours } from './colour.js';
+import { resultScores } from './names.js';
+import { tailStart, tokenUnknown, wordUnknown } from './unread.js';
+
+export const NOT_READ = 'not read by this model';
 
 // The tooltip is one element for the page.
 let tip = null;
@@ -36,7 +40,8 @@ function showTooltip(anchor, lines) {
   t.style.top = `${y + window.scrollY}px`;
 }
 
-function describe(score, target) {
+function describe(score, target, scores = 'signed') {
+  if (scores === 'unsigned') return score === 0 ? 'no importance' : 'importance';
   if (score === 0) return 'no effect';
   return `${score > 0 ? 'for' : 'against'} \u201c${target}\u201d`;
 }
@@ -79,32 +84,38 @@ export function renderHeatmap(container, result, opts = {}) {
   clear(container);
   const text = result.text;
   const target = opts.target ?? result.prediction.target_name;
+  const scores = opts.scoreKind || resultScores(result);
   const wordScores = opts.scores || result.words.map((w) => w.score);
   const tokenScores = result.tokens.map((t) => t.score);
-  const shownScores = opts.tokens ? tokenScores : wordScores;
+  const wordUnread = result.words.map((w) => wordUnknown(result, w));
+  const tokenUnread = result.tokens.map(tokenUnknown);
+  // The scale is set by the words the model read.
+  const shownScores = opts.tokens ? tokenScores.filter((_, i) => !tokenUnread[i]) : wordScores.filter((_, i) => !wordUnread[i]);
   const scale = opts.scale ?? niceScale(maxAbs(shownScores));
-  const total = wordScores.reduce((s, x) => s + Math.abs(x), 0) || 1;
+  const total = wordScores.reduce((s, x, i) => s + (wordUnread[i] ? 0 : Math.abs(x)), 0) || 1;
   const rankOf = new Map(
-    wordScores.map((s, i) => [s, i]).sort((a, b) => b[0] - a[0]).map(([, i], r) => [i, r + 1]),
+    wordScores.map((s, i) => [s, i]).filter(([, i]) => !wordUnread[i]).sort((a, b) => b[0] - a[0]).map(([, i], r) => [i, r + 1]),
   );
+  const nRead = rankOf.size;
   container.classList.toggle('numbers', !!opts.numbers);
   container.setAttribute('role', 'list');
   const items = [];
 
   const cell = (label, score, tipLines, extra = {}) => {
-    const c = scoreColours(score, scale);
+    const unread = !!extra.unread;
+    const c = unread ? { bg: UNREAD_BG, fg: UNREAD_FG } : scoreColours(score, scale, scores);
     const el = h(
       'span',
       {
-        class: ['w', extra.class, score > 0 ? 'pos' : score < 0 ? 'neg' : 'zero'],
+        class: ['w', extra.class, unread ? 'unread' : score > 0 ? 'pos' : score < 0 ? 'neg' : 'zero'],
         role: 'listitem',
         tabindex: items.length === 0 ? 0 : -1,
-        'aria-label': `${label}: ${formatScore(score, 3)}, ${describe(score, target)}`,
-        dataset: { score: String(score), ...extra.data },
+        'aria-label': unread ? `${label}: ${NOT_READ} (unknown to its vocabulary)` : `${label}: ${formatScore(score, 3)}, ${describe(score, target, scores)}`,
+        dataset: { score: String(score), ...(unread ? { unread: 'unknown' } : {}), ...extra.data },
         style: { '--bg': c.bg, '--fg': c.fg },
       },
       h('span', { class: 'wt', text: label }),
-      opts.numbers ? h('span', { class: 'ws', 'aria-hidden': 'true', text: formatScore(score, 2) }) : null,
+      opts.numbers ? h('span', { class: 'ws', 'aria-hidden': 'true', text: unread ? '\u2014' : formatScore(score, 2) }) : null,
     );
     attachTooltip(el, tipLines);
     if (opts.onWord && extra.index !== undefined) {
@@ -122,6 +133,11 @@ export function renderHeatmap(container, result, opts = {}) {
   };
 
   const gap = (s) => h('span', { class: 'gap', 'aria-hidden': 'true', text: s });
+  const unreadTip = (label, score, token) => [
+    { class: 'tt-word', text: label },
+    { class: 'tt-score', text: `${NOT_READ}: it is unknown to its vocabulary` },
+    { class: 'tt-meta', text: `the model read ${token || 'its unknown token'} here; that token's score ${formatScore(score, 3)} is not evidence about this word` },
+  ];
 
   if (!opts.tokens) {
     const words = result.words.map((w, i) => ({ ...w, i })).sort((a, b) => a.begin - b.begin);
@@ -131,67 +147,96 @@ export function renderHeatmap(container, result, opts = {}) {
       const label = text.slice(w.begin, w.end);
       const score = wordScores[w.i];
       const pieces = w.tokens.map((t) => result.tokens[t]);
+      const unread = wordUnread[w.i];
       container.append(
         cell(
           label,
           score,
-          () => [
-            { class: 'tt-word', text: label },
-            { class: 'tt-score', text: `${formatScore(score, 6)}  ${describe(score, target)}` },
-            { class: 'tt-meta', text: `rank ${rankOf.get(w.i)} of ${words.length} \u00b7 ${((100 * Math.abs(score)) / total).toFixed(1)}% of |total|` },
-            pieces.length > 1 || (pieces[0] && pieces[0].token !== label)
-              ? { class: 'tt-pieces', text: 'tokens: ' + pieces.map((p) => `${p.token} (${formatScore(p.score, 3)})`).join('  ') }
-              : null,
-          ].filter(Boolean),
-          { index: w.i, data: { word: String(w.i) } },
+          () =>
+            unread
+              ? unreadTip(label, score, pieces.find(tokenUnknown)?.token)
+              : [
+                  { class: 'tt-word', text: label },
+                  { class: 'tt-score', text: `${formatScore(score, 6)}  ${describe(score, target, scores)}` },
+                  { class: 'tt-meta', text: `rank ${rankOf.get(w.i)} of ${nRead} \u00b7 ${((100 * Math.abs(score)) / total).toFixed(1)}% of |total|` },
+                  pieces.length > 1 || (pieces[0] && pieces[0].token !== label)
+                    ? { class: 'tt-pieces', text: 'tokens: ' + pieces.map((p) => `${p.token} (${formatScore(p.score, 3)})`).join('  ') }
+                    : null,
+                ].filter(Boolean),
+          { index: w.i, data: { word: String(w.i) }, unread },
         ),
       );
       at = Math.max(at, w.end);
     }
     if (at < text.length) {
-      container.append(
-        h('span', { class: ['gap', result.truncated ? 'cut' : ''], title: result.truncated ? 'not read by the model (truncated)' : undefined, text: text.slice(at) }),
-      );
+      const cut = tailStart(result);
+      const from = cut >= at ? cut : -1;
+      if (from > at) container.append(gap(text.slice(at, from)));
+      if (from >= 0) {
+        container.append(
+          h('span', { class: 'cut-mark', text: `\u2702 ${NOT_READ} (past its length limit):` }),
+          gap(' '),
+          h('span', { class: ['gap', 'cut'], title: `${NOT_READ} (past its length limit)`, dataset: { unread: 'truncated' }, text: text.slice(from) }),
+        );
+      } else container.append(gap(text.slice(at)));
     }
   } else {
     result.tokens.forEach((t, i) => {
       const prev = result.tokens[i - 1];
       if (i > 0 && !(prev && prev.word === t.word && t.word >= 0 && !t.special)) container.append(gap(' '));
       const w = t.word >= 0 ? result.words[t.word] : null;
+      const unread = tokenUnread[i];
       container.append(
         cell(
           t.token,
           t.score,
-          () => [
-            { class: 'tt-word', text: t.token },
-            { class: 'tt-score', text: `${formatScore(t.score, 6)}  ${describe(t.score, target)}` },
-            { class: 'tt-meta', text: t.special ? 'special token' : `token ${i} \u00b7 id ${t.id}${w ? ` \u00b7 in \u201c${text.slice(w.begin, w.end)}\u201d` : ''}` },
-          ],
-          { class: t.special ? 'special' : prev && prev.word === t.word && !t.special ? 'cont' : '', index: t.word >= 0 ? t.word : undefined, data: { token: String(i) } },
+          () =>
+            unread
+              ? unreadTip(w ? text.slice(w.begin, w.end) : t.token, t.score, t.token)
+              : [
+                  { class: 'tt-word', text: t.token },
+                  { class: 'tt-score', text: `${formatScore(t.score, 6)}  ${describe(t.score, target, scores)}` },
+                  { class: 'tt-meta', text: t.special ? 'special token' : `token ${i} \u00b7 id ${t.id}${w ? ` \u00b7 in \u201c${text.slice(w.begin, w.end)}\u201d` : ''}` },
+                ],
+          { class: t.special ? 'special' : prev && prev.word === t.word && !t.special ? 'cont' : '', index: t.word >= 0 ? t.word : undefined, data: { token: String(i) }, unread },
         ),
       );
     });
+    const cut = tailStart(result);
+    if (cut >= 0) container.append(gap(' '), h('span', { class: 'cut-mark', text: `\u2702 ${NOT_READ}:` }), gap(' '), h('span', { class: ['gap', 'cut'], dataset: { unread: 'truncated' }, text: text.slice(cut) }));
   }
   if (!container.dataset.nav) {
     keyboardNav(container, '.w');
     container.dataset.nav = '1';
   }
-  return { scale, items };
+  return { scale, items, scores, unread: wordUnread.some(Boolean) || tailStart(result) >= 0 };
 }
 
-// The legend: a gradient bar with the scale's numbers, and what the two
-// colours mean.
-export function renderLegend(container, scale, target) {
-  const ticks = legendTicks(scale);
+// The legend: a gradient bar with the scale's numbers, and what the colours
+// mean: for / against on the diverging scale, importance on the sequential
+// one (unsigned scores); a grey swatch when some words were not read.
+export function renderLegend(container, scale, target, { scores = 'signed', unread = false } = {}) {
+  const ticks = legendTicks(scale, 4, scores);
+  const unsigned = scores === 'unsigned';
+  const bar = h(
+    'div',
+    { class: 'legend-scale' },
+    h('div', {
+      class: 'legend-bar',
+      style: { background: legendGradient(11, scores) },
+      role: 'img',
+      'aria-label': unsigned
+        ? `colour scale of importance from 0 (white) to ${formatScore(scale).replace('+', '')} (dark blue-green)`
+        : `colour scale from ${formatScore(-scale)} (purple, against) through 0 (white) to ${formatScore(scale)} (orange, for)`,
+    }),
+    h('div', { class: 'legend-ticks', 'aria-hidden': 'true' }, ticks.map((v) => h('span', { text: unsigned ? formatScore(v).replace('+', '') : formatScore(v) }))),
+  );
+  container.dataset.scores = scores;
   replace(
     container,
-    h('div', { class: 'legend-label', id: 'legend-label' }, h('span', { class: 'swatch neg' }), ` against \u201c${target}\u201d`),
-    h(
-      'div',
-      { class: 'legend-scale' },
-      h('div', { class: 'legend-bar', style: { background: legendGradient() }, role: 'img', 'aria-label': `colour scale from ${formatScore(-scale)} (purple, against) through 0 (white) to ${formatScore(scale)} (orange, for)` }),
-      h('div', { class: 'legend-ticks', 'aria-hidden': 'true' }, ticks.map((v) => h('span', { text: formatScore(v) }))),
-    ),
-    h('div', { class: 'legend-label' }, h('span', { class: 'swatch pos' }), ` for \u201c${target}\u201d`),
+    unsigned
+      ? [h('div', { class: 'legend-label' }, h('span', { class: 'swatch low' }), ' low importance'), bar, h('div', { class: 'legend-label' }, h('span', { class: 'swatch high' }), ' high importance (a magnitude: how much, not which way)')]
+      : [h('div', { class: 'legend-label' }, h('span', { class: 'swatch neg' }), ` against \u201c${target}\u201d`), bar, h('div', { class: 'legend-label' }, h('span', { class: 'swatch pos' }), ` for \u201c${target}\u201d`)],
+    unread ? h('div', { class: 'legend-label' }, h('span', { class: 'swatch unread' }), ` ${NOT_READ}`) : null,
   );
 }

@@ -3,11 +3,12 @@
 // or from model files reaches the DOM through dom.js (text nodes only).
 import './style.css';
 import { $, h, replace, clear, debounce, download } from './dom.js';
-import { formatScore, maxAbs } from './colour.js';
+import { formatScore } from './colour.js';
 import { renderHeatmap, renderLegend, hideTooltip } from './heatmap.js';
-import { cleanOptions, decodeState, encodeState, parseOption, VIEWS } from './state.js';
-import { fileStem, toHtml, toJson, toSvg } from './export.js';
-import { checkName, methodName } from './names.js';
+import { decodeState, encodeState, parseOption, repairOptions, VIEWS } from './state.js';
+import { EXPORT_FONT, fileStem, toHtml, toJson, toSvg } from './export.js';
+import { architectureGroup, checkName, explainedPhrase, methodName, requestOptions, resolveMethods, resultScores, resultTitle, setRegistry } from './names.js';
+import { unreadFromTokens, unreadInfo, unreadSentence, wordUnknown } from './unread.js';
 import { createCompareView } from './views/compare.js';
 import { createLayersView } from './views/layers.js';
 import { createWhatIfView } from './views/whatif.js';
@@ -47,6 +48,9 @@ const el = {
   progressBar: $('#progress-bar'),
   cancel: $('#cancel'),
   error: $('#error'),
+  errorText: $('#error-text'),
+  notices: $('#notices'),
+  status: $('#status'),
   resultTitle: $('#result-title'),
   heatmap: $('#heatmap'),
   legend: $('#legend'),
@@ -58,15 +62,17 @@ const el = {
 };
 
 // ------------------------------------------------------------------ state
+const DEFAULT_METHOD = 'integrated-gradients';
 const app = {
   api,
   manifest: { default: null, models: [] },
-  methods: [],
+  methods: [], // the registry (wordlight.methods())
+  modelMethods: [], // the registry resolved for the loaded model (model.methods())
   model: null, // the loaded wordlight model
   modelName: '',
   modelEntry: null, // manifest entry, or { name, local: true }
   labels: [],
-  state: { model: '', method: 'integrated-gradients', options: {}, target: '', view: 'explain', tokens: false, compare: [], text: '' },
+  state: { model: '', method: 'integrated-gradients', options: {}, target: '', view: 'explain', tokens: false, numbers: false, compare: [], ihSteps: '', layersMode: '', text: '' },
   result: null,
   resultKey: '',
   lastSeconds: 0,
@@ -76,19 +82,56 @@ const app = {
 app.timings = timings;
 window.wordlightPage = app; // for the console and the end-to-end tests
 
-app.method = (name) => app.methods.find((m) => m.name === name);
+// A method as it applies to the loaded model (its options filtered, the
+// effective defaults and choices), or the registry's entry before a model.
+app.method = (name) => (app.modelMethods.length ? app.modelMethods : app.methods).find((m) => m.name === name);
+app.globalMethod = (name) => app.methods.find((m) => m.name === name);
+app.applicable = (name) => {
+  const m = app.method(name);
+  return !!m && m.applicable !== false;
+};
 app.text = () => el.text.value;
 app.targetArg = () => (app.state.target === '' ? undefined : Number(app.state.target));
-app.explainOptions = (name = app.state.method) => (name === app.state.method ? { ...app.state.options } : {});
+// The options sent with an explanation by `name`: the user's (for the
+// method picked on the left) and the model's effective defaults. Every view
+// sends the same for the same method.
+app.explainOptions = (name = app.state.method, extra = {}) =>
+  requestOptions(app.method(name), app.globalMethod(name), { ...(name === app.state.method ? app.state.options : {}), ...extra });
 
 // ----------------------------------------------------------- errors, jobs
+// Errors and progress show in the status box next to the result (sticky
+// in the viewport: see style.css), announced to screen readers (role=alert;
+// the progress label is aria-live). An error stays until the next run or
+// until dismissed; notices (a repaired link, a missing model) stay until
+// dismissed.
+function revealStatus() {
+  // The box is sticky (wide screens) or fixed (phones); if a scrolled
+  // container still hides it, bring it into view.
+  requestAnimationFrame(() => {
+    const r = el.status.getBoundingClientRect();
+    if (r.height && (r.top < 0 || r.bottom > window.innerHeight)) el.status.scrollIntoView({ block: 'nearest' });
+  });
+}
 app.showError = (msg) => {
-  el.error.textContent = String(msg);
+  el.errorText.textContent = String(msg);
   el.error.hidden = false;
+  revealStatus();
 };
 app.clearError = () => {
   el.error.hidden = true;
-  el.error.textContent = '';
+  el.errorText.textContent = '';
+};
+$('#error-dismiss').addEventListener('click', () => app.clearError());
+app.notice = (msg, { kind = 'notice' } = {}) => {
+  const box = h(
+    'div',
+    { class: ['notice-item', kind], role: kind === 'error' ? 'alert' : 'status' },
+    h('span', { class: 'notice-text', text: String(msg) }),
+    h('button', { type: 'button', class: 'link dismiss', text: 'Dismiss', 'aria-label': 'Dismiss this notice', onclick: () => box.remove() }),
+  );
+  el.notices.append(box);
+  revealStatus();
+  return box;
 };
 
 function progressShow(label) {
@@ -97,6 +140,7 @@ function progressShow(label) {
   el.progressBar.removeAttribute('aria-valuenow');
   el.progressBar.querySelector('.fill').style.width = '';
   el.progress.hidden = false;
+  revealStatus();
 }
 function progressSet(label, done, total) {
   el.progressBar.classList.remove('indeterminate');
@@ -146,16 +190,18 @@ function setStale(msg) {
 
 // ------------------------------------------------------------- URL state
 function saveState() {
-  const st = { ...app.state, text: app.text(), model: app.modelEntry?.local ? '' : app.modelName };
+  const st = { ...app.state, numbers: el.showNumbers.checked, text: app.text(), model: app.modelEntry?.local ? '' : app.modelName };
   history.replaceState(null, '', '#' + encodeState(st));
 }
 const saveStateSoon = debounce(saveState, 300);
+app.saveState = saveState;
+app.saveStateSoon = saveStateSoon;
 
 // ------------------------------------------------------------- prediction
 let predictSeq = 0;
 const percent = (v) => (v > 0 && v < 0.001 ? '<0.1%' : `${(100 * v).toFixed(1)}%`);
 
-function renderPrediction(p) {
+function renderPrediction(p, unread) {
   const probs = p.probabilities.map((v, i) => [v, i]).sort((a, b) => b[0] - a[0]);
   const shown = probs.slice(0, 5);
   replace(
@@ -171,7 +217,11 @@ function renderPrediction(p) {
       ),
     ),
     probs.length > shown.length ? h('div', { class: 'pred-more', text: `${probs.length - shown.length} more classes, each at most ${percent(probs[shown.length][0])}` }) : null,
-    p.truncated ? h('div', { class: 'pred-more', text: `The text was cut to ${p.num_tokens} tokens.` }) : null,
+    unread && unreadSentence(unread)
+      ? h('div', { class: 'pred-unread', id: 'pred-unread', dataset: { share: String(unread.share) } },
+          h('span', { class: 'swatch unread', 'aria-hidden': 'true' }), ' ', unreadSentence(unread),
+          unread.unknown.length ? ` Unknown: ${unread.unknown.slice(0, 6).join(', ')}${unread.unknown.length > 6 ? ', \u2026' : ''}.` : '')
+      : p.truncated ? h('div', { class: 'pred-more', text: `The text was cut to ${p.num_tokens} tokens.` }) : null,
   );
   updateTargetLabel(p);
 }
@@ -185,8 +235,8 @@ async function predictNow() {
     return;
   }
   try {
-    const p = await app.model.predict(text);
-    if (seq === predictSeq) renderPrediction(p);
+    const [p, tok] = await Promise.all([app.model.predict(text), app.model.tokenize(text).catch(() => null)]);
+    if (seq === predictSeq) renderPrediction(p, p.unread ? { ...p.unread, unknown: tok ? unreadFromTokens(text, tok).unknown : [] } : tok ? unreadFromTokens(text, tok) : null);
   } catch (e) {
     if (seq === predictSeq) replace(el.prediction, h('span', { class: 'error', text: e.message }));
   }
@@ -199,9 +249,11 @@ function updateTargetLabel(p) {
 }
 
 // ------------------------------------------------------------ the method
+// Only the methods that apply to the loaded model are offered.
 function fillMethods() {
   clear(el.method);
-  for (const m of app.methods) el.method.append(h('option', { value: m.name, text: methodName(m.name) }));
+  const list = app.modelMethods.length ? app.modelMethods : app.methods;
+  for (const m of list) if (m.applicable !== false) el.method.append(h('option', { value: m.name, text: methodName(m) }));
   el.method.value = app.state.method;
 }
 
@@ -333,7 +385,7 @@ app.explainNow = async () => {
       app.model.explain(text, {
         method,
         target: app.targetArg(),
-        ...app.state.options,
+        ...app.explainOptions(method),
         signal,
         onProgress: ({ done, total }) => progress(`${methodName(method)}: ${done} of ${total}`, done, total),
       }),
@@ -384,23 +436,34 @@ function renderExplanation() {
   el.heatmap.classList.remove('stale');
   const p = r.prediction;
   const auto = app.state.target === '';
-  el.resultTitle.textContent = auto ? `Why \u201c${p.target_name}\u201d?` : `Evidence for \u201c${p.target_name}\u201d`;
-  const { scale } = renderHeatmap(el.heatmap, r, { tokens: app.state.tokens, numbers: el.showNumbers.checked });
-  renderLegend(el.legend, scale, p.target_name);
+  const scores = resultScores(r);
+  el.resultTitle.textContent = resultTitle(r, { auto });
+  const hm = renderHeatmap(el.heatmap, r, { tokens: app.state.tokens, numbers: el.showNumbers.checked });
+  renderLegend(el.legend, hm.scale, p.target_name, { scores, unread: hm.unread });
+  el.heatmap.dataset.scores = scores;
 
-  // For screen readers: the strongest words, as a sentence.
-  const ranked = r.words.map((w) => [w.score, r.text.slice(w.begin, w.end)]).sort((a, b) => b[0] - a[0]);
+  // For screen readers: the strongest words, as a sentence (unread words left out).
+  const info = unreadInfo(r);
+  const unknownSet = new Set(info.unknown);
+  const ranked = r.words.map((w) => [w.score, r.text.slice(w.begin, w.end)]).filter(([, t]) => !unknownSet.has(t)).sort((a, b) => b[0] - a[0]);
   const strongest = (list) => list.slice(0, 3).map(([v, t]) => `${t} (${formatScore(v, 2)})`).join(', ');
   $('#summary').textContent =
-    `${methodName(r.method)} explained \u201c${p.target_name}\u201d. Most for it: ${strongest(ranked.filter(([v]) => v > 0)) || 'none'}. ` +
-    `Most against it: ${strongest(ranked.filter(([v]) => v < 0).reverse()) || 'none'}.`;
+    scores === 'unsigned'
+      ? `${methodName(r.method)}: importance for \u201c${p.target_name}\u201d (a magnitude, not a direction). Most important: ${strongest(ranked) || 'none'}.`
+      : `${methodName(r.method)} explained ${explainedPhrase(r)}. Most for it: ${strongest(ranked.filter(([v]) => v > 0)) || 'none'}. ` +
+        `Most against it: ${strongest(ranked.filter(([v]) => v < 0).reverse()) || 'none'}.`;
 
   const sum = r.words.reduce((s, w) => s + w.score, 0);
   const facts = [
     h('span', {}, h('b', { text: methodName(r.method) })),
-    h('span', {}, `explains the ${p.output} of \u201c${p.target_name}\u201d = `, h('b', { text: p.explained_value.toFixed(3) })),
-    h('span', {}, 'sum of word scores ', h('b', { text: formatScore(sum, 4) })),
+    h('span', {}, `explains ${explainedPhrase(r)} = `, h('b', { text: p.explained_value.toFixed(3) })),
+    h('span', {}, scores === 'unsigned' ? 'importance (unsigned) in all ' : 'sum of word scores ', h('b', { text: formatScore(sum, 4) })),
   ];
+  if (r.convergence) {
+    const c = r.convergence;
+    facts.push(h('span', { title: `completeness gap ${(100 * c.gap).toPrecision(2)}%, change of the scores from ${c.steps / 2} to ${c.steps} steps ${(100 * c.change).toPrecision(2)}%, tolerance ${(100 * c.tolerance).toPrecision(2)}%` },
+      `${c.adaptive ? 'adaptive: ' : ''}${c.steps} steps, `, h('b', { class: c.converged ? 'ok' : 'warn', text: c.converged ? 'converged' : 'not converged' })));
+  }
   for (const c of r.checks || []) {
     const good = Math.abs(c.relative) < 0.01;
     facts.push(
@@ -409,7 +472,9 @@ function renderExplanation() {
   }
   facts.push(h('span', { text: `${r.model_evaluations} model evaluation${r.model_evaluations === 1 ? '' : 's'} in ${(1000 * r.seconds).toFixed(0)} ms` }));
   replace(el.facts, facts);
-  if (r.truncated || r.notice) el.facts.append(h('p', { class: 'notice', text: r.notice || 'The text was truncated: the struck-through part was not read by the model.' }));
+  const unreadLine = unreadSentence(info);
+  if (unreadLine || r.notice)
+    el.facts.append(h('p', { class: 'notice', id: 'unread-notice' }, unreadLine ? `${unreadLine} Grey, dashed words and the struck-through tail are not coloured: they are not evidence.` : '', r.notice && !unreadLine ? r.notice : ''));
 
   // Scores as text.
   const rows = r.words
@@ -421,7 +486,7 @@ function renderExplanation() {
         {},
         h('td', { class: 'num', text: String(rank + 1) }),
         h('td', { text: r.text.slice(w.begin, w.end) }),
-        h('td', { class: 'num', text: w.score.toPrecision(6) }),
+        h('td', { class: 'num', text: wordUnknown(r, w) ? 'not read by this model' : w.score.toPrecision(6) }),
         h('td', { text: w.tokens.map((t) => r.tokens[t].token).join(' ') }),
         h('td', { class: 'num', text: String(i + 1) }),
       ),
@@ -448,31 +513,24 @@ el.showTokens.addEventListener('change', () => {
   saveStateSoon();
   renderExplanation();
 });
-el.showNumbers.addEventListener('change', renderExplanation);
+el.showNumbers.addEventListener('change', () => {
+  app.state.numbers = el.showNumbers.checked;
+  saveStateSoon();
+  renderExplanation();
+});
 
 // ---------------------------------------------------------------- export
+// Every view exports PNG, SVG, HTML and JSON through the same buttons:
+// getExport() -> { stem, svg(measure), html(), json() } or null.
 function measureFor(fontSize, font) {
   const ctx = document.createElement('canvas').getContext('2d');
   ctx.font = `${fontSize}px ${font}`;
   return (t) => ctx.measureText(t).width;
 }
-const EXPORT_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif';
-function exportSvg() {
-  return toSvg(app.result, { modelName: app.modelName, methodLabel: methodName(app.result.method), measure: measureFor(18, EXPORT_FONT), font: EXPORT_FONT });
-}
-function needResult() {
-  if (!app.result) {
-    app.showError('Nothing to export yet: explain a text first.');
-    return false;
-  }
-  return true;
-}
-$('#export-svg').addEventListener('click', () => needResult() && download(fileStem(app.result, app.modelName) + '.svg', exportSvg(), 'image/svg+xml'));
-$('#export-html').addEventListener('click', () => needResult() && download(fileStem(app.result, app.modelName) + '.html', toHtml(app.result, { modelName: app.modelName, methodLabel: methodName(app.result.method) }), 'text/html'));
-$('#export-json').addEventListener('click', () => needResult() && download(fileStem(app.result, app.modelName) + '.json', toJson(app.result, { modelName: app.modelName }), 'application/json'));
-$('#export-png').addEventListener('click', async () => {
-  if (!needResult()) return;
-  const svg = exportSvg();
+app.measure = measureFor;
+app.exportFont = EXPORT_FONT;
+
+async function svgToPng(svg) {
   const img = new Image();
   img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(svg);
   await img.decode();
@@ -481,8 +539,48 @@ $('#export-png').addEventListener('click', async () => {
   const ctx = canvas.getContext('2d');
   ctx.scale(scale, scale);
   ctx.drawImage(img, 0, 0);
-  canvas.toBlob((blob) => download(fileStem(app.result, app.modelName) + '.png', blob), 'image/png');
-});
+  return new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+}
+
+async function doExport(getExport, format) {
+  const x = getExport();
+  if (!x) {
+    app.showError('Nothing to export yet: compute this view first.');
+    return;
+  }
+  try {
+    if (format === 'svg') download(x.stem + '.svg', x.svg(), 'image/svg+xml');
+    else if (format === 'html') download(x.stem + '.html', x.html(), 'text/html');
+    else if (format === 'json') download(x.stem + '.json', x.json(), 'application/json');
+    else download(x.stem + '.png', await svgToPng(x.svg()));
+  } catch (e) {
+    app.showError(`Could not export: ${e.message}`);
+  }
+}
+
+// A row of export buttons for a view (ids: export-<view>-<format>).
+app.exportRow = (view, getExport) =>
+  h(
+    'div',
+    { class: 'export-row' },
+    h('span', { class: 'hint', text: 'Export' }),
+    ['png', 'svg', 'html', 'json'].map((f) =>
+      h('button', { type: 'button', class: 'secondary small', id: `export-${view}-${f}`, text: f.toUpperCase(), 'aria-label': `Export this view as ${f.toUpperCase()}`, onclick: () => doExport(getExport, f) }),
+    ),
+  );
+
+function wordsExport(r = app.result) {
+  if (!r) return null;
+  const opts = { modelName: app.modelName, methodLabel: methodName(r.method) };
+  return {
+    stem: fileStem(r, app.modelName),
+    svg: () => toSvg(r, { ...opts, measure: measureFor(18, EXPORT_FONT), font: EXPORT_FONT }),
+    html: () => toHtml(r, opts),
+    json: () => toJson(r, opts),
+  };
+}
+app.wordsExport = wordsExport;
+for (const f of ['png', 'svg', 'html', 'json']) $(`#export-${f}`).addEventListener('click', () => doExport(() => wordsExport(), f));
 $('#copy-link').addEventListener('click', async (ev) => {
   saveState();
   try {
@@ -508,21 +606,25 @@ function fillModels() {
   }
 }
 
+// An example of the manifest: { text, label } (or a plain string).
+const exampleText = (e) => (typeof e === 'string' ? e : e?.text ?? '');
 function fillExamples() {
   const list = app.modelEntry?.examples || [];
   replace(
     $('#examples'),
     list.length ? h('span', { class: 'hint', text: 'Try:' }) : null,
-    list.map((t, i) =>
-      h('button', {
+    list.map((e, i) => {
+      const t = exampleText(e);
+      const label = typeof e === 'object' && e.label ? ` (labelled ${e.label})` : '';
+      return h('button', {
         type: 'button',
         class: 'example',
-        title: t,
+        title: t + label,
         text: t.length > 24 ? t.slice(0, 24).replace(/[\s,.:;]+\S*$/, '') + '\u2026' : t,
-        'aria-label': `Example ${i + 1}: ${t}`,
+        'aria-label': `Example ${i + 1}${label}: ${t}`,
         onclick: () => app.setText(t),
-      }),
-    ),
+      });
+    }),
   );
 }
 
@@ -549,7 +651,10 @@ function runtimeText() {
 }
 
 // A shipped model's files: fetched once, possibly early (while the wasm
-// module starts).
+// module starts). The promise stays here until loadModel takes the bytes:
+// forgetting it as soon as the download finished made a load that started
+// after the early download (the module compiled slower than the files came)
+// fetch the whole model a second time.
 const fetched = new Map();
 function shippedFiles(entry, progress) {
   let f = fetched.get(entry.name);
@@ -561,10 +666,7 @@ function shippedFiles(entry, progress) {
         for (const l of f.listeners) l(d, t);
       },
     });
-    f.promise.then(
-      () => fetched.delete(entry.name),
-      () => fetched.delete(entry.name),
-    );
+    f.promise.catch(() => fetched.get(entry.name) === f && fetched.delete(entry.name));
     fetched.set(entry.name, f);
   }
   if (progress) {
@@ -582,8 +684,10 @@ async function loadModel(source, entry) {
   let m;
   try {
     m = await app.runJob(`Loading ${entry.name}…`, async (signal, progress) => {
-      if (source === entry)
+      if (source === entry) {
         source = await shippedFiles(entry, (d, t) => t > 0 && progress(`Loading ${entry.name}: ${(d / 1e6).toFixed(1)} of ${(t / 1e6).toFixed(1)} MB`, d, t));
+        fetched.delete(entry.name);
+      }
       if (signal.aborted) return null;
       const model = await api.load(source, {
         name: entry.name,
@@ -605,6 +709,17 @@ async function loadModel(source, entry) {
   }
   if (!m) return false;
   if (old) old.dispose().catch(() => {});
+  // The methods and options as they apply to this model.
+  let resolved = null;
+  if (typeof m.methods === 'function') {
+    try {
+      resolved = await m.methods();
+    } catch {
+      resolved = null;
+    }
+  }
+  app.modelMethods = Array.isArray(resolved) && resolved.length ? resolved : resolveMethods(app.methods, architectureGroup(m.info));
+  setRegistry(app.modelMethods);
   app.model = m;
   app.modelName = entry.name;
   app.modelEntry = entry;
@@ -615,6 +730,22 @@ async function loadModel(source, entry) {
   fillTargets();
   describeModel();
   fillExamples();
+  // The method and options picked before may not apply to this model.
+  const changes = [];
+  if (!app.applicable(app.state.method)) {
+    const why = app.method(app.state.method)?.why;
+    const was = app.state.method;
+    app.state.method = DEFAULT_METHOD;
+    app.state.options = {};
+    changes.push(`${methodName(was)} does not apply to ${entry.name}${why ? ` (${why})` : ''}: showing ${methodName(DEFAULT_METHOD)}.`);
+  } else {
+    const r = repairOptions(app.method(app.state.method), app.state.options, { methodLabel: methodName(app.state.method), all: app.globalMethod(app.state.method) });
+    app.state.options = r.options;
+    changes.push(...r.changes);
+  }
+  fillMethods();
+  fillOptions();
+  for (const c of changes) app.notice(c);
   el.runtime.textContent = runtimeText();
   document.body.dataset.model = entry.name;
   emit('model');
@@ -765,24 +896,59 @@ el.text.addEventListener('keydown', (ev) => {
 // A pasted link (or the back button) changes the fragment.
 window.addEventListener('hashchange', () => applyState(decodeState(location.hash), { reload: true }));
 
+// A link's state, checked against the loaded model: whatever does not apply
+// (a method, an option or value, a class, a compared method, a view's
+// setting) is replaced by the default and said in a notice, and the
+// repaired state replaces the link at once (never saved as it came).
 async function applyState(st, { reload = false } = {}) {
   const wanted = st.model && app.manifest.models.find((m) => m.name === st.model);
-  if (st.method && app.method(st.method)) app.state.method = st.method;
-  app.state.options = cleanOptions(app.method(app.state.method), st.options);
-  app.state.target = st.target ?? '';
-  app.state.tokens = !!st.tokens;
-  app.state.compare = st.compare || [];
-  el.showTokens.checked = app.state.tokens;
-  el.method.value = app.state.method;
-  fillOptions();
+  if (reload && st.model && !wanted) app.notice(`The link names a model that is not here (${st.model}); showing ${app.modelName || 'none'}.`, { kind: 'error' });
   if (reload && wanted && wanted.name !== app.modelName) {
     if (!(await loadModel(wanted, wanted))) return;
   }
+  const changes = [];
+  let method = app.state.method;
+  if (st.method && st.method !== method) {
+    if (!app.method(st.method)) changes.push(`The link's method \u201c${st.method}\u201d is not known: showing ${methodName(method)}.`);
+    else if (!app.applicable(st.method)) {
+      const why = app.method(st.method).why;
+      changes.push(`${methodName(st.method)} does not apply to ${app.modelName}${why ? ` (${why})` : ''}: showing ${methodName(method)}.`);
+    } else method = st.method;
+  }
+  app.state.method = method;
+  if (st.method && st.method !== method) {
+    if (Object.keys(st.options || {}).length) changes.push(`The link's options (${Object.entries(st.options).map(([k, v]) => `${k}=${v}`).join(', ')}) were for that method: dropped.`);
+    app.state.options = {};
+  } else {
+    const r = repairOptions(app.method(method), st.options, { methodLabel: methodName(method), all: app.globalMethod(method) });
+    app.state.options = r.options;
+    changes.push(...r.changes);
+  }
+  const target = st.target ?? '';
+  if (target !== '' && !(/^\d+$/.test(String(target)) && Number(target) < app.labels.length)) {
+    changes.push(`The link's class ${target} is not one of this model's ${app.labels.length} classes: explaining the predicted class.`);
+    app.state.target = '';
+  } else app.state.target = String(target);
+  app.state.tokens = !!st.tokens;
+  app.state.numbers = !!st.numbers;
+  el.showTokens.checked = app.state.tokens;
+  el.showNumbers.checked = app.state.numbers;
+  const picks = (st.compare || []).filter((n) => app.applicable(n) && app.method(n) && views.compare.offers?.(n) !== false);
+  for (const n of st.compare || []) if (!picks.includes(n)) changes.push(`Compare: \u201c${n}\u201d is not a method that can be compared on this model: left out.`);
+  app.state.compare = [...new Set(picks)].slice(0, 4);
+  for (const v of [views.layers, views.interactions]) {
+    const r = v.acceptState?.(st);
+    if (r) changes.push(...r);
+  }
+  fillMethods();
+  fillOptions();
   fillTargets();
   if (st.text !== undefined) el.text.value = st.text;
   views.compare.setPicks?.(app.state.compare);
+  for (const c of changes) app.notice(c);
   predictNow();
   showView(st.view || 'explain');
+  if (changes.length) saveState();
 }
 
 // ------------------------------------------------------------------ start
@@ -815,15 +981,17 @@ async function start() {
     app.showError(`The wasm module did not start: ${e.message}`);
     return;
   }
+  setRegistry(app.methods);
   fillMethods();
-  if (st.model && entry?.name !== st.model) app.showError(`The link names a model that is not here (${st.model}); showing ${entry?.name ?? 'none'}.`);
+  // Stays until dismissed (a later run's error does not clear it).
+  if (st.model && entry?.name !== st.model) app.notice(`The link names a model that is not here (\u201c${st.model}\u201d); showing ${entry?.name ?? 'none'}.`, { kind: 'error' });
   fillModels();
   if (!entry) {
     el.runtime.textContent = runtimeText();
     app.showError('No shipped model was found. Open your own model folder.');
     return;
   }
-  if (st.text === undefined) st.text = entry.example;
+  if (st.text === undefined) st.text = exampleText(entry.examples?.[0] ?? entry.example);
   if (!(await loadModel(entry, entry))) return;
   mark('model');
   await applyState(st);

@@ -1,6 +1,7 @@
 // The page's state in the URL fragment (#...), which browsers never send to
 // a server: model, method, the options that differ from their defaults,
-// explained class, view, token toggle, compared methods, and the text.
+// explained class, view, token and number toggles, compared methods, the
+// Interactions view's steps, the Layers view's mode, and the text.
 
 export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions'];
 
@@ -12,7 +13,10 @@ export function encodeState(st) {
   if (st.target !== undefined && st.target !== null && st.target !== '') p.set('class', String(st.target));
   if (st.view && st.view !== 'explain') p.set('view', st.view);
   if (st.tokens) p.set('tokens', '1');
+  if (st.numbers) p.set('numbers', '1');
   if (st.compare?.length) p.set('compare', st.compare.join(','));
+  if (st.ihSteps !== undefined && st.ihSteps !== null && st.ihSteps !== '') p.set('ih.steps', String(st.ihSteps));
+  if (st.layersMode) p.set('layers.mode', st.layersMode);
   if (st.text !== undefined) p.set('text', st.text);
   return p.toString();
 }
@@ -27,7 +31,10 @@ export function decodeState(hash) {
     else if (k === 'class') st.target = v;
     else if (k === 'view') st.view = VIEWS.includes(v) ? v : 'explain';
     else if (k === 'tokens') st.tokens = v === '1';
+    else if (k === 'numbers') st.numbers = v === '1';
     else if (k === 'compare') st.compare = v.split(',').filter(Boolean);
+    else if (k === 'ih.steps') st.ihSteps = v;
+    else if (k === 'layers.mode') st.layersMode = v;
     else if (k === 'text') st.text = v;
   }
   return st;
@@ -76,4 +83,42 @@ export function cleanOptions(method, options) {
     out[spec.name] = r.value;
   }
   return out;
+}
+
+// A link's method options checked against the method as it applies to the
+// loaded model (model.methods(), or the registry resolved for it): ->
+// { options, changes: [sentence] }. An option that does not apply, a value
+// that is not offered or out of range is dropped (the default is used) and
+// said; values equal to the default are dropped silently.
+export function repairOptions(method, options, { methodLabel = method?.name, all } = {}) {
+  const out = {};
+  const changes = [];
+  const specs = new Map((method?.options || []).map((o) => [o.name, o]));
+  for (const [name, raw] of Object.entries(options || {})) {
+    const spec = specs.get(name);
+    if (!spec) {
+      const known = all?.options?.some((o) => o.name === name);
+      changes.push(known ? `${methodLabel}'s option ${name} does not apply to this model: dropped ${name}=${raw}.` : `${methodLabel} has no option ${name}: dropped ${name}=${raw}.`);
+      continue;
+    }
+    const r = parseOption(spec, raw);
+    if (r.error) {
+      changes.push(`${name}=${raw} is not possible here (${r.error.replace(`${name}: `, '')}): using the default, ${spec.default}.`);
+      continue;
+    }
+    if (String(r.value) === String(spec.default)) continue;
+    out[name] = r.value;
+  }
+  return { options: out, changes };
+}
+
+// A number from a link, checked against [min, max] and whole-number-ness:
+// -> { value } or { error }.
+export function checkInteger(raw, min, max) {
+  const s = String(raw ?? '').trim();
+  if (!/^-?\d+$/.test(s)) return { error: `not a whole number` };
+  const v = Number(s);
+  if (v < min) return { error: `below ${min}` };
+  if (v > max) return { error: `above ${max}` };
+  return { value: v };
 }

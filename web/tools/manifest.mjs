@@ -4,23 +4,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-// The model the page opens on: the first of these that exists.
-export const DEFAULT_ORDER = ['sst2-bert', 'sst2-bilstm', '20news-cnn'];
+// The page opens on the most accurate model of DEFAULT_TASK, compared on
+// a test set every such model's card reports (defaultModel below); these
+// order the rest, and pick the default when no common set is reported.
+export const DEFAULT_TASK = 'sst2';
+export const DEFAULT_ORDER = ['sst2-bilstm', 'sst2-bert', '20news-cnn'];
 
-// Example texts by the task a model's card names (its eval spec); the
-// first is the one the page opens with.
+// Example texts by the task a model's card names (its eval spec), each
+// with the label a reader would give it (tests/js/web_examples.test.mjs
+// checks that the default model agrees); the first is the one the page
+// opens with. The second SST example was "The plot is thin and the jokes
+// fall flat, but the lead actress is wonderful.", which has no honest
+// single label (sst2-bilstm: positive, sst2-bert: negative): in this order
+// the "but" clause makes it plainly negative.
 const EXAMPLES = {
   sst2: [
-    'A gripping, funny and beautifully acted film, though the ending drags a little.',
-    'The plot is thin and the jokes fall flat, but the lead actress is wonderful.',
-    'Not bad at all: I expected a dull sequel and got a clever, moving story.',
-    'Two hours of my life I will never get back.',
+    { text: 'A gripping, funny and beautifully acted film, though the ending drags a little.', label: 'positive' },
+    { text: 'The lead actress is wonderful, but the plot is thin and the jokes fall flat.', label: 'negative' },
+    { text: 'Not bad at all: I expected a dull sequel and got a clever, moving story.', label: 'positive' },
+    { text: 'Two hours of my life I will never get back.', label: 'negative' },
   ],
   newsgroups: [
-    'The shuttle launch was delayed by a problem with the engines.',
-    'My new graphics card crashes whenever I open a large image in the viewer.',
-    'The goalie made forty saves and the team finally won in overtime.',
-    'Does anyone know a good mechanic for an old motorcycle with a leaking carburetor?',
+    { text: 'The shuttle launch was delayed by a problem with the engines.', label: 'sci.space' },
+    { text: 'My new graphics card crashes whenever I open a large image in the viewer.', label: 'comp.graphics' },
+    { text: 'The goalie made forty saves and the team finally won in overtime.', label: 'rec.sport.hockey' },
+    { text: 'Does anyone know a good mechanic for an old motorcycle with a leaking carburetor?', label: 'rec.motorcycles' },
   ],
 };
 
@@ -92,8 +100,10 @@ export function modelEntry(dir, name) {
     description: firstParagraph(card.body),
     labels,
     accuracy: test ? { value: test.accuracy, n: test.n, data: test.data } : null,
+    evals,
+    task: task === 'sst' ? 'sst2' : task,
     examples,
-    example: examples[0],
+    example: examples[0].text,
     files,
     bytes,
   };
@@ -110,7 +120,23 @@ export function buildManifest(modelsDir) {
       if (e) models.push(e);
     }
   }
-  const rank = (n) => (DEFAULT_ORDER.includes(n) ? DEFAULT_ORDER.indexOf(n) : DEFAULT_ORDER.length);
+  const best = defaultModel(models);
+  const rank = (n) => (n === best ? -1 : DEFAULT_ORDER.includes(n) ? DEFAULT_ORDER.indexOf(n) : DEFAULT_ORDER.length);
   models.sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
   return { default: models[0]?.name || null, models };
+}
+
+// The most accurate model of DEFAULT_TASK on the largest test set that the
+// cards of all of them report (accuracies on different sets do not
+// compare), or null. On the shipped cards: SST's 1,821 test sentences,
+// sst2-bilstm 0.8605 against sst2-bert 0.8144.
+export function defaultModel(models, task = DEFAULT_TASK) {
+  const cands = models.filter((m) => m.task === task && m.evals?.length);
+  if (!cands.length) return null;
+  const common = cands[0].evals.map((e) => e.data).filter((d) => /test/.test(d) && cands.every((m) => m.evals.some((e) => e.data === d)));
+  if (!common.length) return null;
+  const size = (d) => cands[0].evals.find((e) => e.data === d).n;
+  const data = common.sort((a, b) => size(b) - size(a))[0];
+  const acc = (m) => m.evals.find((e) => e.data === data).accuracy;
+  return cands.sort((a, b) => acc(b) - acc(a) || a.name.localeCompare(b.name))[0].name;
 }

@@ -2,9 +2,10 @@
 // with Spearman's rank correlation between their word scores.
 import { h, replace, clear } from '../dom.js';
 import { formatScore, scoreColours } from '../colour.js';
-import { renderHeatmap } from '../heatmap.js';
+import { renderHeatmap, renderLegend } from '../heatmap.js';
 import { spearman } from '../stats.js';
-import { explainsOutput, methodName, shortMethodName } from '../names.js';
+import { explainsOutput, methodName, resultScores, shortMethodName } from '../names.js';
+import { compareExport } from '../export.js';
 
 const DEFAULT_PICKS = ['gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion'];
 
@@ -16,6 +17,15 @@ export function createCompareView(app, panel) {
   const out = h('div', { class: 'cmp-out', 'aria-live': 'polite' });
   const runBtn = h('button', { type: 'button', class: 'primary small', text: 'Compare', onclick: () => refresh(true) });
   const hint = h('p', { class: 'hint', id: 'cmp-hint' });
+  let rhos = [];
+  const exportRow = app.exportRow('compare', () =>
+    results.length
+      ? {
+          stem: `wordlight_${app.modelName}_compare`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+          ...compareExport(results, { modelName: app.modelName, names: results.map((r) => methodName(r.method)), rho: rhos, measure: app.measure(16, app.exportFont), font: app.exportFont }),
+        }
+      : null,
+  );
 
   panel.append(
     h('div', { class: 'view-head' }, h('h2', { text: 'Compare methods' }), runBtn),
@@ -23,12 +33,13 @@ export function createCompareView(app, panel) {
     pickBox,
     hint,
     out,
+    exportRow,
   );
 
   function fillPicks() {
     clear(pickBox);
     pickBox.append(h('legend', { class: 'visually-hidden', text: 'Methods to compare' }));
-    const available = app.methods.filter(explainsOutput);
+    const available = offered();
     if (!picks.length) picks = DEFAULT_PICKS.filter((n) => available.some((m) => m.name === n));
     for (const m of available) {
       const box = h('input', {
@@ -40,12 +51,20 @@ export function createCompareView(app, panel) {
           else picks = picks.filter((n) => n !== m.name);
           picks = available.map((x) => x.name).filter((n) => picks.includes(n));
           app.state.compare = [...picks];
+          // In the address bar at once, not at the next explanation.
+          app.saveState();
           sync();
         },
       });
-      pickBox.append(h('label', { title: m.description }, box, shortMethodName(m.name)));
+      pickBox.append(h('label', { title: m.description }, box, shortMethodName(m)));
     }
     sync();
+  }
+  // The methods that can be compared on the loaded model: those that apply
+  // to it and explain the class's output.
+  function offered() {
+    const list = app.modelMethods?.length ? app.modelMethods : app.methods;
+    return list.filter((m) => m.applicable !== false && explainsOutput(m));
   }
   function sync() {
     for (const box of pickBox.querySelectorAll('input')) box.disabled = !box.checked && picks.length >= 4;
@@ -96,16 +115,21 @@ export function createCompareView(app, panel) {
     if (!results.length) return;
     const target = results[0].prediction.target_name;
     const rows = results.map((r) => {
-      const hm = h('div', { class: 'heatmap small', 'aria-label': `${methodName(r.method)}: words coloured by score` });
-      const { scale } = renderHeatmap(hm, r, { target });
+      const scores = resultScores(r);
+      const hm = h('div', { class: 'heatmap small', 'aria-label': `${methodName(r.method)}: words coloured by ${scores === 'unsigned' ? 'importance' : 'score'}`, dataset: { scores } });
+      const { scale, unread } = renderHeatmap(hm, r, { target });
+      const legend = h('div', { class: 'legend small' });
+      renderLegend(legend, scale, target, { scores, unread });
+      const range = scores === 'unsigned' ? `importance 0 to ${formatScore(scale).slice(1)}` : `scale \u00b1${formatScore(scale).slice(1)}`;
       return h(
         'div',
-        { class: 'cmp-row', dataset: { method: r.method } },
-        h('div', { class: 'cmp-name' }, methodName(r.method), h('span', { text: `scale \u00b1${formatScore(scale).slice(1)} \u00b7 ${(1000 * r.seconds).toFixed(0)} ms` })),
-        hm,
+        { class: 'cmp-row', dataset: { method: r.method, scores } },
+        h('div', { class: 'cmp-name' }, methodName(r.method), h('span', { text: `${range} \u00b7 ${(1000 * r.seconds).toFixed(0)} ms` })),
+        h('div', {}, hm, legend),
       );
     });
     const scores = results.map((r) => r.words.map((w) => w.score));
+    rhos = results.map((_, i) => results.map((__, j) => spearman(scores[i], scores[j])));
     const corr = h(
       'table',
       { class: 'data corr' },
@@ -130,7 +154,7 @@ export function createCompareView(app, panel) {
     );
     replace(
       out,
-      h('p', { class: 'hint', text: `Explaining \u201c${target}\u201d; orange: for, purple: against.` }),
+      h('p', { class: 'hint', text: `Explaining \u201c${target}\u201d; signed methods: orange for, purple against; unsigned ones (importance): white to blue-green. Grey, dashed: not read by this model.` }),
       rows,
       h('h3', { text: 'Rank correlation of the word scores' }),
       h('div', { class: 'scroll' }, corr),
@@ -141,10 +165,18 @@ export function createCompareView(app, panel) {
   return {
     panel,
     setPicks(list) {
-      if (list?.length) picks = list.filter((n) => app.method(n));
+      if (list?.length) picks = list.filter((n) => offered().some((m) => m.name === n));
       if (app.methods.length) fillPicks();
     },
-    invalidate() {
+    offers(name) {
+      return offered().some((m) => m.name === name);
+    },
+    invalidate(what) {
+      if (what === 'model') {
+        // The new model may not offer every pick.
+        picks = picks.filter((n) => offered().some((m) => m.name === n));
+        clear(pickBox);
+      }
       if (results.length && key !== currentKey()) out.classList.add('stale');
     },
     refresh(force) {

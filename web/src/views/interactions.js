@@ -3,8 +3,18 @@
 // text, and for a clicked word how every other word changes its importance.
 import { h, s, replace, clear } from '../dom.js';
 import { formatScore, scoreColours } from '../colour.js';
-import { renderHeatmap, renderLegend } from '../heatmap.js';
+import { NOT_READ, renderHeatmap, renderLegend } from '../heatmap.js';
 import { methodName } from '../names.js';
+import { checkInteger } from '../state.js';
+import { matrixExport } from '../export.js';
+import { wordUnknown } from '../unread.js';
+
+// The steps option of integrated-hessians as it applies to the loaded model
+// (FALLBACK: 1 to 256, default 16, until the registry is read).
+function stepsSpec(app) {
+  const o = app.method('integrated-hessians')?.options?.find((x) => x.name === 'steps');
+  return { min: o?.min ?? 1, max: o?.max ?? 256, default: o?.default ?? 16 };
+}
 
 const MAX_WORDS = 60;
 const ARCS = 6;
@@ -13,29 +23,63 @@ export function createInteractionsView(app, panel) {
   let key = '';
   let result = null;
   let selected = -1;
-  const steps = h('input', { type: 'number', id: 'ih-steps', min: 1, max: 256, step: 1, value: '16', style: { width: '5em' } });
+  // The same options as the method list sends for Integrated Hessians (its
+  // per-model defaults, and yours when it is the method on the left); the
+  // steps box overrides the steps only when you change it.
+  const steps = h('input', { type: 'number', id: 'ih-steps', step: 1, style: { width: '5em' } });
+  const stepsErr = h('span', { class: 'opt-err', id: 'ih-steps-err', hidden: true });
+  function syncSteps() {
+    const sp = stepsSpec(app);
+    // Adaptive (the registry's default): the steps to start from; they double until converged.
+    const adaptive = app.method('integrated-hessians')?.options?.some((o) => o.name === 'adaptive');
+    const lab = panel.querySelector('#ih-steps-label');
+    if (lab) lab.textContent = adaptive ? 'steps to start from' : 'path steps';
+    steps.min = String(sp.min);
+    steps.max = String(sp.max);
+    const own = app.state.method === 'integrated-hessians' ? app.state.options.steps : undefined;
+    steps.value = String(app.state.ihSteps !== '' && app.state.ihSteps !== undefined ? app.state.ihSteps : own ?? sp.default);
+  }
+  steps.addEventListener('change', () => {
+    const sp = stepsSpec(app);
+    const r = checkInteger(steps.value, sp.min, sp.max);
+    if (r.error) {
+      stepsErr.textContent = `path steps: ${sp.min} to ${sp.max}`;
+      stepsErr.hidden = false;
+      return;
+    }
+    stepsErr.hidden = true;
+    app.state.ihSteps = r.value === sp.default && app.state.method !== 'integrated-hessians' ? '' : String(r.value);
+    app.saveState();
+  });
   const out = h('div', { class: 'ih-out' });
   const detail = h('div', { class: 'sub', hidden: true, 'aria-live': 'polite' });
+  const legend = h('div', { class: 'legend' });
+  const exportRow = app.exportRow('interactions', () => (result ? ihExport() : null));
 
   panel.append(
     h(
       'div',
       { class: 'view-head' },
       h('h2', { text: 'How words work together' }),
-      h('div', { class: 'toolbar' }, h('label', { for: 'ih-steps', class: 'toggle', text: 'path steps' }), steps, h('button', { type: 'button', class: 'primary small', text: 'Compute', onclick: () => refresh(true) })),
+      h('div', { class: 'toolbar' }, h('label', { for: 'ih-steps', class: 'toggle', id: 'ih-steps-label', text: 'path steps' }), steps, stepsErr, h('button', { type: 'button', class: 'primary small', text: 'Compute', onclick: () => refresh(true) })),
     ),
     h('p', { class: 'hint', text: 'Integrated Hessians (Janizek et al. 2021): entry (i, j) is how much word j changes the importance of word i; each row sums to word i\u2019s Integrated Gradients score, and the diagonal holds each word\u2019s own effect. Click a word to see its partners.' }),
     out,
+    legend,
+    exportRow,
     detail,
   );
+  syncSteps();
 
-  const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, steps.value]);
+  const requestOpts = () => app.explainOptions('integrated-hessians', app.state.ihSteps !== '' && app.state.ihSteps !== undefined ? { steps: Number(app.state.ihSteps) } : {});
+  const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, requestOpts()]);
 
   async function refresh(force) {
-    if (!app.method('integrated-hessians')) {
-      replace(out, h('p', { class: 'placeholder', text: 'This build of the module has no integrated-hessians method.' }));
+    if (!app.applicable('integrated-hessians')) {
+      replace(out, h('p', { class: 'placeholder', text: app.method('integrated-hessians')?.why || 'Integrated Hessians does not apply to this model, or this build of the module has no integrated-hessians method.' }));
       return;
     }
+    syncSteps();
     if (!force && key === currentKey()) return;
     const text = app.text();
     if (!text.trim()) return;
@@ -45,13 +89,7 @@ export function createInteractionsView(app, panel) {
       const r = await app.runJob(`${methodName('integrated-hessians')}…`, (signal, progress) =>
         app.model.explain(text, {
           method: 'integrated-hessians',
-          steps: Number(steps.value) || 16,
-          // Transformers: from the unknown word's embedding. From zero, the
-          // trained sst2-bert's path turns sharply near the start (the word
-          // embeddings overtake the position embeddings in LayerNorm), and
-          // 16 points leave a completeness gap of several hundred percent;
-          // from [UNK] they leave 0.04%. Our CNN and BiLSTM are smooth from zero.
-          baseline: /^wordlight-/.test(app.model.info?.architecture || '') ? 'zero' : 'unk',
+          ...requestOpts(),
           target: app.targetArg(),
           signal,
           onProgress: ({ done, total }) => progress(`Integrated Hessians: ${done} of ${total}`, done, total),
@@ -69,25 +107,28 @@ export function createInteractionsView(app, panel) {
   }
 
   const wordText = (i) => result.text.slice(result.words[i].begin, result.words[i].end);
+  const unreadWord = (i) => wordUnknown(result, result.words[i]);
 
   // Off-diagonal scale: the diagonal (main effects) is usually much larger.
-  function offScale(M) {
+  function offScale(M, unread = new Set()) {
     let m = 0;
-    for (let i = 0; i < M.length; ++i) for (let j = 0; j < M.length; ++j) if (i !== j) m = Math.max(m, Math.abs(M[i][j]));
+    for (let i = 0; i < M.length; ++i) for (let j = 0; j < M.length; ++j) if (i !== j && !unread.has(i) && !unread.has(j)) m = Math.max(m, Math.abs(M[i][j]));
     return m || 1;
   }
+  let lastScale = 1;
 
   function render() {
     const r = result;
     const M = r.interactions.words;
     const n = M.length;
     const shown = Math.min(n, MAX_WORDS);
-    const scale = offScale(M);
+    const scale = offScale(M, new Set(result.words.map((_, i) => i).filter(unreadWord)));
+    lastScale = scale;
     const table = h(
       'table',
       { class: 'matrix', id: 'ih-matrix' },
       h('caption', { class: 'visually-hidden', text: 'Interaction of each pair of words: row word i, column word j' }),
-      h('thead', {}, h('tr', {}, h('th', {}), Array.from({ length: shown }, (_, j) => h('th', { scope: 'col', class: j === selected ? 'selcol' : '' }, h('span', { text: wordText(j) }))))),
+      h('thead', {}, h('tr', {}, h('th', {}), Array.from({ length: shown }, (_, j) => h('th', { scope: 'col', class: [j === selected ? 'selcol' : '', unreadWord(j) ? 'unread' : ''], title: unreadWord(j) ? NOT_READ : undefined }, h('span', { text: wordText(j) }))))),
       h(
         'tbody',
         {},
@@ -98,6 +139,8 @@ export function createInteractionsView(app, panel) {
             h('th', { scope: 'row', class: 'rowh' }, h('button', { type: 'button', class: 'rowbtn', text: wordText(i), onclick: () => pick(i) })),
             Array.from({ length: shown }, (_, j) => {
               const v = M[i][j];
+              if (unreadWord(i) || unreadWord(j))
+                return h('td', { class: 'unread', title: `${wordText(i)} \u00d7 ${wordText(j)}: ${NOT_READ}`, 'aria-label': `${wordText(i)} with ${wordText(j)}: ${NOT_READ}`, onclick: () => pick(i) });
               const c = scoreColours(v, scale);
               return h('td', {
                 class: i === j ? 'diag' : '',
@@ -112,8 +155,12 @@ export function createInteractionsView(app, panel) {
       ),
     );
     const checks = (r.checks || []).map((c) => `${c.name.replace(/-/g, ' ')} ${formatScore(c.value, 2)}`).join(' \u00b7 ');
+    renderLegend(legend, scale, r.prediction.target_name, { unread: result.words.some((_, i) => unreadWord(i)) });
+    const conv = r.convergence;
     replace(
       out,
+      h('h3', { id: 'ih-title', text: r.explains?.title || `Interactions for \u201c${r.prediction.target_name}\u201d` }),
+      conv ? h('p', { class: 'hint', text: `${conv.adaptive ? 'adaptive: ' : ''}${conv.steps} steps \u00b7 completeness gap ${(100 * conv.gap).toPrecision(2)}% \u00b7 change from ${conv.steps / 2} steps ${(100 * conv.change).toPrecision(2)}% \u00b7 ${conv.converged ? 'converged' : 'not converged'}` }) : null,
       arcs(M),
       h('div', { class: 'scroll' }, table),
       n > shown ? h('p', { class: 'notice', text: `The matrix shows the first ${shown} of ${n} words.` }) : null,
@@ -125,7 +172,7 @@ export function createInteractionsView(app, panel) {
   function arcs(M) {
     const n = M.length;
     const pairs = [];
-    for (let i = 0; i < n; ++i) for (let j = i + 1; j < n; ++j) pairs.push({ i, j, v: M[i][j] + M[j][i] });
+    for (let i = 0; i < n; ++i) for (let j = i + 1; j < n; ++j) if (!unreadWord(i) && !unreadWord(j)) pairs.push({ i, j, v: M[i][j] + M[j][i] });
     pairs.sort((a, b) => Math.abs(b.v) - Math.abs(a.v));
     const top = pairs.slice(0, ARCS).filter((p) => p.v !== 0);
     const ctx = document.createElement('canvas').getContext('2d');
@@ -175,27 +222,67 @@ export function createInteractionsView(app, panel) {
     const M = result.interactions.words;
     const row = M[i].map((v, j) => (j === i ? 0 : v));
     const hm = h('div', { class: 'heatmap small clickable', id: 'ih-heatmap' });
-    const { scale } = renderHeatmap(hm, result, {
+    const { scale, unread } = renderHeatmap(hm, result, {
       scores: row,
       selected: i,
       target: wordText(i),
       onWord: (j) => pick(j),
     });
-    const legend = h('div', { class: 'legend' });
-    renderLegend(legend, scale, wordText(i));
+    const rowLegend = h('div', { class: 'legend' });
+    renderLegend(rowLegend, scale, wordText(i), { unread });
     const partners = row.map((v, j) => [v, j]).filter(([, j]) => j !== i).sort((a, b) => Math.abs(b[0]) - Math.abs(a[0])).slice(0, 3);
     replace(
       detail,
       h('h3', { text: `How the other words change the importance of \u201c${wordText(i)}\u201d` }),
       h('p', { class: 'hint', text: `Own effect ${formatScore(M[i][i], 3)}, with all interactions ${formatScore(M[i].reduce((a, b) => a + b, 0), 3)} (its Integrated Gradients score). Strongest partners: ${partners.map(([v, j]) => `${wordText(j)} ${formatScore(v, 2)}`).join(', ')}.` }),
       hm,
-      legend,
+      rowLegend,
     );
     detail.hidden = false;
   }
 
+  function ihExport() {
+    const r = result;
+    const M = r.interactions.words;
+    const n = Math.min(M.length, MAX_WORDS);
+    const labels = Array.from({ length: n }, (_, i) => wordText(i));
+    const unreadCols = new Set(labels.map((_, i) => i).filter(unreadWord));
+    return {
+      stem: `wordlight_${app.modelName}_interactions`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+      ...matrixExport(
+        {
+          head: `${app.modelName} \u00b7 ${methodName('integrated-hessians')} \u00b7 interactions for "${r.prediction.target_name}"${M.length > n ? ` (first ${n} of ${M.length} words)` : ''}`,
+          rowLabels: labels,
+          colLabels: labels,
+          values: M.slice(0, n).map((row) => row.slice(0, n)),
+          scale: lastScale,
+          diagonalOff: true,
+          target: r.prediction.target_name,
+          note: 'off-diagonal interactions; the outlined diagonal (own effects) is off the scale',
+          unreadCols,
+          unreadRows: unreadCols,
+        },
+        { modelName: app.modelName, json: { view: 'interactions', text: r.text, options: r.options, checks: r.checks, convergence: r.convergence, interactions: r.interactions }, measure: app.measure(12, app.exportFont), font: app.exportFont },
+      ),
+    };
+  }
+
   return {
     panel,
+    // A link's steps, checked against the method's range -> notices.
+    acceptState(st) {
+      const changes = [];
+      if (st.ihSteps !== undefined && st.ihSteps !== '') {
+        const sp = stepsSpec(app);
+        const r = checkInteger(st.ihSteps, sp.min, sp.max);
+        if (r.error) {
+          changes.push(`Interactions: path steps \u201c${st.ihSteps}\u201d is not possible (${r.error}; ${sp.min} to ${sp.max}): using ${sp.default}.`);
+          app.state.ihSteps = '';
+        } else app.state.ihSteps = String(r.value);
+      } else app.state.ihSteps = '';
+      syncSteps();
+      return changes;
+    },
     invalidate() {
       if (result && key !== currentKey()) out.classList.add('stale');
     },

@@ -3,8 +3,19 @@
 // picked neuron the words that drive it (neuron-relevance).
 import { h, replace, clear } from '../dom.js';
 import { formatScore, maxAbs, scoreColours } from '../colour.js';
-import { renderHeatmap, renderLegend } from '../heatmap.js';
+import { NOT_READ, renderHeatmap, renderLegend } from '../heatmap.js';
 import { wordScoresFromTokens } from '../stats.js';
+import { methodName, resultScores, resultTitle } from '../names.js';
+import { matrixExport } from '../export.js';
+import { wordUnknown } from '../unread.js';
+
+// The mode option of layer-relevance as it applies to the loaded model
+// (FALLBACK: the two modes, until the registry lists them).
+function modeSpec(app) {
+  const o = app.method('layer-relevance')?.options?.find((x) => x.name === 'mode');
+  return o?.choices?.length ? o : { name: 'mode', choices: ['lrp', 'gradient-x-activation'], default: 'lrp' };
+}
+const MODE_NAMES = { lrp: 'LRP', 'gradient-x-activation': 'gradient \u00d7 activation' };
 
 // A cell's number in a few characters: .31, −.072, 1.5, 2e−3.
 function compact(v) {
@@ -18,10 +29,23 @@ export function createLayersView(app, panel) {
   let key = '';
   let result = null;
   let selected = -1;
-  const mode = h('select', { id: 'layers-mode', 'aria-label': 'relevance mode' }, h('option', { value: 'lrp', text: 'LRP' }), h('option', { value: 'gradient-x-activation', text: 'gradient \u00d7 activation' }));
-  mode.addEventListener('change', () => refresh(true));
+  let cols = [];
+  let rows = [];
+  const mode = h('select', { id: 'layers-mode', 'aria-label': 'relevance mode' });
+  function fillModes() {
+    const spec = modeSpec(app);
+    const want = app.state.layersMode && spec.choices.includes(app.state.layersMode) ? app.state.layersMode : spec.default;
+    replace(mode, spec.choices.map((c) => h('option', { value: c, text: MODE_NAMES[c] || c, selected: c === want })));
+    mode.value = want;
+  }
+  mode.addEventListener('change', () => {
+    app.state.layersMode = mode.value === modeSpec(app).default ? '' : mode.value;
+    app.saveState();
+    refresh(true);
+  });
   const out = h('div', { class: 'layers-out' });
   const neuronBox = h('div', { class: 'sub', hidden: true, 'aria-live': 'polite' });
+  const exportRow = app.exportRow('layers', () => (result ? layersExport() : null));
 
   panel.append(
     h(
@@ -32,15 +56,17 @@ export function createLayersView(app, panel) {
     ),
     h('p', { class: 'hint', text: 'Each row is a layer, each column a word: how much of the explained output passes through that word at that layer (rows normalised, each on its own colour scale). Pick a layer to see its most relevant neurons, and a neuron to see which words drive it.' }),
     out,
+    exportRow,
     neuronBox,
   );
+  fillModes();
 
   const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, mode.value]);
-  const available = () => app.method('layer-relevance') && app.method('neuron-relevance');
+  const available = () => app.applicable('layer-relevance') && app.applicable('neuron-relevance');
 
   async function refresh(force) {
     if (!available()) {
-      replace(out, h('p', { class: 'placeholder', text: 'This build of the module has no layer-relevance method.' }));
+      replace(out, h('p', { class: 'placeholder', text: app.method('layer-relevance')?.why || 'Layer relevance does not apply to this model, or this build of the module has no layer-relevance method.' }));
       return;
     }
     if (!force && key === currentKey()) return;
@@ -50,7 +76,7 @@ export function createLayersView(app, panel) {
     app.clearError();
     try {
       const r = await app.runJob('Layer relevance…', (signal) =>
-        app.model.explain(text, { method: 'layer-relevance', mode: mode.value, target: app.targetArg(), topK: 8, signal }),
+        app.model.explain(text, { method: 'layer-relevance', target: app.targetArg(), ...app.explainOptions('layer-relevance', { mode: mode.value, topK: 8 }), signal }),
       );
       if (!r) return;
       result = r;
@@ -67,22 +93,24 @@ export function createLayersView(app, panel) {
     const r = result;
     // Columns: the words, and special tokens ([CLS], <s>, ...) where they
     // are, since a transformer's last layers carry the relevance there.
-    const cols = [];
+    cols = [];
     const seen = new Set();
     r.tokens.forEach((t, i) => {
       if (t.special || t.word < 0) cols.push({ label: t.token, tokens: [i], special: true });
       else if (!seen.has(t.word)) {
         seen.add(t.word);
         const w = r.words[t.word];
-        cols.push({ label: r.text.slice(w.begin, w.end), tokens: w.tokens });
+        cols.push({ label: r.text.slice(w.begin, w.end), tokens: w.tokens, unread: wordUnknown(r, w) });
       }
     });
-    const rows = r.layers.map((L) => wordScoresFromTokens(L.token_scores, cols));
+    rows = r.layers.map((L) => wordScoresFromTokens(L.token_scores, cols));
+    const absorbed = r.layers.some((L) => Number.isFinite(L.absorbed));
+    const scores = resultScores(r);
     const table = h(
       'table',
       { class: 'matrix', id: 'layers-matrix' },
       h('caption', { class: 'visually-hidden', text: 'Relevance of each word (columns) at each layer (rows)' }),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'layer' }), cols.map((c) => h('th', { scope: 'col', class: c.special ? 'special' : '' }, h('span', { text: c.label }))))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'layer' }), cols.map((c) => h('th', { scope: 'col', class: [c.special ? 'special' : '', c.unread ? 'unread' : ''], title: c.unread ? NOT_READ : undefined }, h('span', { text: c.label }))), absorbed ? h('th', { scope: 'col', class: 'num', text: 'absorbed here' }) : null)),
       h(
         'tbody',
         {},
@@ -93,8 +121,10 @@ export function createLayersView(app, panel) {
             { class: li === selected ? 'sel' : '' },
             h('th', { scope: 'row', class: 'rowh' }, h('button', { type: 'button', class: 'rowbtn', text: L.layer, 'aria-label': `layer ${L.layer}: show its neurons`, onclick: () => pick(li) })),
             rows[li].map((v, wi) => {
-              const c = scoreColours(v, scale);
               const word = cols[wi].label;
+              if (cols[wi].unread)
+                return h('td', { class: 'unread', title: `${L.layer} \u00b7 ${word}: ${NOT_READ} (unknown to its vocabulary)`, 'aria-label': `${L.layer}, ${word}: ${NOT_READ}`, tabindex: -1, text: '' });
+              const c = scoreColours(v, scale, scores);
               return h('td', {
                 style: { background: c.bg, color: c.fg },
                 title: `${L.layer} \u00b7 ${word}: ${formatScore(v, 4)}`,
@@ -104,18 +134,24 @@ export function createLayersView(app, panel) {
                 text: Math.abs(v) >= 0.25 * scale && scale > 0 ? compact(v) : '',
               });
             }),
+            absorbed ? h('td', { class: 'num absorbed', title: 'relevance absorbed at this layer (biases, LayerNorm shift, epsilon...)', text: Number.isFinite(L.absorbed) ? formatScore(L.absorbed, 2) : '' }) : null,
           );
         }),
       ),
     );
     const check = r.checks?.[0];
+    // Each row has its own scale: the bar reads in fractions of the row's largest |value|.
+    const legend = h('div', { class: 'legend small' });
+    renderLegend(legend, 1, r.prediction.target_name, { scores, unread: cols.some((c) => c.unread) });
     replace(
       out,
+      h('h3', { id: 'layers-title', text: resultTitle(r) }),
       h('div', { class: 'scroll' }, table),
+      legend,
       h(
         'p',
         { class: 'hint' },
-        `${r.layers.length} layers, explaining \u201c${r.prediction.target_name}\u201d`,
+        `${r.layers.length} layers \u00b7 each row on its own scale: \u00b11 on the bar is that row\u2019s largest |value|`,
         check ? ` \u00b7 ${check.name.replace(/-/g, ' ')} ${formatScore(check.value, 2)} (${(100 * Math.abs(check.relative)).toPrecision(2)}%)` : '',
         ` \u00b7 ${(1000 * r.seconds).toFixed(0)} ms`,
       ),
@@ -149,29 +185,76 @@ export function createLayersView(app, panel) {
     const target = neuronBox.querySelector('.neuron-out');
     try {
       const r = await app.runJob(`Neuron ${neuron}…`, (signal) =>
-        app.model.explain(text, { method: 'neuron-relevance', mode: mode.value, layer: li, neuron, target: app.targetArg(), signal }),
+        app.model.explain(text, { method: 'neuron-relevance', target: app.targetArg(), ...app.explainOptions('neuron-relevance', { mode: mode.value, layer: li, neuron }), signal }),
       );
       if (!r) return;
+      neuronResult = r;
+      // A neuron's explanation is about the neuron, not the class.
+      const unit = r.explains?.unit || r.unit || `neuron ${neuron} of ${result.layers[li].layer}`;
+      if (!r.explains && !r.unit) r.unit = unit;
       const hm = h('div', { class: 'heatmap small', id: 'neuron-heatmap' });
-      const { scale } = renderHeatmap(hm, r, { target: r.unit || `neuron ${neuron}` });
+      const { scale, unread } = renderHeatmap(hm, r, { target: unit });
       const legend = h('div', { class: 'legend' });
-      renderLegend(legend, scale, r.unit || `neuron ${neuron}`);
+      renderLegend(legend, scale, unit, { scores: resultScores(r), unread });
       const check = r.checks?.[0];
       replace(
         target,
-        h('h3', { text: `Words that drive ${r.unit || `neuron ${neuron}`}` }),
+        h('h3', { id: 'neuron-title', text: resultTitle(r) }),
         hm,
         legend,
         check ? h('p', { class: 'hint', text: check.description + `: ${formatScore(check.value, 3)} of ${formatScore(check.reference, 3)}` }) : null,
+        app.exportRow('neuron', () => neuronExport()),
       );
     } catch (e) {
       replace(target, h('p', { class: 'error', text: e.message }));
     }
   }
 
+  let neuronResult = null;
+  function layersExport() {
+    const r = result;
+    const unreadCols = new Set(cols.map((c, i) => (c.unread ? i : -1)).filter((i) => i >= 0));
+    const absorbed = r.layers.some((L) => Number.isFinite(L.absorbed));
+    return {
+      stem: `wordlight_${app.modelName}_layers`.replace(/[^A-Za-z0-9_.-]/g, '-'),
+      ...matrixExport(
+        {
+          head: `${app.modelName} \u00b7 ${methodName('layer-relevance')} (${MODE_NAMES[mode.value] || mode.value}) \u00b7 ${resultTitle(r)}`,
+          rowLabels: r.layers.map((L) => L.layer),
+          colLabels: cols.map((c) => c.label),
+          values: rows,
+          rowScale: (i) => Math.max(...rows[i].filter((_, j) => !unreadCols.has(j)).map(Math.abs), 0) || 1,
+          scores: resultScores(r),
+          target: r.prediction.target_name,
+          note: 'each row on its own scale: \u00b11 = that row\u2019s largest |value|',
+          unreadCols,
+          extraCol: absorbed ? { label: 'absorbed here', key: 'absorbed', values: r.layers.map((L) => L.absorbed) } : null,
+        },
+        { modelName: app.modelName, json: { view: 'layers', text: r.text, mode: mode.value, title: resultTitle(r), checks: r.checks, result: r }, measure: app.measure(12, app.exportFont), font: app.exportFont },
+      ),
+    };
+  }
+  function neuronExport() {
+    const r = neuronResult;
+    if (!r) return null;
+    return { ...app.wordsExport(r), stem: `wordlight_${app.modelName}_neuron`.replace(/[^A-Za-z0-9_.-]/g, '-') };
+  }
+
   return {
     panel,
+    // A link's Layers mode, checked against the modes offered -> notices.
+    acceptState(st) {
+      const spec = modeSpec(app);
+      const changes = [];
+      if (st.layersMode && !spec.choices.includes(st.layersMode)) {
+        changes.push(`Layers: mode \u201c${st.layersMode}\u201d is not offered for this model: using ${MODE_NAMES[spec.default] || spec.default}.`);
+        app.state.layersMode = '';
+      } else app.state.layersMode = st.layersMode && st.layersMode !== spec.default ? st.layersMode : '';
+      fillModes();
+      return changes;
+    },
     invalidate() {
+      fillModes();
       if (result && key !== currentKey()) out.classList.add('stale');
     },
     refresh(force) {

@@ -6,10 +6,9 @@ import { h, s, replace, clear } from '../dom.js';
 import { formatScore } from '../colour.js';
 import { renderHeatmap, renderLegend } from '../heatmap.js';
 import { area, order, removeWords, replaceWord } from '../stats.js';
-import { explainsOutput, methodName, shortMethodName } from '../names.js';
-
+import { explainsOutput, methodName, resultScores, shortMethodName } from '../names.js';
 // Okabe-Ito, distinguishable with the common colour-vision deficiencies.
-const LINE_COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9'];
+import { LINE_COLOURS, curveExport } from '../export.js';
 const MAX_POINTS = 40;
 
 function rng(seed) {
@@ -37,6 +36,10 @@ export function createWhatIfView(app, panel) {
   const legend = h('div', { class: 'legend' });
   const picksBox = h('fieldset', { class: 'method-picks' });
   const curveOut = h('div', { class: 'curve-out' });
+  let curveData = null;
+  const curveExportRow = app.exportRow('curve', () =>
+    curveData ? { stem: `wordlight_${app.modelName}_deletion-curve`.replace(/[^A-Za-z0-9_.-]/g, '-'), ...curveExport(curveData, { modelName: app.modelName, text: curveData.text }) } : null,
+  );
 
   panel.append(
     h(
@@ -61,6 +64,7 @@ export function createWhatIfView(app, panel) {
       h('p', { class: 'hint', text: 'Remove the words one by one, the most relevant first by each method: a faithful explanation makes the probability of the explained class fall fast (a small area under the curve). Random order is the reference.' }),
       picksBox,
       curveOut,
+      curveExportRow,
     ),
   );
 
@@ -84,12 +88,12 @@ export function createWhatIfView(app, panel) {
       const [p0, p1] = await Promise.all([app.model.predict(app.text()), app.model.predict(t)]);
       renderDelta(p0, p1);
       const r = await app.runJob(`${methodName(app.state.method)}…`, (signal) =>
-        app.model.explain(t, { method: app.state.method, target: app.targetArg(), ...app.state.options, signal }),
+        app.model.explain(t, { method: app.state.method, target: app.targetArg(), ...app.explainOptions(app.state.method), signal }),
       );
       if (!r) return;
       key = k;
-      const { scale } = renderHeatmap(hm, r, {});
-      renderLegend(legend, scale, r.prediction.target_name);
+      const { scale, unread } = renderHeatmap(hm, r, {});
+      renderLegend(legend, scale, r.prediction.target_name, { scores: resultScores(r), unread });
     } catch (e) {
       app.showError(e.message);
     }
@@ -163,14 +167,16 @@ export function createWhatIfView(app, panel) {
 
   // ------------------------------------------------------- deletion curve
   function fillPicks() {
-    if (!curvePicks) curvePicks = [...new Set([app.state.method, 'gradient-x-input', 'occlusion'])].filter((n) => app.method(n));
+    const offered = (app.modelMethods?.length ? app.modelMethods : app.methods).filter((m) => m.applicable !== false && explainsOutput(m));
+    if (!curvePicks) curvePicks = [...new Set([app.state.method, 'gradient-x-input', 'occlusion'])];
+    curvePicks = curvePicks.filter((n) => offered.some((m) => m.name === n));
     clear(picksBox);
     picksBox.append(h('legend', { class: 'visually-hidden', text: 'Methods for the curve' }));
-    for (const m of app.methods.filter(explainsOutput)) {
+    for (const m of offered) {
       picksBox.append(
         h('label', {}, h('input', { type: 'checkbox', checked: curvePicks.includes(m.name), onchange: (ev) => {
           curvePicks = ev.target.checked ? [...curvePicks, m.name] : curvePicks.filter((n) => n !== m.name);
-        } }), shortMethodName(m.name)),
+        } }), shortMethodName(m)),
       );
     }
   }
@@ -226,7 +232,7 @@ export function createWhatIfView(app, panel) {
           random: true,
           points: rnd[0].map((p, i) => ({ ...p, y: rnd.reduce((s, c) => s + (c[i]?.y ?? p.y), 0) / rnd.length })),
         });
-        return { curves: out, n, target: app.labels[ti] ?? String(ti) };
+        return { curves: out, n, target: app.labels[ti] ?? String(ti), text: base };
       });
       if (!curves) return;
       curveKey = k;
@@ -236,7 +242,7 @@ export function createWhatIfView(app, panel) {
     }
   }
 
-  function renderCurve({ curves, n, target }) {
+  function renderCurve({ curves, n, target, text: curveText }) {
     const W = 640, H = 300, L = 48, R = 16, T = 14, B = 42;
     const x = (v) => L + v * (W - L - R);
     const y = (v) => T + (1 - v) * (H - T - B);
@@ -285,6 +291,7 @@ export function createWhatIfView(app, panel) {
         ),
       ),
     );
+    curveData = { curves: curves.map((c) => ({ name: c.name, random: !!c.random, colour: c.colour, points: c.points })), n, target, text: curveText };
     replace(curveOut, svg, h('div', { class: 'scroll' }, table));
     curveOut.dataset.curves = String(curves.length);
   }
