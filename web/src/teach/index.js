@@ -6,6 +6,7 @@
 // whenever an explanation is shown; the panel computes what its picture
 // needs beyond the result (a plain gradient, noisy copies, the layers)
 // only while it is open.
+import './teach.css';
 import { h, replace, clear } from '../dom.js';
 import { methodName } from '../names.js';
 import { toDom, num, pct, signed } from './vnode.js';
@@ -148,6 +149,7 @@ function measureFor(size) {
 function createPanel(app, mount) {
   const button = h('button', { type: 'button', class: 'teach-toggle', id: 'teach-toggle', 'aria-expanded': 'false', 'aria-controls': 'teach-body' });
   const body = h('div', { id: 'teach-body', class: 'teach-body', hidden: true, role: 'region', 'aria-labelledby': 'teach-toggle' });
+  mount.classList.add('teach');
   replace(mount, h('h3', { class: 'teach-head' }, button), body);
   const state = { result: null, open: false, seq: 0, cache: new WeakMap(), width: 0 };
   const measures = { 11: measureFor(11), 12: measureFor(12) };
@@ -205,7 +207,7 @@ function createPanel(app, mount) {
       body,
       h('h4', { text: 'What it computes' }),
       h('p', { text: c?.words || app.method?.(r.method)?.description || '' }),
-      c?.symbols ? h('p', { class: 'teach-formula', 'aria-label': `Formula: ${c.symbols}` }, h('code', { text: c.symbols })) : null,
+      c?.symbols ? h('p', { class: 'teach-formula', 'aria-label': `Formula: ${c.symbols}` }, c.symbols.split(/;\s+/).map((part) => h('code', { text: part }))) : null,
       h('h4', { text: 'The picture, from this text' }),
       c?.picture ? h('p', { class: 'hint', text: c.picture }) : null,
       figure,
@@ -233,6 +235,7 @@ function createPanel(app, mount) {
     );
     figure.setAttribute('aria-busy', 'false');
     figure.dataset.method = r.method;
+    figure.dataset.width = String(width);
   }
 
   // Redraw for a new width (a phone turned, a window resized).

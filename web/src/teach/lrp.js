@@ -103,7 +103,7 @@ export function lrpFlowPicture(r, layersResult, opts = {}) {
   });
   // Token labels under the grid.
   let y = top + levels.length * (rowH + gap) - gap + 6;
-  const rotate = colW < 34;
+  const rotate = colW < 34 || toks.some((t) => measure(t.token) > colW - 2);
   const angle = colW < 16 ? -90 : -55;
   const size = colW < 12 ? 9 : 10;
   toks.forEach((t, ti) => {
@@ -118,7 +118,7 @@ export function lrpFlowPicture(r, layersResult, opts = {}) {
     y += 16;
   }
   nodes.push(v('line', { x1: gridX, y1: y, x2: gridX + gridW, y2: y, stroke: LINE }));
-  const pic = svgRoot(W, y + 6, `Relevance flowing from the ${r.method === 'neuron-relevance' ? 'neuron' : 'output'} down ${levels.length - 2} layers to the input tokens of this text`, nodes);
+  const pic = svgRoot(W, y + 6, r.method === 'neuron-relevance' ? 'Relevance flowing from the neuron to the input tokens of this text' : `Relevance flowing from the output down ${levels.length - 2} layers to the input tokens of this text`, nodes);
   // Said under the picture (HTML wraps; SVG text does not).
   pic.notes = [];
   if (levels.some((L) => L.parallel)) pic.notes.push('The two directions of the LSTM sit side by side, not one after the other, and their states over time are no cut through the network: no drop is shown across them.');

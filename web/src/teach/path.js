@@ -114,11 +114,13 @@ export function igPathPicture(r, opts = {}) {
   nodes.push(v('line', { x1: left, y1: y + 8, x2: left, y2: y + chartH, stroke: LINE }));
   for (const a of [0, 0.25, 0.5, 0.75, 1]) nodes.push(text(xs(a), y + chartH + 14, String(a), { 'font-size': 10, fill: MUTED, 'text-anchor': 'middle' }));
   nodes.push(text(right, y + chartH + 26, '\u03b1 (0: baseline x\u2032, 1: input x)', { 'font-size': 10, fill: MUTED, 'text-anchor': 'end' }));
-  for (const [val, name] of [[data.f0, 'f(x\u2032)'], [data.fx, 'f(x)']]) {
+  // Both end values labelled at the right, where the curve ends at f(x):
+  // f(x) on the side away from f(x'), f(x') on its own line.
+  const fxAbove = !(ys(data.fx) > ys(data.f0));
+  for (const [val, name, above] of [[data.f0, 'f(x\u2032)', !fxAbove], [data.fx, 'f(x)', fxAbove]]) {
     if (!Number.isFinite(val)) continue;
     nodes.push(v('line', { x1: left, y1: ys(val), x2: right, y2: ys(val), stroke: MUTED, 'stroke-dasharray': '4 3', 'stroke-width': 0.8 }));
-    const below = val === data.fx ? ys(val) <= ys(data.f0) : ys(val) < ys(data.fx);
-    nodes.push(text(val === data.fx ? right - 2 : left + 4, ys(val) + (below ? 13 : -4), `${name} = ${num(val, 3)}`, { 'font-size': 10, fill: MUTED, 'text-anchor': val === data.fx ? 'end' : 'start', class: 'end-label' }));
+    nodes.push(text(right - 2, ys(val) + (above ? -5 : 13), `${name} = ${num(val, 3)}`, { 'font-size': 10, fill: MUTED, 'text-anchor': 'end', class: 'end-label' }));
   }
   if (line.length >= 2)
     nodes.push(
