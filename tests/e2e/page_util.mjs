@@ -45,7 +45,13 @@ export function missingPrerequisite() {
 // Builds the page into build/e2e/<suite> (one folder per suite: vitest runs
 // the suites at the same time) and starts the preview server on a free
 // port -> { url, origin, close() }.
+// WORDLIGHT_E2E_URL: drive a page served elsewhere instead (while
+// developing: a server already running, no build).
 export async function startPage(suite) {
+  if (process.env.WORDLIGHT_E2E_URL) {
+    const url = process.env.WORDLIGHT_E2E_URL;
+    return { url, origin: new URL(url).origin, close: async () => {} };
+  }
   const { build, preview } = await import('vite');
   const OUT = path.join(ROOT, 'build/e2e', `web-${suite}`);
   await build({ configFile: CONFIG, logLevel: 'error', build: { outDir: OUT, emptyOutDir: true } });

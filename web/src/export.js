@@ -131,7 +131,11 @@ export function svgLegend({ x, y, width, scale, scores = 'signed', target = '', 
     parts.push(`<text x="${tx.toFixed(1)}" y="${y + 28}" font-size="11" fill="${MUTED}" text-anchor="${anchor}">${escapeXml(label)}</text>`);
   });
   let ty = y + 46;
-  parts.push(`<text x="${x}" y="${ty}" font-size="11" fill="${MUTED}">${escapeXml(legendMeaning(scores, target) + (note ? ` \u00b7 ${note}` : ''))}</text>`);
+  parts.push(`<text x="${x}" y="${ty}" font-size="11" fill="${MUTED}">${escapeXml(legendMeaning(scores, target))}</text>`);
+  if (note) {
+    ty += 16;
+    parts.push(`<text x="${x}" y="${ty}" font-size="11" fill="${MUTED}">${escapeXml(note)}</text>`);
+  }
   if (unread) {
     ty += 18;
     parts.push(`<rect x="${x}" y="${ty - 10}" width="14" height="12" rx="2" fill="${UNREAD_BG}" stroke="${MUTED}" stroke-dasharray="2 2" stroke-width="0.8"/>`);
@@ -345,6 +349,17 @@ export function compareExport(results, { modelName = '', names = [], rho = [], m
 
 // ------------------------------------------------------------- matrices
 
+// A cell's number in a few characters: .31, −.072, 1.5, 7.6e−4.
+export function compactNumber(v) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  const sign = v < 0 ? '\u2212' : '';
+  if (a >= 0.01 && a < 10) return sign + a.toPrecision(2).replace(/^0\./, '.');
+  if (a >= 10 && a < 1000) return sign + Math.round(a);
+  return sign + a.toExponential(1).replace('e-', 'e\u2212').replace('e+', 'e');
+}
+
 // A labelled matrix of coloured cells (Layers: layers x words, each row on
 // its own scale; Interactions: words x words, one scale off the diagonal).
 // spec: { head, rowLabels, colLabels, values[i][j], rowScale(i) | scale,
@@ -355,12 +370,13 @@ export function matrixExport(spec, { modelName = '', json = {}, measure, font = 
   const scaleOf = (i) => (spec.rowScale ? spec.rowScale(i) : spec.scale);
   const unreadCols = spec.unreadCols || new Set();
   const unreadRows = spec.unreadRows || new Set();
+  const un = (i, j) => unreadCols.has(j) || unreadRows.has(i);
   const cellColour = (i, j) => {
-    if (unreadCols.has(j) || unreadRows.has(i)) return { bg: UNREAD_BG, fg: UNREAD_FG };
+    if (un(i, j)) return { bg: UNREAD_BG, fg: UNREAD_FG };
     if (spec.diagonalOff && i === j) return { bg: '#ffffff', fg: INK };
     return scoreColours(values[i][j], scaleOf(i), scores);
   };
-  const fmt = (v) => formatScore(v, 2);
+  const fmt = compactNumber;
   const svg = () => {
     const margin = 20;
     const rowW = Math.max(60, ...rowLabels.map((l) => measure(String(l)) + 12));
@@ -377,14 +393,14 @@ export function matrixExport(spec, { modelName = '', json = {}, measure, font = 
     if (spec.extraCol) parts.push(`<text x="${margin + rowW + cell * colLabels.length + 6}" y="${top - 6}" font-size="11" fill="${MUTED}">${escapeXml(spec.extraCol.label)}</text>`);
     rowLabels.forEach((l, i) => {
       const y = top + i * 26;
-      parts.push(`<text x="${margin}" y="${y + 17}" font-size="12" fill="${INK}">${escapeXml(l)}</text>`);
+      parts.push(`<text x="${margin}" y="${y + 17}" font-size="12" fill="${unreadRows.has(i) ? '#6b7385' : INK}">${escapeXml(l)}${unreadRows.has(i) ? `<title>${NOT_READ}</title>` : ''}</text>`);
       colLabels.forEach((_, j) => {
         const c = cellColour(i, j);
         const v = values[i][j];
-        const dash = unreadCols.has(j) ? ` stroke="${MUTED}" stroke-dasharray="2 2" stroke-width="0.6"` : spec.diagonalOff && i === j ? ' stroke="#161b26" stroke-width="1"' : '';
+        const dash = un(i, j) ? ` stroke="${MUTED}" stroke-dasharray="2 2" stroke-width="0.6"` : spec.diagonalOff && i === j ? ' stroke="#161b26" stroke-width="1"' : '';
         parts.push(
-          `<g><title>${escapeXml(`${l} \u00b7 ${colLabels[j]}: ${unreadCols.has(j) ? NOT_READ : formatScore(v, 4)}`)}</title><rect x="${margin + rowW + j * cell}" y="${y}" width="${cell - 2}" height="24" fill="${c.bg}"${dash}/>` +
-            `<text x="${margin + rowW + j * cell + (cell - 2) / 2}" y="${y + 16}" font-size="10" text-anchor="middle" fill="${c.fg}">${unreadCols.has(j) ? '' : escapeXml(fmt(v))}</text></g>`,
+          `<g><title>${escapeXml(`${l} \u00b7 ${colLabels[j]}: ${un(i, j) ? NOT_READ : formatScore(v, 4)}`)}</title><rect x="${margin + rowW + j * cell}" y="${y}" width="${cell - 2}" height="24" fill="${c.bg}"${dash}/>` +
+            `<text x="${margin + rowW + j * cell + (cell - 2) / 2}" y="${y + 16}" font-size="10" text-anchor="middle" fill="${c.fg}">${un(i, j) ? '' : escapeXml(fmt(v))}</text></g>`,
         );
       });
       if (spec.extraCol) parts.push(`<text x="${margin + rowW + cell * colLabels.length + 6}" y="${y + 16}" font-size="11" fill="${INK}">${escapeXml(fmt(spec.extraCol.values[i]))}</text>`);
@@ -405,8 +421,8 @@ export function matrixExport(spec, { modelName = '', json = {}, measure, font = 
           colLabels
             .map((_, j) => {
               const c = cellColour(i, j);
-              const un = unreadCols.has(j);
-              return `<td title="${escapeXml(`${l} \u00b7 ${colLabels[j]}: ${un ? NOT_READ : formatScore(values[i][j], 4)}`)}" style="background:${c.bg};color:${c.fg};padding:2px 4px;text-align:center;font-size:11px${un ? `;border:1px dashed ${MUTED}` : ''}">${un ? '' : escapeXml(fmt(values[i][j]))}</td>`;
+              const u = un(i, j);
+              return `<td title="${escapeXml(`${l} \u00b7 ${colLabels[j]}: ${u ? NOT_READ : formatScore(values[i][j], 4)}`)}" style="background:${c.bg};color:${c.fg};padding:2px 4px;text-align:center;font-size:11px${u ? `;border:1px dashed ${MUTED}` : ''}">${u ? '' : escapeXml(fmt(values[i][j]))}</td>`;
             })
             .join('') +
           (spec.extraCol ? `<td style="padding:2px 6px;font-size:11px">${escapeXml(fmt(spec.extraCol.values[i]))}</td>` : '') +

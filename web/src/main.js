@@ -13,7 +13,6 @@ import { createCompareView } from './views/compare.js';
 import { createLayersView } from './views/layers.js';
 import { createWhatIfView } from './views/whatif.js';
 import { createInteractionsView } from './views/interactions.js';
-import { showTeach } from './teach/index.js';
 import { fetchModelFiles, filesFromDrop, filesFromInput, missingModelFiles } from './files.js';
 
 // Milliseconds from the start of the navigation to each stage of the
@@ -123,11 +122,13 @@ app.clearError = () => {
   el.errorText.textContent = '';
 };
 $('#error-dismiss').addEventListener('click', () => app.clearError());
+// msg: a sentence, or [heading, ...items] for one notice with a list.
 app.notice = (msg, { kind = 'notice' } = {}) => {
+  const [head, ...items] = [].concat(msg).map(String);
   const box = h(
     'div',
     { class: ['notice-item', kind], role: kind === 'error' ? 'alert' : 'status' },
-    h('span', { class: 'notice-text', text: String(msg) }),
+    h('div', { class: 'notice-text' }, head, items.length ? h('ul', {}, items.map((t) => h('li', { text: t }))) : null),
     h('button', { type: 'button', class: 'link dismiss', text: 'Dismiss', 'aria-label': 'Dismiss this notice', onclick: () => box.remove() }),
   );
   el.notices.append(box);
@@ -187,6 +188,8 @@ el.cancel.addEventListener('click', () => app.job?.ac.abort(new Error('cancelled
 function setStale(msg) {
   el.stale.textContent = msg || '';
   el.stale.hidden = !msg;
+  // With nothing explained yet, say it where the explanation would be.
+  if (msg && !app.result) replace(el.heatmap, h('p', { class: 'placeholder', text: msg }));
 }
 
 // ------------------------------------------------------------- URL state
@@ -506,7 +509,6 @@ function renderExplanation() {
       ),
     ),
   );
-  showTeach(app, $('#teach'), r);
   document.body.dataset.explained = String(Date.now());
 }
 
@@ -747,7 +749,7 @@ async function loadModel(source, entry) {
   }
   fillMethods();
   fillOptions();
-  for (const c of changes) app.notice(c);
+  if (changes.length) app.notice([`Changed for ${entry.name}:`, ...changes]);
   el.runtime.textContent = runtimeText();
   document.body.dataset.model = entry.name;
   emit('model');
@@ -947,7 +949,7 @@ async function applyState(st, { reload = false } = {}) {
   fillTargets();
   if (st.text !== undefined) el.text.value = st.text;
   views.compare.setPicks?.(app.state.compare);
-  for (const c of changes) app.notice(c);
+  if (changes.length) app.notice(['This link asked for settings that do not apply here; it was repaired (the address bar has the repaired link):', ...changes]);
   predictNow();
   showView(st.view || 'explain');
   if (changes.length) saveState();

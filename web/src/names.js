@@ -91,11 +91,17 @@ export function checkName(name) {
   return String(name).replace(/-/g, ' ');
 }
 
+// What a result explains: its `explains` (a kind, or { kind, title, unit }), else the method's.
+export function resultKind(r) {
+  const k = typeof r?.explains === 'string' ? r.explains : r?.explains?.kind;
+  return k === 'output' || k === 'neuron' || k === 'layers' ? k : explainsKind(r?.method);
+}
+
 // The heading of an explanation: the result's own title (`explains.title`),
 // else one made from what it explains.
 export function resultTitle(r, { auto = true } = {}) {
   if (r?.explains?.title) return r.explains.title;
-  const kind = r?.explains?.kind || explainsKind(r?.method);
+  const kind = resultKind(r);
   if (kind === 'neuron') return `What drives ${r.unit || 'this neuron'}?`;
   if (kind === 'layers') return `Relevance through the layers for \u201c${r.prediction.target_name}\u201d`;
   return auto ? `Why \u201c${r.prediction.target_name}\u201d?` : `Evidence for \u201c${r.prediction.target_name}\u201d`;
@@ -104,8 +110,8 @@ export function resultTitle(r, { auto = true } = {}) {
 // What the numbers explain, as a phrase: "the logit of 'positive'", or the
 // neuron / layer's own words.
 export function explainedPhrase(r) {
-  const kind = r?.explains?.kind || explainsKind(r?.method);
-  if (kind !== 'output') return r?.explains?.unit || r?.unit || (kind === 'neuron' ? 'the neuron' : 'the layers');
+  const kind = resultKind(r);
+  if (kind !== 'output') return (typeof r?.explains === 'object' && r.explains.unit) || r?.unit || (kind === 'neuron' ? 'the neuron' : 'the layers');
   return `the ${r.prediction.output} of \u201c${r.prediction.target_name}\u201d`;
 }
 

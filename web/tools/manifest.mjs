@@ -84,7 +84,9 @@ export function modelEntry(dir, name) {
   const readme = path.join(dir, 'README.md');
   if (fs.existsSync(readme)) card = parseFrontMatter(fs.readFileSync(readme, 'utf8'));
   const evals = [].concat(card.fields.eval || []).map(parseEval).filter(Boolean);
-  const test = evals.find((e) => /test/.test(e.data)) || evals[0] || null;
+  // The largest test set the card reports (two models' numbers on the page
+  // then come from the same sentences where their cards allow it).
+  const test = evals.filter((e) => /test/.test(e.data)).sort((a, b) => b.n - a.n)[0] || evals[0] || null;
   const labels = config.id2label
     ? Object.keys(config.id2label).sort((a, b) => a - b).map((k) => config.id2label[k])
     : [];

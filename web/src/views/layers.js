@@ -191,7 +191,7 @@ export function createLayersView(app, panel) {
       neuronResult = r;
       // A neuron's explanation is about the neuron, not the class.
       const unit = r.explains?.unit || r.unit || `neuron ${neuron} of ${result.layers[li].layer}`;
-      if (!r.explains && !r.unit) r.unit = unit;
+      if (!r.unit) r.unit = unit;
       const hm = h('div', { class: 'heatmap small', id: 'neuron-heatmap' });
       const { scale, unread } = renderHeatmap(hm, r, { target: unit });
       const legend = h('div', { class: 'legend' });
