@@ -13,6 +13,7 @@ import { createCompareView } from './views/compare.js';
 import { createLayersView } from './views/layers.js';
 import { createWhatIfView } from './views/whatif.js';
 import { createInteractionsView } from './views/interactions.js';
+import { showTeach } from './teach/index.js';
 import { fetchModelFiles, filesFromDrop, filesFromInput, missingModelFiles } from './files.js';
 
 // Milliseconds from the start of the navigation to each stage of the
@@ -509,6 +510,7 @@ function renderExplanation() {
       ),
     ),
   );
+  showTeach(app, $('#teach'), r);
   document.body.dataset.explained = String(Date.now());
 }
 
