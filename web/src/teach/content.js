@@ -32,7 +32,7 @@ const EMBEDDING = 'x is the word\u2019s embedding (a vector of numbers the model
 export const CONTENT = {
   gradient: {
     words: 'How fast the explained output f changes when a word\u2019s embedding moves a little along its own direction: the local slope of f at this text. Positive: making the word \u201cstronger\u201d raises the class\u2019s score.',
-    symbols: 's\u1d62 = \u2207\u2091\u1d62 f(x) \u00b7 e\u1d62 / \u2016e\u1d62\u2016   (reduce = along-input; sum: \u03a3_d \u2202f/\u2202e\u1d62d; l2: \u2016\u2207\u2091\u1d62 f\u2016)',
+    symbols: 's\u1d62 = \u2207\u2091\u1d62 f(x) \u00b7 e\u1d62 / \u2016e\u1d62\u2016  (reduce = along-input);   reduce = sum: s\u1d62 = \u03a3_d \u2202f/\u2202e\u1d62d;   reduce = l2: s\u1d62 = \u2016\u2207\u2091\u1d62 f\u2016',
     picture: 'Each word\u2019s slope, drawn as a tilted line (up: the output rises, down: it falls) and as a bar. One backward pass through the model gives every slope at once.',
     misleads: [LOCAL, SATURATION, 'Gradients of deep nets are noisy from word to word (Smilkov et al. 2017), and a map can look plausible even for a model with random weights (Adebayo et al. 2018).', EMBEDDING],
     sources: [S.baehrens, S.simonyan, S.adebayo],

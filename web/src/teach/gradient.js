@@ -64,7 +64,8 @@ export function slopePicture(r, opts = {}, extra = {}) {
     nodes.push(
       v('rect', { class: 'score-bar', x, y: cy - 7, width: Math.max(0.5, len), height: 14, fill: barColour(w.score, unsigned), 'fill-opacity': 0.85, 'data-score': w.score }, v('title', {}, `${w.text}: ${signed(w.score, 4)}`)),
     );
-    nodes.push(text(unsigned || w.score >= 0 ? x + len + 4 : Math.max(barX, x - 4), cy + 4, unsigned ? num(w.score, 2) : signed(w.score, 2), { 'font-size': 10, fill: MUTED, 'text-anchor': unsigned || w.score >= 0 ? 'start' : 'end' }));
+    // The number right of the bar, or right of 0 for a bar going left.
+    nodes.push(text(unsigned || w.score >= 0 ? x + len + 4 : zero + 4, cy + 4, unsigned ? num(w.score, 2) : signed(w.score, 2), { 'font-size': 10, fill: MUTED }));
   });
   let y = top + words.length * rowH + 6;
   if (all.length > words.length) {

@@ -3,7 +3,7 @@
 // f(x) - f(x with the word occluded), so f of the occluded text is
 // f(x) - score (with a window of k words, the mean over the k windows that
 // cover the word).
-import { v, signed, num } from './vnode.js';
+import { v, fit, signed, num } from './vnode.js';
 import { AGAINST, FOR, INK, LINE, MUTED, MAX_ROWS, extent, measureOr, outputName, scaler, svgRoot, text, wordsOf } from './common.js';
 
 const STAND_IN = { mask: '[MASK]', unk: '[UNK]', pad: '[PAD]' };
@@ -56,10 +56,11 @@ export function occlusionPicture(r, opts = {}) {
   const fx = r.prediction?.explained_value;
   const all = occludedOutputs(r);
   const rows = all.slice(0, MAX_ROWS);
-  const xs = scaler(extent([fx, ...rows.map((x) => x.occluded)], false), [12, W - 60]);
+  const xs = scaler(extent([fx, ...rows.map((x) => x.occluded)], false), [12, W - (W < 480 ? 24 : 60)]);
+  const small = measureOr(opts, 10);
   const rowH = 40, top = 46;
   const nodes = [
-    text(8, 14, `each row: the text with one ${windowSize > 1 ? `window of ${windowSize} words` : 'word'} ${mode === 'remove' ? 'removed' : mode === 'zero' ? 'zeroed' : `replaced by ${STAND_IN[mode] || mode}`}, and the ${outputName(r)} the model gives it`, { 'font-size': 11, fill: MUTED }),
+    text(8, 14, fit(`each row: the text with one ${windowSize > 1 ? `window of ${windowSize} words` : 'word'} ${mode === 'remove' ? 'removed' : mode === 'zero' ? 'zeroed' : `replaced by ${STAND_IN[mode] || mode}`}, and the ${outputName(r)} the model gives it`, W - 16, measureOr(opts, 11)), { 'font-size': 11, fill: MUTED }),
     v('line', { class: 'fx-line', x1: xs(fx), y1: 22, x2: xs(fx), y2: 36, stroke: INK, 'stroke-dasharray': '4 3' }),
     text(xs(fx) + 4, 32, `f(x) = ${num(fx, 4)}: the whole text`, { 'font-size': 11, fill: INK }),
   ];
@@ -87,7 +88,10 @@ export function occlusionPicture(r, opts = {}) {
         v('title', {}, `without \u201c${row.text}\u201d: f = ${num(row.occluded, 4)}, a drop of ${signed(row.score, 3)}`),
       ),
     );
-    nodes.push(text(Math.max(xa, xb) + 8, y + 28, `${num(row.occluded, 3)} (${row.score >= 0 ? 'drop' : 'rise'} ${num(Math.abs(row.score), 2)})`, { 'font-size': 10, fill: MUTED }));
+    const label = `${num(row.occluded, 3)} (${row.score >= 0 ? 'drop' : 'rise'} ${num(Math.abs(row.score), 2)})`;
+    const right = Math.max(xa, xb) + 8;
+    const fits = right + small(label) <= W - 4;
+    nodes.push(text(fits ? right : Math.min(xa, xb) - 8, y + 28, label, { 'font-size': 10, fill: MUTED, 'text-anchor': fits ? 'start' : 'end' }));
   });
   let y = top + rows.length * rowH;
   if (all.length > rows.length) {
