@@ -77,8 +77,10 @@ export async function launch() {
 
 // A new page that fails the test on any dialog (alert/confirm/prompt) and
 // records console errors and page errors.
-export async function openPage(browser, url, { viewport = { width: 1280, height: 900 }, hash = '' } = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+// bypassCSP: for a test that injects a script of its own (axe-core), which
+// the page's Content-Security-Policy would refuse.
+export async function openPage(browser, url, { viewport = { width: 1280, height: 900 }, hash = '', bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, bypassCSP });
   // Generous: the machine may be busy with builds and trainings.
   context.setDefaultTimeout(240_000);
   const page = await context.newPage();
