@@ -155,7 +155,10 @@ TEST(ExplainRegistry, ErrorsAreClear) {
   m = error_of([&] { run(t, "   ", "gradient"); });
   EXPECT_NE(m.find("no tokens"), std::string::npos) << m;
   m = error_of([&] { run(t, "the film", "occlusion", "mode=mask"); });
-  EXPECT_NE(m.find("mode=mask needs a mask token; this tokenizer has none"), std::string::npos) << m;
+  // A word-level model has no mask token: the choice is not offered there.
+  EXPECT_NE(m.find("option mode = 'mask' does not apply to BiLSTM models; there it is one of remove, unk, pad, zero"),
+            std::string::npos)
+      << m;
 }
 
 // ------------------------------------------------------------ word merge
@@ -437,11 +440,12 @@ TEST(ExplainMethods, IntegratedGradientsCompleteness) {
     for (const char* baseline : {"zero", "pad", "unk"}) {
       SCOPED_TRACE(baseline);
       const Explanation e =
-          run(t, c.text, "integrated-gradients", "steps=" + std::to_string(steps) + ",baseline=" + baseline);
+          run(t, c.text, "integrated-gradients",
+              "adaptive=false,steps=" + std::to_string(steps) + ",baseline=" + baseline);
       ASSERT_EQ(e.checks.size(), 1u);
       const ExplanationCheck& k = e.checks[0];
       EXPECT_EQ(k.name, "completeness-gap");
-      EXPECT_EQ(e.model_evaluations, 1 + 2 + steps);
+      EXPECT_EQ(e.model_evaluations, 1 + 1 + steps);  // the prediction, the baseline, the path
       // The baseline at alpha = 0 is computed independently here.
       std::vector<int32_t> ids = ids_of(e), base_ids = ids;
       std::vector<float> base = embed_ids(*t.model, ids);
@@ -471,19 +475,19 @@ TEST(ExplainMethods, IntegratedGradientsCompleteness) {
       EXPECT_NEAR(words, sum, 1e-9);
     }
     // The gap falls with the steps; batch size changes nothing but memory.
-    const Explanation few = run(t, c.text, "integrated-gradients", "steps=2,rule=trapezoid");
-    const Explanation many = run(t, c.text, "integrated-gradients", "steps=64,rule=trapezoid");
+    const Explanation few = run(t, c.text, "integrated-gradients", "adaptive=false,steps=2,rule=trapezoid");
+    const Explanation many = run(t, c.text, "integrated-gradients", "adaptive=false,steps=64,rule=trapezoid");
     EXPECT_LE(std::fabs(many.checks[0].value), std::fabs(few.checks[0].value) + 1e-6);
     const Explanation b1 = run(t, c.text, "integrated-gradients", "steps=8,batch-size=1");
     const Explanation b8 = run(t, c.text, "integrated-gradients", "steps=8,batch-size=8");
     for (size_t i = 0; i < b1.tokens.size(); ++i) EXPECT_NEAR(b1.tokens[i].score, b8.tokens[i].score, 1e-5);
     // Expected gradients: several random-word baselines, reproducible.
-    const Explanation eg = run(t, c.text, "integrated-gradients", "steps=16,baseline=random-words,baseline-samples=3");
-    EXPECT_EQ(eg.model_evaluations, 1 + 3 * (2 + 16));
+    const Explanation eg = run(t, c.text, "integrated-gradients", "adaptive=false,steps=16,baseline=random-words,baseline-samples=3");
+    EXPECT_EQ(eg.model_evaluations, 1 + 3 * (1 + 16));  // the prediction, then each baseline and its path
     if (!cnn) {
       EXPECT_LT(std::fabs(eg.checks[0].value), 0.02 * std::fabs(eg.checks[0].reference) + 1e-4);
     }
-    const Explanation eg2 = run(t, c.text, "integrated-gradients", "steps=16,baseline=random-words,baseline-samples=3");
+    const Explanation eg2 = run(t, c.text, "integrated-gradients", "adaptive=false,steps=16,baseline=random-words,baseline-samples=3");
     for (size_t i = 0; i < eg.tokens.size(); ++i) EXPECT_EQ(eg.tokens[i].score, eg2.tokens[i].score);
   }
 }
@@ -577,7 +581,7 @@ TEST(ExplainMethods, ResultShapeProgressCancelAndJson) {
   const std::string text = "the unbelievable film";
   ExplainRequest r;
   r.method = "integrated-gradients";
-  r.options = {{"steps", "10"}, {"batch-size", "4"}};
+  r.options = {{"steps", "10"}, {"batch-size", "4"}, {"adaptive", "false"}};
   int64_t last_done = 0, last_total = 0;
   int calls = 0;
   r.control.progress = [&](int64_t done, int64_t total) {
@@ -587,8 +591,8 @@ TEST(ExplainMethods, ResultShapeProgressCancelAndJson) {
     ++calls;
   };
   const Explanation e = explain(*t.model, *t.tok, text, r);
-  EXPECT_EQ(last_done, 12);
-  EXPECT_EQ(last_total, 12);
+  EXPECT_EQ(last_done, 11);  // the baseline, then the 10 path points
+  EXPECT_EQ(last_total, 11);
   EXPECT_EQ(calls, 4);
   EXPECT_GT(e.seconds, 0.0);
   EXPECT_EQ(e.options.at("steps"), "10");
@@ -624,7 +628,7 @@ TEST(ExplainMethods, ResultShapeProgressCancelAndJson) {
   EXPECT_EQ(j["words"][1]["end"], 16);
   EXPECT_EQ(j["tokens"].size(), 7u);
   EXPECT_EQ(j["checks"][0]["name"], "completeness-gap");
-  EXPECT_EQ(j["model_evaluations"], 13);
+  EXPECT_EQ(j["model_evaluations"], 12);
   EXPECT_EQ(j["prediction"]["output"], "logit");
 }
 

@@ -102,6 +102,13 @@ void check_model(const std::string& name) {
     ExplainRequest r;
     r.method = method;
     r.options = parse_option_list(options);
+    // The reference integrates with exactly the steps and from the baseline
+    // it names (zero when it names none): no adaptive growth, no
+    // per-architecture default.
+    if (method == "integrated-gradients" || method == "integrated-hessians") {
+      r.options.emplace("adaptive", "false");
+      r.options.emplace("baseline", "zero");
+    }
     r.target = c["target"];
     const Explanation e = explain(*l.model, *l.tok, text, r);
 

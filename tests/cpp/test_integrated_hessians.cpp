@@ -432,6 +432,10 @@ Explanation run(const Model& m, const Tokenizer& tok, const std::string& text, c
   ExplainRequest r;
   r.method = "integrated-hessians";
   r.options = parse_option_list(options);
+  // Fixed steps from the zero baseline unless a test says otherwise (the
+  // adaptive default is tested on its own below).
+  r.options.emplace("adaptive", "false");
+  r.options.emplace("baseline", "zero");
   r.target = target;
   return explain(m, tok, text, r);
 }

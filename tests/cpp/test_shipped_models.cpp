@@ -73,7 +73,7 @@ TEST(ShippedModels, IntegratedGradientsCompletenessBelowOnePercentAt64Steps) {
     for (const std::string& text : kSentences) {
       ExplainRequest r;
       r.method = "integrated-gradients";
-      r.options = parse_option_list("steps=64");
+      r.options = parse_option_list("steps=64,adaptive=false");
       const Explanation e = explain(*m.model, *m.tok, text, r);
       ASSERT_EQ(e.checks.size(), 1u);
       EXPECT_LT(e.checks[0].relative, 0.01) << dir << ": \"" << text << "\" gap " << e.checks[0].value << " of "

@@ -86,6 +86,17 @@ struct OptionSpec {
   double min = 0, max = 0;           // integer / number: the valid range, inclusive
   std::vector<std::string> choices;  // choice: the valid values
   std::string description;           // one line
+  // Architecture groups ("cnn", "bilstm", "transformer": architecture_group())
+  // the option applies to; empty: every one. An option given explicitly
+  // for a model it does not apply to is an error.
+  std::vector<std::string> applies_to;
+  // Per architecture group: the choices that apply there (a subset of
+  // `choices`; empty: all) and the default there (empty: default_value).
+  struct PerArchitecture {
+    std::vector<std::string> choices;
+    std::string default_value;
+  };
+  std::map<std::string, PerArchitecture> by_architecture;
 };
 
 struct MethodInfo {
@@ -94,7 +105,26 @@ struct MethodInfo {
   std::vector<OptionSpec> options;  // the method's own, then the common ones (output, merge)
   bool word_level = false;          // scores computed per word (occlusion)
   std::string check;                // name of the method's own check ("completeness-gap"), or ""
+  // The facts every view, export and report reads (so that nothing is drawn
+  // as what it is not):
+  std::string title;                // display name: "Integrated Gradients"
+  // Signed scores (evidence for / against the explained output) or
+  // magnitudes (importance, never negative: a sequential scale, no
+  // for/against). `unsigned_when` lists option values that make a signed
+  // method's scores magnitudes (gradient with reduce=l2).
+  bool signed_scores = true;
+  std::map<std::string, std::string> unsigned_when;
+  // What is explained: "output" (the target class's logit or probability),
+  // "neuron" (one neuron, neuron-relevance) or "layers" (the output's
+  // relevance at every layer, layer-relevance).
+  std::string explains = "output";
+  std::vector<std::string> applies_to;  // architecture groups; empty: every one
+  std::string cost;                     // one line: what one explanation costs, in model passes
 };
+
+// The architecture group of a model for the registry's facts: "cnn",
+// "bilstm" or "transformer" (BERT, DistilBERT, RoBERTa).
+std::string architecture_group(const ModelConfig& config);
 
 // Every method, in a stable order.
 const std::vector<MethodInfo>& explanation_methods();
@@ -108,6 +138,15 @@ using MethodOptions = std::map<std::string, std::string>;
 // every option of the method with its value, defaults filled in, in a
 // canonical spelling (numbers re-printed, booleans "true"/"false").
 MethodOptions resolve_options(const std::string& method, const MethodOptions& given);
+// The same for a model of an architecture group: its defaults and choices
+// (OptionSpec::by_architecture), and an option given explicitly that does
+// not apply to the group is an error. Options that do not apply keep their
+// general default in the result (the method reads them but ignores them).
+MethodOptions resolve_options(const std::string& method, const MethodOptions& given, const std::string& architecture);
+// Whether a method applies to an architecture group; when not, *why says so.
+bool method_applies(const MethodInfo& m, const std::string& architecture, std::string* why = nullptr);
+// Whether the scores of a method run with these (resolved) options are signed.
+bool scores_are_signed(const MethodInfo& m, const MethodOptions& resolved);
 // "k=v,k=v" -> {k: v, ...}; throws on an entry without '=' or a repeated key.
 MethodOptions parse_option_list(const std::string& list);
 
@@ -129,6 +168,7 @@ struct TokenScore {
   Span span;          // bytes into the text; empty for special tokens
   int32_t word = -1;  // index into Explanation::words; -1 for special tokens
   bool special = false;
+  bool unknown = false;  // the tokenizer's unknown token: the model did not read what the user typed here
   double score = 0;
 };
 
@@ -137,6 +177,39 @@ struct WordScore {
   Span span;
   double score = 0;
   std::vector<int32_t> tokens;  // indices into Explanation::tokens
+  bool unknown = false;         // one of its tokens is the unknown token: not read by the model as typed
+};
+
+// What of the text the model did not read: words mapped to the unknown
+// token, and words past the truncation (not in Explanation::words).
+struct Unread {
+  int words = 0;            // words read (Explanation::words)
+  int unknown_words = 0;    // of which mapped (wholly or partly) to the unknown token
+  int truncated_words = 0;  // words past the truncation
+  int64_t truncated_from = -1;  // byte of the text where the unread tail starts; -1: nothing cut
+  double share = 0;         // (unknown_words + truncated_words) / (words + truncated_words)
+};
+
+// How an adaptive path method (IG, Integrated Hessians) converged: steps
+// doubled until both the completeness gap and the change of the scores
+// from the previous (half as many) steps were below the tolerance, or
+// max-steps was reached.
+struct Convergence {
+  bool present = false;   // the method reports convergence
+  bool adaptive = false;  // steps were grown (option adaptive=true)
+  int steps = 0;          // steps of the result
+  double gap = 0;         // relative completeness gap at `steps`
+  double change = -1;     // max |scores(steps) - scores(steps / 2)| / max |scores(steps)|; -1: not measured
+  double tolerance = 0;
+  bool converged = false;
+  std::vector<int> tried;  // the step counts run, in order
+};
+
+// Integrated Gradients' integrand, for pictures: the explained output at
+// each quadrature point of the result's rule (averaged over the baselines).
+struct PathSamples {
+  std::vector<double> alphas, weights, f;
+  double f_baseline = 0, f_input = 0;
 };
 
 // A method's own check of its scores.
@@ -164,11 +237,19 @@ struct LayerScores {
   double total = 0;
   int neurons = 0;
   std::vector<NeuronScore> top_neurons;
+  // mode=lrp: the relevance absorbed by the ops between the previous
+  // layer (the input, for the first) and this one (biases, LayerNorm
+  // shifts, softmaxes, epsilon, position and token-type embeddings): on a
+  // chain of layers, total = previous layer's total + absorbed.
+  double absorbed = 0;
 };
 
 struct Explanation {
   std::string method;
   MethodOptions options;  // every option with its value (resolve_options)
+  bool signed_scores = true;      // false: magnitudes (importance), never for/against
+  std::string explains = "output";  // MethodInfo::explains
+  std::string title;              // what the result answers: "Why 'positive'?", "What drives layer.3 neuron 17?"
   std::string text;
   Prediction prediction;
   std::vector<TokenScore> tokens;
@@ -187,6 +268,9 @@ struct Explanation {
   double seconds = 0;
   bool truncated = false;  // the text did not fit the model; `notice` says so
   std::string notice;
+  Unread unread;
+  Convergence convergence;  // integrated-gradients, integrated-hessians
+  PathSamples path;         // integrated-gradients
 };
 
 // ------------------------------------------------------------------ running
@@ -226,6 +310,10 @@ std::string explanation_to_json(const Explanation& e, int indent = -1);
 // "word_level", "check", "options": [{"name", "type", "default" (typed),
 // "min", "max" (integer / number), "choices" (choice), "description"}]}].
 std::string explanation_methods_to_json(int indent = -1);
+// The registry resolved for one architecture group (a loaded model): each
+// method with "applicable" (and "why" when not), only the options that
+// apply, with the group's choices and default.
+std::string explanation_methods_to_json(const std::string& architecture, int indent = -1);
 // A JSON object of option values ({"steps": 32, "baseline": "zero",
 // "smooth": true}) -> MethodOptions (numbers, booleans and strings as text);
 // throws Error on anything else (not an object, nested values, null).

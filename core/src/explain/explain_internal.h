@@ -155,6 +155,13 @@ std::vector<MethodEntry> occlusion_methods();
 std::vector<MethodEntry> lrp_methods();
 std::vector<MethodEntry> layer_relevance_methods();
 
+// Adaptive path methods: whether a rule's points at the next step count
+// (ig_next_steps: 2 n, or 2 n - 1 for the trapezoid) include the current
+// ones, and max_i |a_i - b_i| / max(max_i |b_i|, scale_floor).
+bool ig_rule_nests(IgRule rule);
+int ig_next_steps(IgRule rule, int steps);
+double relative_change(const std::vector<double>& a, const std::vector<double>& b, double scale_floor);
+
 // Option spec helpers.
 OptionSpec int_option(const std::string& name, long long def, long long min, long long max, const std::string& desc);
 OptionSpec num_option(const std::string& name, double def, double min, double max, const std::string& desc);

@@ -7,6 +7,7 @@
 // several baselines (expected gradients with a fixed quadrature).
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "explain_internal.h"
 
@@ -143,7 +144,73 @@ IgResult integrated_gradients(const BatchFunction& f, int64_t n, const float* in
 
 namespace explain_detail {
 
+bool ig_rule_nests(IgRule rule) { return rule == IgRule::left || rule == IgRule::right || rule == IgRule::trapezoid; }
+
+int ig_next_steps(IgRule rule, int steps) { return rule == IgRule::trapezoid ? 2 * steps - 1 : 2 * steps; }
+
+double relative_change(const std::vector<double>& a, const std::vector<double>& b, double scale_floor) {
+  double diff = 0, big = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    diff = std::max(diff, std::fabs(a[i] - b[i]));
+    big = std::max(big, std::fabs(b[i]));
+  }
+  return diff / std::max({big, scale_floor, 1e-12});
+}
+
 namespace {
+
+// The path of one baseline, kept across the adaptive levels: the weighted
+// gradient sum of the current rule (per embedding value) and the explained
+// output at every point evaluated (for the integrand picture).
+struct BaselinePath {
+  const float* baseline = nullptr;
+  double f_baseline = 0;
+  std::vector<double> acc;
+  std::map<long long, double> f_at;  // key: round(alpha * 2^40)
+};
+
+long long alpha_key(double a) { return std::llround(a * 1099511627776.0); }
+
+class IgRunner {
+ public:
+  IgRunner(ModelTarget& t, int batch) : t_(t), batch_(batch), n_(static_cast<size_t>(t.T()) * t.D()) {}
+
+  // acc (+)= sum_k weights[k] grad f(b + alphas[k] (x - b)), in batches.
+  void add_points(BaselinePath& p, const std::vector<double>& alphas, const std::vector<double>& weights) {
+    const float* x0 = t_.embeddings().data();
+    const int steps = static_cast<int>(alphas.size());
+    const int B = std::max(1, std::min(batch_, steps));
+    xs_.resize(static_cast<size_t>(B) * n_);
+    grads_.resize(static_cast<size_t>(B) * n_);
+    outs_.resize(static_cast<size_t>(B));
+    for (int k0 = 0; k0 < steps; k0 += B) {
+      t_.check_cancel();
+      const int nb = std::min(B, steps - k0);
+      for (int j = 0; j < nb; ++j) {
+        const float a = static_cast<float>(alphas[static_cast<size_t>(k0 + j)]);
+        float* x = xs_.data() + static_cast<size_t>(j) * n_;
+        for (size_t i = 0; i < n_; ++i) x[i] = p.baseline[i] + a * (x0[i] - p.baseline[i]);
+      }
+      t_.eval(nb, xs_.data(), outs_.data(), grads_.data());
+      for (int j = 0; j < nb; ++j) {
+        const double w = weights[static_cast<size_t>(k0 + j)];
+        const float* gr = grads_.data() + static_cast<size_t>(j) * n_;
+        for (size_t i = 0; i < n_; ++i) p.acc[i] += w * gr[i];
+        p.f_at[alpha_key(alphas[static_cast<size_t>(k0 + j)])] = outs_[static_cast<size_t>(j)];
+      }
+      t_.advance(nb);
+    }
+  }
+
+  size_t n() const { return n_; }
+
+ private:
+  ModelTarget& t_;
+  int batch_;
+  size_t n_;
+  std::vector<float> xs_, grads_;
+  std::vector<double> outs_;
+};
 
 void run_ig(MethodContext& ctx, Explanation& e) {
   ModelTarget& t = ctx.target;
@@ -152,32 +219,142 @@ void run_ig(MethodContext& ctx, Explanation& e) {
   const auto baselines =
       make_baselines(t, ctx.tokenizer, ctx.enc, kind, samples, static_cast<uint64_t>(ctx.opts.integer("seed")));
   const IgRule rule = parse_ig_rule(ctx.opts.str("rule"));
-  const int steps = static_cast<int>(ctx.opts.integer("steps"));
-  const int batch = static_cast<int>(ctx.opts.integer("batch-size"));
-  const int64_t n = static_cast<int64_t>(t.T()) * t.D();
-  const int64_t per = steps + 2, total = per * static_cast<int64_t>(baselines.size());
-  std::vector<double> attr(static_cast<size_t>(n), 0.0);
-  double f_base = 0, f_in = 0;
-  for (size_t s = 0; s < baselines.size(); ++s) {
-    const IgResult r = integrated_gradients(t.function(), n, t.embeddings().data(), baselines[s].data(), rule, steps,
-                                            batch, t.control(), per * static_cast<int64_t>(s), total);
-    for (size_t i = 0; i < attr.size(); ++i) attr[i] += r.attributions[i] / static_cast<double>(baselines.size());
-    f_base += r.f_baseline / static_cast<double>(baselines.size());
-    f_in = r.f_input;
+  int steps = static_cast<int>(ctx.opts.integer("steps"));
+  const bool adaptive = ctx.opts.boolean("adaptive");
+  const int max_steps = std::max(steps, static_cast<int>(ctx.opts.integer("max-steps")));
+  const double tol = ctx.opts.number("tolerance");
+  if (rule == IgRule::trapezoid && steps < 2)
+    throw Error("integrated-gradients: the trapezoid rule needs at least 2 steps, got " + std::to_string(steps));
+  const int T = t.T(), D = t.D();
+  const double nb = static_cast<double>(baselines.size());
+  IgRunner run(t, static_cast<int>(ctx.opts.integer("batch-size")));
+
+  // The ends: the input (already run for the prediction) and each baseline.
+  std::vector<BaselinePath> paths(baselines.size());
+  int64_t total = 1 + static_cast<int64_t>(baselines.size()) * steps;
+  t.set_total(total);
+  {
+    const size_t chunk = static_cast<size_t>(std::max<long long>(1, ctx.opts.integer("batch-size")));
+    for (size_t s0 = 0; s0 < baselines.size(); s0 += chunk) {
+      t.check_cancel();
+      const size_t nb_here = std::min(chunk, baselines.size() - s0);
+      std::vector<float> ends(nb_here * run.n());
+      for (size_t s = 0; s < nb_here; ++s)
+        std::copy(baselines[s0 + s].begin(), baselines[s0 + s].end(), ends.begin() + static_cast<long>(s * run.n()));
+      std::vector<double> out(nb_here);
+      t.eval(static_cast<int>(nb_here), ends.data(), out.data(), nullptr);
+      for (size_t s = 0; s < nb_here; ++s) {
+        paths[s0 + s].baseline = baselines[s0 + s].data();
+        paths[s0 + s].f_baseline = out[s];
+        paths[s0 + s].acc.assign(run.n(), 0.0);
+      }
+    }
+    t.advance(1);
   }
-  const std::vector<double> tok = sum_over_dims(attr, t.T(), t.D());
+  const double f_in = t.f_input();
+  double f_base = 0;
+  for (const BaselinePath& p : paths) f_base += p.f_baseline / nb;
+  const double reference = f_in - f_base;
+
+  // Token scores of the current level (averaged over baselines) and its gap.
+  std::vector<double> attr(run.n());
+  auto level_scores = [&](double* gap_rel) {
+    std::fill(attr.begin(), attr.end(), 0.0);
+    const float* x0 = t.embeddings().data();
+    for (const BaselinePath& p : paths)
+      for (size_t i = 0; i < run.n(); ++i) attr[i] += (static_cast<double>(x0[i]) - p.baseline[i]) * p.acc[i] / nb;
+    std::vector<double> tok = sum_over_dims(attr, T, D);
+    double sum = 0;
+    for (double v : tok) sum += v;
+    *gap_rel = std::fabs(sum - reference) / std::max(std::fabs(reference), 1e-9);
+    return tok;
+  };
+
+  Convergence& cv = e.convergence;
+  cv.present = true;
+  cv.adaptive = adaptive;
+  cv.tolerance = tol;
+  Quadrature q = ig_quadrature(rule, steps);
+  for (BaselinePath& p : paths) run.add_points(p, q.alphas, q.weights);
+  cv.tried.push_back(steps);
+  double gap = 0;
+  std::vector<double> tok = level_scores(&gap);
+  double change = -1;
+  while (adaptive) {
+    const int next = ig_next_steps(rule, steps);
+    if (next > max_steps) break;
+    total = t.done() + static_cast<int64_t>(baselines.size()) * (ig_rule_nests(rule) ? next - steps : next);
+    t.set_total(total);
+    if (ig_rule_nests(rule)) {
+      // The new points halve every interval: I_2m = I_m / 2 + (1 / 2m) sum g(new).
+      const int m = rule == IgRule::trapezoid ? steps - 1 : steps;
+      std::vector<double> alphas, weights;
+      for (int k = 0; k < m; ++k) {
+        alphas.push_back((2.0 * k + 1.0) / (2.0 * m));
+        weights.push_back(1.0 / (2.0 * m));
+      }
+      for (BaselinePath& p : paths) {
+        for (double& a : p.acc) a *= 0.5;
+        run.add_points(p, alphas, weights);
+      }
+    } else {
+      const Quadrature q2 = ig_quadrature(rule, next);
+      for (BaselinePath& p : paths) {
+        std::fill(p.acc.begin(), p.acc.end(), 0.0);
+        run.add_points(p, q2.alphas, q2.weights);
+      }
+    }
+    steps = next;
+    cv.tried.push_back(steps);
+    double gap2 = 0;
+    std::vector<double> tok2 = level_scores(&gap2);
+    change = relative_change(tok, tok2, 1e-3 * std::fabs(reference));
+    tok = std::move(tok2);
+    gap = gap2;
+    if (gap <= tol && change <= tol) break;
+  }
+  cv.steps = steps;
+  cv.gap = gap;
+  cv.change = change;
+  cv.converged = gap <= tol && (!adaptive || (change >= 0 && change <= tol));
+
   double sum = 0;
-  for (int i = 0; i < t.T(); ++i) {
+  for (int i = 0; i < T; ++i) {
     e.tokens[static_cast<size_t>(i)].score = tok[static_cast<size_t>(i)];
     sum += tok[static_cast<size_t>(i)];
   }
+  // The integrand at the final rule's points, averaged over the baselines.
+  q = ig_quadrature(rule, steps);
+  e.path.alphas = q.alphas;
+  e.path.weights = q.weights;
+  e.path.f_baseline = f_base;
+  e.path.f_input = f_in;
+  for (double a : q.alphas) {
+    double v = 0;
+    for (const BaselinePath& p : paths) {
+      auto it = p.f_at.find(alpha_key(a));
+      v += (it == p.f_at.end() ? std::nan("") : it->second) / nb;
+    }
+    e.path.f.push_back(v);
+  }
   ExplanationCheck c;
   c.name = "completeness-gap";
-  c.reference = f_in - f_base;
+  c.reference = reference;
   c.value = sum - c.reference;
   c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
   c.description = "sum of the scores minus (f(input) - f(baseline)); 0 for exact integration";
   e.checks.push_back(c);
+  if (adaptive) {
+    ExplanationCheck s;
+    s.name = "step-change";
+    s.value = change;
+    s.reference = tol;
+    s.relative = change;
+    s.description = "largest change of a token's score from " + std::to_string(cv.tried.size() > 1 ? cv.tried[cv.tried.size() - 2] : steps) +
+                    " to " + std::to_string(steps) + " steps, relative to the largest score (converged below " +
+                    "the tolerance)";
+    e.checks.push_back(s);
+  }
 }
 
 }  // namespace
@@ -189,7 +366,12 @@ std::vector<MethodEntry> integrated_gradients_methods() {
       "Integrated Gradients: gradients averaged along a straight path from a baseline, times (input - baseline)";
   m.info.check = "completeness-gap";
   m.info.options = {
-      int_option("steps", 32, 1, 4096, "path points (gradient evaluations) per baseline"),
+      int_option("steps", 16, 1, 4096, "path points (gradient evaluations) per baseline; adaptive: the first try"),
+      bool_option("adaptive", true,
+                  "double the steps until the completeness gap and the change of the scores from the previous "
+                  "steps are both below the tolerance (or max-steps is reached)"),
+      int_option("max-steps", 512, 1, 4096, "adaptive: the most steps tried"),
+      num_option("tolerance", 0.01, 1e-6, 1, "adaptive: relative completeness gap and score change to reach"),
       choice_option("rule", "gauss-legendre", {"left", "right", "midpoint", "trapezoid", "gauss-legendre"},
                     "quadrature rule along the path"),
       choice_option("baseline", "zero", {"zero", "pad", "mask", "unk", "random-words"},

@@ -434,32 +434,75 @@ void run_ih(MethodContext& ctx, Explanation& e) {
   o.batch_size = std::max(1, std::min(static_cast<int>(ctx.opts.integer("batch-size")), fit));
   o.max_directions = fit >= 1 ? 0 : std::max(1, static_cast<int>(budget / per_point) - 1);
 
-  const int64_t per = ih_evaluations(o) + (ig_check ? o.steps + 2 : 0);
-  const int64_t total = 1 + per * static_cast<int64_t>(baselines.size());
-  t.set_total(total);
-  t.advance(1);  // the probe above
+  const bool adaptive = ctx.opts.boolean("adaptive");
+  const int max_steps = std::max(o.steps, static_cast<int>(ctx.opts.integer("max-steps")));
+  const double tol = ctx.opts.number("tolerance");
   const int64_t n = static_cast<int64_t>(T) * D;
   const size_t G = static_cast<size_t>(W);
-  std::vector<double> gamma(G * G, 0.0), ig(G, 0.0);
-  double f_in = 0, f_base = 0;
   const double nb = static_cast<double>(baselines.size());
   BatchHvpFunction f = [&](int N, const float* x, int K, const float* V, double* out, float* grad, float* hv) {
     hvp(N, x, K, V, out, grad, hv);
   };
-  for (size_t s = 0; s < baselines.size(); ++s) {
-    const int64_t offset = 1 + per * static_cast<int64_t>(s);
-    const IhResult r = integrated_hessians(f, n, t.embeddings().data(), baselines[s].data(), group, W, o, t.control(),
-                                           offset, total);
-    for (size_t i = 0; i < gamma.size(); ++i) gamma[i] += r.interactions[i] / nb;
-    f_in = r.f_input;
-    f_base += r.f_baseline / nb;
-    if (ig_check) {
+  // One level: the matrix at o.steps, averaged over the baselines.
+  double f_in = 0, f_base = 0;
+  int64_t done = 1;
+  auto level = [&](int64_t total) {
+    std::vector<double> gm(G * G, 0.0);
+    f_base = 0;
+    const int64_t per = ih_evaluations(o);
+    for (size_t s = 0; s < baselines.size(); ++s) {
+      const IhResult r = integrated_hessians(f, n, t.embeddings().data(), baselines[s].data(), group, W, o,
+                                             t.control(), done + per * static_cast<int64_t>(s), total);
+      for (size_t i = 0; i < gm.size(); ++i) gm[i] += r.interactions[i] / nb;
+      f_in = r.f_input;
+      f_base += r.f_baseline / nb;
+    }
+    done += per * static_cast<int64_t>(baselines.size());
+    return gm;
+  };
+  auto gap_of = [&](const std::vector<double>& gm) {
+    double sum = 0;
+    for (double v : gm) sum += v;
+    return std::fabs(sum - (f_in - f_base)) / std::max(std::fabs(f_in - f_base), 1e-9);
+  };
+  auto level_total = [&](int steps) {
+    IhOptions q = o;
+    q.steps = steps;
+    return done + ih_evaluations(q) * static_cast<int64_t>(baselines.size()) +
+           (ig_check ? (steps + 2) * static_cast<int64_t>(baselines.size()) : 0);
+  };
+  t.set_total(level_total(o.steps));
+  t.advance(1);  // the probe above
+  Convergence& cv = e.convergence;
+  cv.present = true;
+  cv.adaptive = adaptive;
+  cv.tolerance = tol;
+  std::vector<double> gamma = level(level_total(o.steps));
+  cv.tried.push_back(o.steps);
+  double gap = gap_of(gamma), change = -1;
+  while (adaptive && 2 * o.steps <= max_steps) {
+    o.steps *= 2;
+    const std::vector<double> g2 = level(level_total(o.steps));
+    cv.tried.push_back(o.steps);
+    change = relative_change(gamma, g2, 1e-3 * std::fabs(f_in - f_base));
+    gamma = g2;
+    gap = gap_of(gamma);
+    if (gap <= tol && change <= tol) break;
+  }
+  cv.steps = o.steps;
+  cv.gap = gap;
+  cv.change = change;
+  cv.converged = gap <= tol && (!adaptive || (change >= 0 && change <= tol));
+  std::vector<double> ig(G, 0.0);
+  if (ig_check) {
+    const int64_t total = done + (o.steps + 2) * static_cast<int64_t>(baselines.size());
+    for (size_t s = 0; s < baselines.size(); ++s) {
       BatchFunction fg = [&](int N, const float* x, double* out, float* grad) {
         hvp(N, x, 0, nullptr, out, grad, nullptr);
       };
       const IgResult q = integrated_gradients(fg, n, t.embeddings().data(), baselines[s].data(),
                                               IgRule::gauss_legendre, o.steps, o.batch_size, t.control(),
-                                              offset + ih_evaluations(o), total);
+                                              done + (o.steps + 2) * static_cast<int64_t>(s), total);
       const std::vector<double> tok = sum_over_dims(q.attributions, T, D);
       for (size_t k = 0; k < G; ++k) ig[k] += tok[static_cast<size_t>(token_of_group[k])] / nb;
     }
@@ -539,7 +582,13 @@ std::vector<MethodEntry> integrated_hessians_methods() {
       "products)";
   m.info.check = "interaction-completeness-gap";
   m.info.options = {
-      int_option("steps", 16, 1, 256, "Hessian path points per baseline (gauss: and as many gradient points)"),
+      int_option("steps", 16, 1, 256,
+                 "Hessian path points per baseline (gauss: and as many gradient points); adaptive: the first try"),
+      bool_option("adaptive", true,
+                  "double the steps until the interaction completeness gap and the change of the matrix from the "
+                  "previous steps are both below the tolerance (or max-steps is reached)"),
+      int_option("max-steps", 128, 1, 256, "adaptive: the most steps tried"),
+      num_option("tolerance", 0.01, 1e-6, 1, "adaptive: relative completeness gap and matrix change to reach"),
       choice_option("rule", "gauss", {"gauss", "riemann", "monte-carlo"},
                     "quadrature over t = alpha beta: Gauss rules for -ln t and -t ln t, the paper's grid, or "
                     "random (alpha, beta)"),

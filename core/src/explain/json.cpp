@@ -18,6 +18,9 @@ std::string explanation_to_json(const Explanation& e, int indent) {
   json j;
   j["method"] = e.method;
   j["options"] = e.options;
+  j["title"] = e.title;
+  j["scores"] = e.signed_scores ? "signed" : "unsigned";
+  j["explains"] = e.explains;
   j["text"] = e.text;
   const Prediction& p = e.prediction;
   json pj;
@@ -38,6 +41,7 @@ std::string explanation_to_json(const Explanation& e, int indent) {
                     {"end", t.span.end},
                     {"word", t.word},
                     {"special", t.special},
+                    {"unknown", t.unknown},
                     {"score", num(t.score)}});
   j["tokens"] = toks;
   json words = json::array();
@@ -46,6 +50,7 @@ std::string explanation_to_json(const Explanation& e, int indent) {
                      {"begin", w.span.begin},
                      {"end", w.span.end},
                      {"score", num(w.score)},
+                     {"unknown", w.unknown},
                      {"tokens", w.tokens}});
   j["words"] = words;
   json checks = json::array();
@@ -66,6 +71,7 @@ std::string explanation_to_json(const Explanation& e, int indent) {
       layers.push_back({{"layer", l.layer},
                         {"token_scores", s},
                         {"total", num(l.total)},
+                        {"absorbed", num(l.absorbed)},
                         {"neurons", l.neurons},
                         {"top_neurons", top}});
     }
@@ -90,6 +96,27 @@ std::string explanation_to_json(const Explanation& e, int indent) {
   j["seconds"] = e.seconds;
   j["truncated"] = e.truncated;
   if (e.truncated) j["notice"] = e.notice;
+  const Unread& u = e.unread;
+  j["unread"] = {{"words", u.words},
+                 {"unknown_words", u.unknown_words},
+                 {"truncated_words", u.truncated_words},
+                 {"truncated_from", u.truncated_from},
+                 {"share", num(u.share)}};
+  if (e.convergence.present) {
+    const Convergence& c = e.convergence;
+    j["convergence"] = {{"adaptive", c.adaptive},   {"steps", c.steps},         {"gap", num(c.gap)},
+                        {"change", num(c.change)},  {"tolerance", c.tolerance}, {"converged", c.converged},
+                        {"tried", c.tried}};
+  }
+  if (!e.path.alphas.empty()) {
+    json f = json::array();
+    for (double v : e.path.f) f.push_back(num(v));
+    j["path"] = {{"alphas", e.path.alphas},
+                 {"weights", e.path.weights},
+                 {"f", f},
+                 {"f_baseline", num(e.path.f_baseline)},
+                 {"f_input", num(e.path.f_input)}};
+  }
   // Invalid UTF-8 in the text (or a token) is replaced rather than thrown on.
   return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }

@@ -92,6 +92,100 @@ std::vector<OptionSpec> common_options() {
                         "how the scores of a word's sub-word tokens make the word's score")};
 }
 
+// The facts of each method that every view reads: one row per method.
+// (Kept here, in one list, rather than in the method files, so that a
+// reader sees every method's kind of numbers side by side.)
+struct MethodFacts {
+  const char* name;
+  const char* title;
+  bool signed_scores;
+  const char* explains;
+  const char* cost;
+};
+const MethodFacts kFacts[] = {
+    {"gradient", "Gradient", true, "output", "1 forward + 1 backward"},
+    {"saliency", "Saliency (squared gradient)", false, "output", "1 forward + 1 backward"},
+    {"gradient-x-input", "Gradient \u00d7 Input", true, "output", "1 forward + 1 backward"},
+    {"integrated-gradients", "Integrated Gradients", true, "output",
+     "steps forwards + backwards per baseline (adaptive: grows until converged)"},
+    {"smoothgrad", "SmoothGrad", true, "output", "samples forwards + backwards"},
+    {"smoothgrad-squared", "SmoothGrad squared", false, "output", "samples forwards + backwards"},
+    {"occlusion", "Occlusion", true, "output", "one forward per word (window)"},
+    {"lrp", "Layer-wise Relevance Propagation", true, "output", "1 forward + 1 modified backward"},
+    {"layer-relevance", "Relevance per layer", true, "layers", "1 forward + 1 modified backward"},
+    {"neuron-relevance", "Neuron relevance", true, "neuron", "1 forward + 1 modified backward"},
+    {"integrated-hessians", "Integrated Hessians", true, "output",
+     "steps x (1 + words) forward-mode passes per baseline (adaptive: grows until converged)"},
+};
+
+// Options that apply to some architecture groups only, and per-group
+// choices and defaults. What does not apply is never offered.
+struct OptionFacts {
+  const char* method;  // "*": every method that has the option
+  const char* option;
+  std::vector<std::string> applies_to;  // empty: every group
+  const char* group;                    // for the per-group fields below; nullptr: none
+  std::vector<std::string> choices;     // empty: all
+  const char* default_value;            // nullptr: the general default
+};
+const std::vector<OptionFacts>& option_facts() {
+  static const std::vector<OptionFacts> f = {
+      // Path baselines: word-level models have no [MASK]; transformers start
+      // from [UNK] (the embedding of "a word the model does not know"):
+      // from all-zero embeddings the path crosses a region far from any
+      // real input (word embeddings are ~10x the position + type ones on
+      // sst2-bert), where the output changes sharply near t = 0.05 and the
+      // quadrature needs many more points.
+      {"integrated-gradients", "baseline", {}, "cnn", {"zero", "pad", "unk", "random-words"}, nullptr},
+      {"integrated-gradients", "baseline", {}, "bilstm", {"zero", "pad", "unk", "random-words"}, nullptr},
+      {"integrated-gradients", "baseline", {}, "transformer", {}, "unk"},
+      {"integrated-hessians", "baseline", {}, "cnn", {"zero", "pad", "unk", "random-words"}, nullptr},
+      {"integrated-hessians", "baseline", {}, "bilstm", {"zero", "pad", "unk", "random-words"}, nullptr},
+      {"integrated-hessians", "baseline", {}, "transformer", {}, "unk"},
+      {"occlusion", "mode", {}, "cnn", {"remove", "unk", "pad", "zero"}, nullptr},
+      {"occlusion", "mode", {}, "bilstm", {"remove", "unk", "pad", "zero"}, nullptr},
+      // LRP: z+ and alpha-beta are rules for the CNN's layers; the BiLSTM's
+      // rules (Arras et al. 2017) have a bias factor; transformers choose
+      // how attention is treated.
+      {"lrp", "rule", {"cnn"}, nullptr, {}, nullptr},
+      {"lrp", "alpha", {"cnn"}, nullptr, {}, nullptr},
+      {"lrp", "bias-factor", {"bilstm"}, nullptr, {}, nullptr},
+      {"lrp", "variant", {"transformer"}, nullptr, {}, nullptr},
+      {"lrp", "output", {"cnn", "transformer"}, nullptr, {}, nullptr},
+  };
+  return f;
+}
+
+// Options of a signed method whose values make its scores magnitudes.
+void add_unsigned_when(MethodInfo& m) {
+  for (const OptionSpec& o : m.options)
+    if (o.name == "reduce") m.unsigned_when["reduce"] = "l2";
+}
+
+void apply_facts(MethodInfo& m) {
+  for (const MethodFacts& f : kFacts)
+    if (m.name == f.name) {
+      m.title = f.title;
+      m.signed_scores = f.signed_scores;
+      m.explains = f.explains;
+      m.cost = f.cost;
+    }
+  if (m.title.empty()) m.title = m.name;
+  if (m.signed_scores) add_unsigned_when(m);
+  for (const OptionFacts& f : option_facts()) {
+    if (std::string(f.method) != "*" && m.name != f.method) continue;
+    for (OptionSpec& o : m.options) {
+      if (o.name != f.option) continue;
+      if (!f.applies_to.empty()) o.applies_to = f.applies_to;
+      if (f.group) {
+        OptionSpec::PerArchitecture& pa = o.by_architecture[f.group];
+        if (!f.choices.empty()) pa.choices = f.choices;
+        if (f.default_value) pa.default_value = f.default_value;
+      }
+    }
+  }
+}
+
 struct Registry {
   std::vector<MethodEntry> entries;
   std::vector<MethodInfo> infos;
@@ -104,6 +198,7 @@ const Registry& registry() {
                        &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
+        apply_facts(m.info);
         reg.entries.push_back(std::move(m));
       }
     for (const MethodEntry& m : reg.entries) reg.infos.push_back(m.info);
@@ -171,6 +266,87 @@ std::string check_value(const std::string& method, const OptionSpec& o, const st
 const std::vector<MethodInfo>& explanation_methods() { return registry().infos; }
 
 const MethodInfo& method_info(const std::string& name) { return entry(name).info; }
+
+std::string architecture_group(const ModelConfig& config) {
+  switch (config.family) {
+    case ModelFamily::WordlightCnn:
+      return "cnn";
+    case ModelFamily::WordlightBiLstm:
+      return "bilstm";
+    default:
+      return "transformer";
+  }
+}
+
+bool method_applies(const MethodInfo& m, const std::string& architecture, std::string* why) {
+  if (m.applies_to.empty() ||
+      std::find(m.applies_to.begin(), m.applies_to.end(), architecture) != m.applies_to.end())
+    return true;
+  if (why) {
+    std::string list;
+    for (size_t i = 0; i < m.applies_to.size(); ++i)
+      list += (i == 0 ? "" : ", ") + std::string(m.applies_to[i] == "cnn" ? "CNN" : m.applies_to[i] == "bilstm" ? "BiLSTM" : m.applies_to[i]);
+    *why = m.name + " applies to " + list + " models only";
+  }
+  return false;
+}
+
+bool scores_are_signed(const MethodInfo& m, const MethodOptions& resolved) {
+  if (!m.signed_scores) return false;
+  for (const auto& kv : m.unsigned_when) {
+    auto it = resolved.find(kv.first);
+    if (it != resolved.end() && it->second == kv.second) return false;
+  }
+  return true;
+}
+
+namespace {
+// "CNN", "BiLSTM", "transformer": as people write them, for messages.
+std::string group_display(const std::string& g) {
+  return g == "cnn" ? "CNN" : g == "bilstm" ? "BiLSTM" : g;
+}
+std::string groups_display(const std::vector<std::string>& gs) {
+  std::string s;
+  for (size_t i = 0; i < gs.size(); ++i)
+    s += (i == 0 ? "" : i + 1 == gs.size() ? " and " : ", ") + group_display(gs[i]);
+  return s;
+}
+bool option_applies(const OptionSpec& o, const std::string& architecture) {
+  return o.applies_to.empty() ||
+         std::find(o.applies_to.begin(), o.applies_to.end(), architecture) != o.applies_to.end();
+}
+}  // namespace
+
+MethodOptions resolve_options(const std::string& method, const MethodOptions& given, const std::string& architecture) {
+  const MethodInfo& info = method_info(method);
+  std::string why;
+  if (!method_applies(info, architecture, &why)) throw Error(why);
+  MethodOptions general;  // what resolve_options() checks with the general specs
+  for (const auto& kv : given) {
+    for (const OptionSpec& o : info.options) {
+      if (o.name != kv.first) continue;
+      if (!option_applies(o, architecture))
+        throw Error(method + ": option " + o.name + " applies to " + groups_display(o.applies_to) +
+                    " models only, not to " + group_display(architecture) + " ones");
+      auto pa = o.by_architecture.find(architecture);
+      if (pa != o.by_architecture.end() && !pa->second.choices.empty() &&
+          std::find(pa->second.choices.begin(), pa->second.choices.end(), kv.second) == pa->second.choices.end()) {
+        std::string list;
+        for (const std::string& c : pa->second.choices) list += (list.empty() ? "" : ", ") + c;
+        throw Error(method + ": option " + o.name + " = '" + kv.second + "' does not apply to " +
+                    group_display(architecture) + " models; there it is one of " + list);
+      }
+    }
+  }
+  MethodOptions with_defaults = given;
+  for (const OptionSpec& o : info.options) {
+    if (with_defaults.count(o.name) || !option_applies(o, architecture)) continue;
+    auto pa = o.by_architecture.find(architecture);
+    if (pa != o.by_architecture.end() && !pa->second.default_value.empty())
+      with_defaults[o.name] = pa->second.default_value;
+  }
+  return resolve_options(method, with_defaults);
+}
 
 MethodOptions resolve_options(const std::string& method, const MethodOptions& given) {
   const MethodInfo& info = method_info(method);
@@ -263,13 +439,37 @@ void merge_word_scores(const std::vector<TokenScore>& tokens, std::vector<WordSc
   }
 }
 
+namespace {
+// Tokens the tokenizer mapped to its unknown token, words holding one, and
+// the words past the truncation: what the model did not read as typed.
+void mark_unread(const Tokenizer& tokenizer, const Encoding& enc, const std::string& text, Explanation& e) {
+  const int32_t unk = tokenizer.special_tokens().unk_id;
+  for (TokenScore& t : e.tokens) t.unknown = !t.special && unk >= 0 && t.id == unk;
+  Unread& u = e.unread;
+  u.words = static_cast<int>(e.words.size());
+  for (WordScore& w : e.words) {
+    for (int32_t t : w.tokens) w.unknown = w.unknown || e.tokens.at(static_cast<size_t>(t)).unknown;
+    u.unknown_words += w.unknown ? 1 : 0;
+  }
+  if (enc.truncated) {
+    u.truncated_from = static_cast<int64_t>(enc.kept_bytes);
+    std::vector<Span> all;
+    tokenizer.tokenize(text, &all);
+    for (const Span& s : all) u.truncated_words += s.begin >= enc.kept_bytes ? 1 : 0;
+  }
+  const int denom = u.words + u.truncated_words;
+  u.share = denom > 0 ? static_cast<double>(u.unknown_words + u.truncated_words) / denom : 0.0;
+}
+}  // namespace
+
 Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::string& text,
                     const ExplainRequest& request) {
   const auto t0 = std::chrono::steady_clock::now();
   const MethodEntry& m = entry(request.method);
-  const ResolvedOptions opts(m.info.name, resolve_options(m.info.name, request.options));
   if (model.config().head != ModelHead::SequenceClassification)
     throw Error("explain: " + model.config().architecture + " is not a sequence classifier");
+  const std::string arch = architecture_group(model.config());
+  const ResolvedOptions opts(m.info.name, resolve_options(m.info.name, request.options, arch));
   if (request.target < -1 || request.target >= model.output_dim())
     throw Error("explain: target class " + std::to_string(request.target) + " is out of range [0, " +
                 std::to_string(model.output_dim() - 1) + "]");
@@ -300,10 +500,19 @@ Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::s
     ts.special = enc.word_ids[t] < 0;
   }
   e.words = words_of(enc, text);
+  e.signed_scores = scores_are_signed(m.info, e.options);
+  e.explains = m.info.explains;
+  mark_unread(tokenizer, enc, text, e);
 
   MethodContext ctx{model, tokenizer, enc, text, opts, target};
   m.run(ctx, e);
   if (!m.info.word_level) merge_word_scores(e.tokens, e.words, opts.str("merge"));
+  const std::string why = e.prediction.target == e.prediction.label ? "Why '" + e.prediction.target_name + "'?"
+                                                                    : "What speaks for '" + e.prediction.target_name +
+                                                                          "' (not the predicted class)?";
+  e.title = m.info.explains == "output"  ? why
+            : m.info.explains == "neuron" ? "What drives " + e.unit + "?"
+                                          : "Where the relevance for '" + e.prediction.target_name + "' lies, layer by layer";
   e.model_evaluations = target.evaluations();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;

@@ -1,11 +1,13 @@
 // The method registry as JSON, and option values given as a JSON object:
 // what the JS API (wasm/) exchanges with the core.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "wordlight/explain.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -27,34 +29,88 @@ json typed_default(const OptionSpec& o) {
 }
 }  // namespace
 
+namespace {
+// One method as JSON; with `architecture` set, resolved for that group:
+// only the options that apply, with the group's choices and default, and
+// "applicable" / "why".
+json method_json(const MethodInfo& m, const std::string& architecture) {
+  json opts = json::array();
+  for (const OptionSpec& o : m.options) {
+    const bool applies = o.applies_to.empty() ||
+                         std::find(o.applies_to.begin(), o.applies_to.end(), architecture) != o.applies_to.end();
+    if (!architecture.empty() && !applies) continue;
+    OptionSpec r = o;
+    if (!architecture.empty()) {
+      auto pa = o.by_architecture.find(architecture);
+      if (pa != o.by_architecture.end()) {
+        if (!pa->second.choices.empty()) r.choices = pa->second.choices;
+        if (!pa->second.default_value.empty()) r.default_value = pa->second.default_value;
+      }
+    }
+    json j;
+    j["name"] = r.name;
+    j["type"] = option_type_name(r.type);
+    j["default"] = typed_default(r);
+    if (r.type == OptionType::integer || r.type == OptionType::number) {
+      j["min"] = r.min;
+      j["max"] = r.max;
+    }
+    if (r.type == OptionType::choice) j["choices"] = r.choices;
+    j["description"] = r.description;
+    if (architecture.empty()) {
+      if (!o.applies_to.empty()) j["applies_to"] = o.applies_to;
+      if (!o.by_architecture.empty()) {
+        json by = json::object();
+        for (const auto& kv : o.by_architecture) {
+          json a = json::object();
+          if (!kv.second.choices.empty()) a["choices"] = kv.second.choices;
+          if (!kv.second.default_value.empty()) a["default"] = kv.second.default_value;
+          by[kv.first] = a;
+        }
+        j["by_architecture"] = by;
+      }
+    }
+    opts.push_back(std::move(j));
+  }
+  json out = {{"name", m.name},
+              {"title", m.title},
+              {"description", m.description},
+              {"scores", m.signed_scores ? "signed" : "unsigned"},
+              {"explains", m.explains},
+              {"word_level", m.word_level},
+              {"check", m.check},
+              {"cost", m.cost}};
+  if (!m.unsigned_when.empty()) out["unsigned_when"] = m.unsigned_when;
+  if (architecture.empty()) {
+    out["applies_to"] = m.applies_to.empty() ? std::vector<std::string>{"cnn", "bilstm", "transformer"} : m.applies_to;
+  } else {
+    std::string why;
+    const bool ok = method_applies(m, architecture, &why);
+    out["applicable"] = ok;
+    if (!ok) out["why"] = why;
+  }
+  out["options"] = std::move(opts);
+  return out;
+}
+}  // namespace
+
 std::string explanation_methods_to_json(int indent) {
   json out = json::array();
-  for (const MethodInfo& m : explanation_methods()) {
-    json opts = json::array();
-    for (const OptionSpec& o : m.options) {
-      json j;
-      j["name"] = o.name;
-      j["type"] = option_type_name(o.type);
-      j["default"] = typed_default(o);
-      if (o.type == OptionType::integer || o.type == OptionType::number) {
-        j["min"] = o.min;
-        j["max"] = o.max;
-      }
-      if (o.type == OptionType::choice) j["choices"] = o.choices;
-      j["description"] = o.description;
-      opts.push_back(std::move(j));
-    }
-    out.push_back({{"name", m.name},
-                   {"description", m.description},
-                   {"word_level", m.word_level},
-                   {"check", m.check},
-                   {"options", std::move(opts)}});
-  }
+  for (const MethodInfo& m : explanation_methods()) out.push_back(method_json(m, ""));
+  return out.dump(indent);
+}
+
+std::string explanation_methods_to_json(const std::string& architecture, int indent) {
+  if (architecture != "cnn" && architecture != "bilstm" && architecture != "transformer")
+    throw Error("architecture group '" + architecture + "' is not one of cnn, bilstm, transformer");
+  json out = json::array();
+  for (const MethodInfo& m : explanation_methods()) out.push_back(method_json(m, architecture));
   return out.dump(indent);
 }
 
 MethodOptions parse_option_json(const std::string& json_text) {
   json j;
+  check_json_depth(json_text, "options");
   try {
     j = json::parse(json_text);
   } catch (const json::exception& e) {
