@@ -536,8 +536,8 @@ TEST(LrpTransformer, AttnLrpAndCpLrpRunAndDiffer) {
   }
   EXPECT_GT(mag, 0);
   EXPECT_GT(diff, 1e-6 * mag);
-  EXPECT_EQ(a.checks.size(), 1u);
-  EXPECT_EQ(a.checks[0].name, "conservation-gap");
+  ASSERT_GE(a.checks.size(), 1u);
+  EXPECT_EQ(a.checks[0].name, "conservation-gap");  // the method's own check first, then absorbed:*
   EXPECT_TRUE(std::isfinite(a.checks[0].value));
 }
 
@@ -589,6 +589,178 @@ TEST(LrpTransformer, CpLrpConservesOverAllEmbeddingsOfABiasFreeModel) {
     }
 }
 
+// ------------------------------------------------------------ where the relevance goes
+double absorbed_sum(const Explanation& e) {
+  double s = 0;
+  for (const ExplanationCheck& c : e.checks)
+    if (c.name.rfind("absorbed:", 0) == 0) s += c.value;
+  return s;
+}
+
+const ExplanationCheck* find_check(const Explanation& e, const std::string& name) {
+  for (const ExplanationCheck& c : e.checks)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+// The records of lrp_backward on one dense layer y = W x + b: epsilon keeps
+// back sum_j G_j y_j eps sign(y_j) / (y_j + eps sign(y_j)), the bias takes
+// sum_j b_j G_j y_j / (y_j + eps sign(y_j)); with the input's x . G(x) they
+// make up y . G(y). The same for a LayerNorm and its shift.
+TEST(LrpAbsorbed, DenseLayerAndLayerNormRecordsAreTheirFormulas) {
+  const int R = 3, I = 5, O = 4;
+  const std::vector<double> x = random_vec(R * I, 11), w = random_vec(O * I, 12), b = random_vec(O, 13, -0.5, 0.5),
+                            seed = random_vec(R * O, 14);
+  const double eps = 0.1;
+  Graph<double> g;
+  Var xv = g.input(Shape{R, I}, x.data());
+  Var y = g.linear(xv, g.parameter(Shape{O, I}, w.data()), g.parameter(Shape{O}, b.data()));
+  LrpOptions o;
+  o.epsilon = eps;
+  std::vector<LrpAbsorbed> rec;
+  g.lrp_backward(y, o, seed.data(), &rec);
+  double want_eps = 0, want_bias = 0, r_out = 0;
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < O; ++j) {
+      const double yj = g.value(y)[r * O + j], G = seed[r * O + j], e = yj >= 0 ? eps : -eps;
+      want_eps += G * yj * e / (yj + e);
+      want_bias += b[j] * G * yj / (yj + e);
+      r_out += yj * G;
+    }
+  double got_eps = 0, got_bias = 0;
+  for (const LrpAbsorbed& a : rec) {
+    EXPECT_EQ(a.node, y.id);
+    EXPECT_EQ(a.op, OpKind::linear);
+    if (a.sink == LrpSink::epsilon) got_eps += a.relevance;
+    if (a.sink == LrpSink::bias) got_bias += a.relevance;
+  }
+  EXPECT_NEAR(got_eps, want_eps, 1e-12);
+  EXPECT_NEAR(got_bias, want_bias, 1e-12);
+  double r_in = 0;
+  for (size_t i = 0; i < x.size(); ++i) r_in += x[i] * g.grad(xv)[i];
+  EXPECT_NEAR(r_in + got_eps + got_bias, r_out, 1e-12);
+
+  // LayerNorm: gamma * (x - mean) / std + beta, std constant.
+  const std::vector<double> gamma = random_vec(I, 15, 0.5, 1.5), beta = random_vec(I, 16, -0.5, 0.5),
+                            seed2 = random_vec(R * I, 17);
+  Graph<double> h;
+  Var xl = h.input(Shape{R, I}, x.data());
+  Var yl = h.layernorm(xl, h.parameter(Shape{I}, gamma.data()), h.parameter(Shape{I}, beta.data()), 1e-5);
+  rec.clear();
+  h.lrp_backward(yl, o, seed2.data(), &rec);
+  double want_shift = 0, r_out2 = 0, r_in2 = 0, got_shift = 0, got_eps2 = 0;
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < I; ++c) {
+      const double yj = h.value(yl)[r * I + c], G = seed2[r * I + c], e = yj >= 0 ? eps : -eps;
+      want_shift += beta[c] * G * yj / (yj + e);
+      r_out2 += yj * G;
+    }
+  for (const LrpAbsorbed& a : rec) {
+    if (a.sink == LrpSink::layernorm_shift) got_shift += a.relevance;
+    if (a.sink == LrpSink::epsilon) got_eps2 += a.relevance;
+  }
+  for (size_t i = 0; i < x.size(); ++i) r_in2 += x[i] * h.grad(xl)[i];
+  EXPECT_NEAR(got_shift, want_shift, 1e-12);
+  EXPECT_NEAR(r_in2 + got_eps2 + got_shift, r_out2, 1e-12);
+}
+
+// On every family and rule the tokens and the absorbed:* checks sum to the
+// explained output, and the conservation gap is minus the absorbed sum.
+TEST(LrpAbsorbed, TokensAndAbsorbedPartsSumToTheExplainedOutputOnEveryModel) {
+  struct Case {
+    const char* config;
+    double bias;
+    std::vector<std::string> options;
+  };
+  const std::vector<Case> cases = {
+      {kCnnConfig, 0.5, {"epsilon=0.01", "epsilon=0", "rule=z-plus", "rule=alpha-beta,alpha=2"}},
+      {kBiLstmConfig, 0.3, {"", "epsilon=0.1", "bias-factor=1", "bias-factor=1,epsilon=0.1"}},
+      {kBertConfig, 0.1, {"", "epsilon=0.1", "variant=cp-lrp", "variant=cp-lrp,epsilon=0.01", "output=probability"}},
+  };
+  for (const Case& c : cases) {
+    const Tiny t = tiny(c.config, 21, c.bias);
+    for (const std::string& opts : c.options) {
+      SCOPED_TRACE(std::string(c.config).substr(0, 60) + " " + opts);
+      const Explanation e = run(t, "lrp", opts);
+      const double f = e.prediction.explained_value;
+      const double absorbed = absorbed_sum(e);
+      EXPECT_NEAR(sum_of(token_scores(e)) + absorbed, f, 1e-6 * (1 + std::fabs(f)));
+      EXPECT_NEAR(gap_of(e).value, -absorbed, 1e-6 * (1 + std::fabs(f)));
+      ASSERT_NE(find_check(e, "absorbed:biases"), nullptr);
+      ASSERT_NE(find_check(e, "absorbed:epsilon"), nullptr);
+      if (opts.find("bias-factor=1") != std::string::npos) {  // Arras et al.'s redistribution absorbs nothing
+        EXPECT_NEAR(find_check(e, "absorbed:biases")->value, 0, 1e-9);
+        EXPECT_NEAR(find_check(e, "absorbed:epsilon")->value, 0, 1e-9);
+        continue;
+      }
+      EXPECT_GT(std::fabs(find_check(e, "absorbed:biases")->value), 1e-6) << "the biases are not zero";
+      if (opts.find("epsilon=0.") != std::string::npos) {
+        EXPECT_GT(std::fabs(find_check(e, "absorbed:epsilon")->value), 1e-7);
+      }
+    }
+  }
+}
+
+// The position and token-type checks are those embeddings' x . G: the
+// gradient reaching the embedding sum is the word input's (addition passes
+// it on), so R(position) = sum_td P_td G_td and R(type) = sum_td t_d G_td.
+// CP-LRP's P v is linear in v: no softmax remainder.
+TEST(LrpAbsorbed, TransformerEmbeddingsAndSoftmaxAreToldApart) {
+  Tiny t = tiny(kBertConfig, 22, 0.1);
+  Model& m = *t.model;
+  const std::vector<int32_t> ids = {2, 5, 6, 7, 11, 3};
+  TokenBatch b;
+  b.B = 1;
+  b.T = static_cast<int>(ids.size());
+  b.ids = ids;
+  b.mask.assign(ids.size(), 1);
+  const int D = m.embedding_dim();
+  std::vector<float> emb(ids.size() * D);
+  m.embed(b, emb.data());
+  const float *pos = nullptr, *type = nullptr;
+  for (const ModelParameter& p : m.parameters()) {
+    if (p.name.find("position_embeddings") != std::string::npos) pos = p.data;
+    if (p.name.find("token_type_embeddings") != std::string::npos) type = p.data;
+  }
+  ASSERT_TRUE(pos && type);
+  for (LrpAttention variant : {LrpAttention::attnlrp, LrpAttention::cp_lrp}) {
+    Graph<float> g;
+    Var x = g.input(Shape{1, b.T, D}, emb.data());
+    const int32_t idx = 1;
+    Var y = g.pick(m.forward(g, x, b), &idx);
+    LrpOptions o;
+    o.epsilon = 0;
+    o.attention = variant;
+    std::vector<LrpAbsorbed> rec;
+    g.lrp_backward(y, o, nullptr, &rec);
+    double want_pos = 0, want_type = 0, words = 0;
+    for (int tk = 0; tk < b.T; ++tk)
+      for (int d = 0; d < D; ++d) {
+        const double G = g.grad(x)[tk * D + d];
+        want_pos += double(pos[tk * D + d]) * G;
+        want_type += double(type[d]) * G;
+        words += double(emb[static_cast<size_t>(tk * D + d)]) * G;
+      }
+    double got_pos = 0, got_type = 0, softmax = 0, all = 0;
+    for (const LrpAbsorbed& a : rec) {
+      all += a.relevance;
+      if (a.sink == LrpSink::constant_input && a.constant_op == OpKind::embedding) got_pos += a.relevance;
+      if (a.sink == LrpSink::constant_input && a.constant_op == OpKind::leaf) got_type += a.relevance;
+      if (a.sink == LrpSink::softmax) softmax += a.relevance;
+      EXPECT_NE(a.sink, LrpSink::epsilon) << "epsilon 0 holds nothing back";
+    }
+    const double f = g.value(y)[0];
+    EXPECT_NEAR(got_pos, want_pos, 1e-5 * (1 + std::fabs(want_pos)));
+    EXPECT_NEAR(got_type, want_type, 1e-5 * (1 + std::fabs(want_type)));
+    EXPECT_NEAR(words + all, f, 1e-5 * (1 + std::fabs(f)));
+    if (variant == LrpAttention::cp_lrp) {
+      EXPECT_NEAR(softmax, 0, 1e-5 * (1 + std::fabs(f)));
+    } else {
+      EXPECT_GT(std::fabs(softmax), 1e-6);
+    }
+  }
+}
+
 TEST(LrpErrors, RulesAndOptionsAModelDoesNotHave) {
   const Tiny bert = tiny(kBertConfig, 8), lstm = tiny(kBiLstmConfig, 8), cnn = tiny(kCnnConfig, 8);
   auto error_of = [](const std::function<void()>& f) -> std::string {
@@ -610,6 +782,10 @@ TEST(LrpErrors, RulesAndOptionsAModelDoesNotHave) {
   EXPECT_EQ(o.at("rule"), "epsilon");
   EXPECT_EQ(o.at("variant"), "attnlrp");
   EXPECT_EQ(o.at("bias-factor"), "0");
+  // Transformers default to epsilon 0 (LXT's AttnLRP), the others to 1e-3.
+  EXPECT_EQ(resolve_options("lrp", {}, "transformer").at("epsilon"), "0");
+  EXPECT_EQ(resolve_options("lrp", {}, "cnn").at("epsilon"), o.at("epsilon"));
+  EXPECT_EQ(run(bert, "lrp").options.at("epsilon"), "0");
 }
 
 }  // namespace

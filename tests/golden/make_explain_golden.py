@@ -70,11 +70,13 @@ Run:  /usr/bin/python3 tests/golden/make_explain_golden.py
           AttnLRP scores, to show the golden values tell them apart)
 The tests only read the files; this script is not needed to run them.
 
-With epsilon=0 the transformer LRP here is what LXT's efficient AttnLRP
-computes (plain gradient through linear layers, divide_gradient(., 2) on
-the two attention products, LayerNorm's std under stop_gradient, identity
-rule on the activations); wordlight's default epsilon 1e-3 adds the
-epsilon rule on the linear layers and LayerNorms.
+With epsilon=0, wordlight's default on transformers, the transformer LRP
+here is what LXT's efficient AttnLRP computes (plain gradient through
+linear layers, divide_gradient(., 2) on the two attention products,
+LayerNorm's std under stop_gradient, identity rule on the activations;
+make_lxt_golden.py checks that on the shipped sst2-bert); epsilon > 0 adds
+the epsilon rule on the linear layers and LayerNorms. The CNN and the
+BiLSTM default to epsilon 1e-3.
 """
 import json
 import math
@@ -526,7 +528,9 @@ def explain(model, ids, words, special, method, opts, target):
                 scores[pos] = drop / len(pos)
         return scores, f, None
     if method == "lrp":
-        eps = float(opts.get("epsilon", 1e-3))
+        # wordlight's default epsilon: 0 on transformers (LXT's efficient
+        # AttnLRP has no stabiliser), 1e-3 on the CNN and the BiLSTM.
+        eps = float(opts.get("epsilon", 0.0 if isinstance(model, Transformer) else 1e-3))
         if isinstance(model, BiLstm):
             R, f = model.lstm_lrp(x, target, eps, float(opts.get("bias-factor", 0)))
         else:
@@ -594,8 +598,8 @@ def make(name, kind, model, tokenize, text, special, cases, alt_target_cases):
 
 
 def main():
-    lrp_transformer = [("lrp", ""), ("lrp", "epsilon=0"), ("lrp", "epsilon=0.1"), ("lrp", "variant=cp-lrp"),
-                       ("lrp", "variant=cp-lrp,epsilon=0")]
+    lrp_transformer = [("lrp", ""), ("lrp", "epsilon=0.001"), ("lrp", "epsilon=0.1"), ("lrp", "variant=cp-lrp"),
+                       ("lrp", "variant=cp-lrp,epsilon=0.001")]
     occlusion = [("occlusion", "mode=zero"), ("occlusion", "mode=mask")]
     alt = [("gradient-x-input", ""), ("lrp", "")]
     wp_special = {"pad": "[PAD]", "mask": "[MASK]", "unk": "[UNK]"}
@@ -638,14 +642,14 @@ def sensitivity():
             vocab = {t: i for i, t in enumerate(f.read().split("\n")) if t}
         ids, _ = wordpiece(TEXT_PIECES, vocab)
         print(name)
-        ref = lrp_scores(m, ids, lrp="attnlrp", eps=1e-3)
+        ref = lrp_scores(m, ids, lrp="attnlrp", eps=0.0)
         report("AttnLRP vs gradient x input", ref, lrp_scores(m, ids))
-        report("AttnLRP vs products not halved", ref, lrp_scores(m, ids, lrp="attnlrp", eps=1e-3,
+        report("AttnLRP vs products not halved", ref, lrp_scores(m, ids, lrp="attnlrp", eps=0.0,
                                                                  halve_products=False))
-        report("AttnLRP vs LayerNorm std not constant", ref, lrp_scores(m, ids, lrp="attnlrp", eps=1e-3,
+        report("AttnLRP vs LayerNorm std not constant", ref, lrp_scores(m, ids, lrp="attnlrp", eps=0.0,
                                                                         std_constant=False))
-        report("AttnLRP vs CP-LRP", ref, lrp_scores(m, ids, lrp="cp-lrp", eps=1e-3))
-        report("AttnLRP epsilon 1e-3 vs 0", ref, lrp_scores(m, ids, lrp="attnlrp", eps=0.0))
+        report("AttnLRP vs CP-LRP", ref, lrp_scores(m, ids, lrp="cp-lrp", eps=0.0))
+        report("AttnLRP epsilon 0 vs 1e-3", ref, lrp_scores(m, ids, lrp="attnlrp", eps=1e-3))
 
 
 if __name__ == "__main__":

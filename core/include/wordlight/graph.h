@@ -89,6 +89,28 @@ struct LrpOptions {
   LrpProduct product = LrpProduct::uniform;
   LrpAttention attention = LrpAttention::attnlrp;
 };
+// Where relevance leaves the LRP pass: an op whose input relevances
+// (sum over its inputs x of x * its share of G(x)) sum to less or more
+// than its output's relevance y * G(y) absorbed the difference.
+//   bias             the bias of a linear / conv1d layer (epsilon rule: b s;
+//                    z-plus / alpha-beta: whatever the rule did not pass on)
+//   epsilon          the epsilon stabiliser (linear, conv1d, layernorm)
+//   layernorm_shift  LayerNorm's beta
+//   softmax          the softmax's Taylor remainder: R(p) - R(s) inside an
+//                    attention op (AttnLRP) or a softmax op
+//   constant_input   an add/mul whose other operand needs no gradient (a
+//                    position or token-type embedding): its x * G
+//   other            any other op (none in the shipped models)
+// The records with the word inputs' relevance sum to the output's
+// relevance (sum over y of seed * y).
+enum class LrpSink : uint8_t { bias, epsilon, layernorm_shift, softmax, constant_input, other };
+struct LrpAbsorbed {
+  int node = -1;                   // the op's node id (Var::id)
+  OpKind op = OpKind::leaf;        // its kind
+  LrpSink sink = LrpSink::other;
+  OpKind constant_op = OpKind::leaf;  // constant_input: the kind of the constant operand's node
+  double relevance = 0;
+};
 
 template <class T>
 class Graph {
@@ -201,7 +223,9 @@ class Graph {
   void backward(Var y, const T* seed = nullptr);
   // The LRP backward mode (see LrpOptions): afterwards value(x) * grad(x) is
   // the relevance of x for the output y weighted by `seed` (null = ones).
-  void lrp_backward(Var y, const LrpOptions& o, const T* seed = nullptr);
+  // With `absorbed`, also appends one record per op and sink that absorbed
+  // relevance (see LrpAbsorbed; costs two dot products per op input).
+  void lrp_backward(Var y, const LrpOptions& o, const T* seed = nullptr, std::vector<LrpAbsorbed>* absorbed = nullptr);
   // Seeds the K-direction tangent (K, numel(leaf)) of a leaf; all seeded
   // leaves share the same K. Copies `d`.
   void set_tangent(Var leaf, int K, const T* d);
@@ -252,6 +276,7 @@ class Graph {
   void run_tangent(Node& n);
   void run_backward(Node& n);
   void run_lrp_backward(Node& n, const LrpOptions& o);  // lrp.cpp
+  void lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>& out);  // lrp.cpp
   void run_backward_tangent(Node& n);
   T* ensure_grad(int id);
   T* ensure_grad_tangent(int id);

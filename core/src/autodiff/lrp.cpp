@@ -80,7 +80,7 @@ void alpha_beta(int64_t nx, int64_t ny, int64_t nw, int64_t ob, const T* x, cons
 }  // namespace
 
 template <class T>
-void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed) {
+void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vector<LrpAbsorbed>* absorbed) {
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");
@@ -95,7 +95,10 @@ void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed) {
   for (int id = y.id; id >= 0; --id) {
     Node& n = nodes_[id];
     if (!n.grad || n.op == OpKind::leaf) continue;
-    run_lrp_backward(n, o);
+    if (absorbed)
+      lrp_account(id, o, *absorbed);
+    else
+      run_lrp_backward(n, o);
   }
   have_grads_ = false;  // not a derivative: backward_tangent must not build on it
 }
@@ -236,8 +239,99 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
   }
 }
 
-template void Graph<float>::lrp_backward(Var, const LrpOptions&, const float*);
-template void Graph<double>::lrp_backward(Var, const LrpOptions&, const double*);
+// Runs the rule of node `id` and records what it absorbed: R(y) = sum y G(y)
+// minus the relevance it hands to its inputs, each input's share measured as
+// x . G(x) after the rule minus x . G(x) before (G(x) accumulates over the
+// input's consumers). Split by sink: the epsilon part of a linear, conv1d or
+// layernorm is sum_j G_j y_j (1 - y_j / (y_j + eps sign y_j)) (what the
+// stabiliser keeps back), the rest is the bias (layernorm: its shift).
+template <class T>
+void Graph<T>::lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>& out) {
+  std::vector<int> ins;
+  {
+    const Node& n = nodes_[id];
+    if (n.op == OpKind::concat) {
+      for (int j = 0; j < n.multi_count; ++j) ins.push_back(multi_[n.multi_begin + j]);
+    } else {
+      for (int j = 0; j < 3; ++j) ins.push_back(n.in[j]);
+    }
+  }
+  std::vector<int> with_grad;  // the distinct inputs that take relevance
+  int constant = -1;           // an input that takes none (needs no gradient)
+  for (int in : ins) {
+    if (in < 0) continue;
+    if (!nodes_[in].requires_grad) {
+      if (constant < 0) constant = in;
+      continue;
+    }
+    if (std::find(with_grad.begin(), with_grad.end(), in) == with_grad.end()) with_grad.push_back(in);
+  }
+  auto dot = [&](int k) {
+    const Node& x = nodes_[k];
+    double s = 0;
+    if (x.grad && x.value)
+      for (int64_t j = 0, m = x.shape.numel(); j < m; ++j) s += static_cast<double>(x.value[j]) * x.grad[j];
+    return s;
+  };
+  double before = 0;
+  for (int k : with_grad) before += dot(k);
+  run_lrp_backward(nodes_[id], o);
+  double after = 0;
+  for (int k : with_grad) after += dot(k);
+  const Node& n = nodes_[id];
+  const double r_out = dot(id);
+  const double total = r_out - (after - before);
+  // What the epsilon stabiliser keeps back at this op (epsilon rule only).
+  auto eps_part = [&]() {
+    if (o.epsilon == 0) return 0.0;
+    const double e = o.epsilon;
+    double s = 0;
+    for (int64_t j = 0, m = n.shape.numel(); j < m; ++j) {
+      const double yj = n.value[j], sg = yj >= 0 ? e : -e;
+      s += static_cast<double>(n.grad[j]) * yj * sg / (yj + sg);
+    }
+    return s;
+  };
+  auto add = [&](LrpSink sink, double r) {
+    LrpAbsorbed a;
+    a.node = id;
+    a.op = n.op;
+    a.sink = sink;
+    a.relevance = r;
+    if (sink == LrpSink::constant_input && constant >= 0) a.constant_op = nodes_[constant].op;
+    out.push_back(a);
+  };
+  switch (n.op) {
+    case OpKind::linear:
+    case OpKind::conv1d:
+    case OpKind::layernorm: {
+      const LrpSink rest = n.op == OpKind::layernorm ? LrpSink::layernorm_shift : LrpSink::bias;
+      if (n.op == OpKind::layernorm || o.rule == LrpRule::epsilon) {
+        const double e = eps_part();
+        if (e != 0) add(LrpSink::epsilon, e);
+        if (total - e != 0) add(rest, total - e);
+      } else if (total != 0) {
+        add(rest, total);
+      }
+      break;
+    }
+    case OpKind::attention:
+    case OpKind::softmax:
+      if (total != 0) add(LrpSink::softmax, total);
+      break;
+    case OpKind::binary:
+      if (total != 0) add(constant >= 0 ? LrpSink::constant_input : LrpSink::other, total);
+      break;
+    default:
+      if (total != 0) add(LrpSink::other, total);
+      break;
+  }
+}
+
+template void Graph<float>::lrp_backward(Var, const LrpOptions&, const float*, std::vector<LrpAbsorbed>*);
+template void Graph<double>::lrp_backward(Var, const LrpOptions&, const double*, std::vector<LrpAbsorbed>*);
+template void Graph<float>::lrp_account(int, const LrpOptions&, std::vector<LrpAbsorbed>&);
+template void Graph<double>::lrp_account(int, const LrpOptions&, std::vector<LrpAbsorbed>&);
 template void Graph<float>::run_lrp_backward(Node&, const LrpOptions&);
 template void Graph<double>::run_lrp_backward(Node&, const LrpOptions&);
 

@@ -155,6 +155,13 @@ std::vector<MethodEntry> occlusion_methods();
 std::vector<MethodEntry> lrp_methods();
 std::vector<MethodEntry> layer_relevance_methods();
 
+// LRP's absorbed relevance (lrp.cpp): the records of Graph::lrp_backward
+// summed by kind into checks named "absorbed:<kind>" (biases, epsilon,
+// layernorm-shift, softmax, position-embeddings, token-type-embeddings,
+// constants, other), each relative to |explained|; with the input tokens'
+// relevances they sum to the explained output.
+std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& records, double explained);
+
 // Adaptive path methods: whether a rule's points at the next step count
 // (ig_next_steps: 2 n, or 2 n - 1 for the trapezoid) include the current
 // ones, and max_i |a_i - b_i| / max(max_i |b_i|, scale_floor).

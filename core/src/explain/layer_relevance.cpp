@@ -26,6 +26,15 @@
 //                     layer without token positions ("pooled", "conv.i") has
 //                     no row. Every layer lists its top-k neurons by |R_c|,
 //                     R_c = sum_t R_tc. Token scores: the input layer's r_t.
+//                     mode=lrp: each layer's `absorbed` is the relevance
+//                     that the ops between the previous layer and this one
+//                     absorbed (biases, LayerNorm shifts, softmaxes,
+//                     epsilon, position and token-type embeddings; the
+//                     records of Graph::lrp_backward), so that on a chain
+//                     of layers (transformers) total(l) = total(l - 1) +
+//                     absorbed(l), the input's total being the tokens' sum;
+//                     the checks absorbed:<kind> sum them by kind over the
+//                     whole network, as the lrp method's do.
 //   neuron-relevance  the same pass seeded at one neuron c of one layer
 //                     instead of the output: seed 1 at (t, c) for the chosen
 //                     position t, or every position (the neuron's summed
@@ -93,8 +102,10 @@ Layout layout(const Graph<float>& g, Var v) {
   return l;
 }
 
-// The backward pass of `mode` from y with seed (null = ones).
-void run_pass(const Model& model, Graph<float>& g, Var y, const std::string& mode, double eps, const float* seed) {
+// The backward pass of `mode` from y with seed (null = ones); with mode=lrp
+// and `absorbed`, the pass's absorbed-relevance records.
+void run_pass(const Model& model, Graph<float>& g, Var y, const std::string& mode, double eps, const float* seed,
+              std::vector<LrpAbsorbed>* absorbed = nullptr) {
   if (mode == "gradient-x-activation") {
     g.backward(y, seed);
     return;
@@ -106,7 +117,24 @@ void run_pass(const Model& model, Graph<float>& g, Var y, const std::string& mod
   // The BiLSTM's gates: signal-take-all (Arras et al. 2017), as the lrp
   // method's explicit pass does; here with the bias absorbed (bias factor 0).
   lo.product = model.config().family == ModelFamily::WordlightBiLstm ? LrpProduct::gate : LrpProduct::uniform;
-  g.lrp_backward(y, lo, seed);
+  g.lrp_backward(y, lo, seed, absorbed);
+}
+
+// Sets each layer's `absorbed`: the records of the ops built after the
+// previous layer's last mark, up to this layer's (node ids follow the order
+// in which the model built its graph). Ops after the last mark (the
+// classifier head) belong to no layer; their share is the explained output
+// minus the last layer's total.
+void absorbed_per_layer(const std::vector<LayerVars>& ls, const std::vector<LrpAbsorbed>& records,
+                        std::vector<LayerScores>& out) {
+  std::vector<std::pair<int, size_t>> ends;  // (mark's node id, layer index), by id
+  for (size_t i = 0; i < ls.size(); ++i)
+    for (const auto& m : ls[i].marks) ends.push_back({m.v.id, i});
+  std::sort(ends.begin(), ends.end());
+  for (const LrpAbsorbed& a : records) {
+    auto it = std::lower_bound(ends.begin(), ends.end(), std::make_pair(a.node, size_t(0)));
+    if (it != ends.end()) out[it->second].absorbed += a.relevance;
+  }
 }
 
 // Relevance R = value * grad of one marked variable (zeros when the pass
@@ -183,10 +211,12 @@ void run_layer_relevance(MethodContext& ctx, Explanation& e) {
   check_lrp_output("layer-relevance", o, ctx.model);
   t.set_total(1);
   Graph<float>& g = t.prediction_graph();
-  run_pass(ctx.model, g, t.prediction_output(), o.str("mode"), o.number("epsilon"), nullptr);
+  std::vector<LrpAbsorbed> absorbed;
+  run_pass(ctx.model, g, t.prediction_output(), o.str("mode"), o.number("epsilon"), nullptr, &absorbed);
   const std::vector<LayerVars> ls = layers_of(g);
   for (const LayerVars& l : ls)
     e.layers.push_back(score_layer(g, l, t.T(), static_cast<int>(o.integer("top-k")), o.str("normalise")));
+  absorbed_per_layer(ls, absorbed, e.layers);
   const std::vector<double> s = input_relevance(t);
   double total = 0;
   for (int i = 0; i < t.T(); ++i) {
@@ -199,8 +229,10 @@ void run_layer_relevance(MethodContext& ctx, Explanation& e) {
     c.value = total - t.f_input();
     c.reference = std::fabs(t.f_input());
     c.relative = c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
-    c.description = "sum of the input tokens' relevances minus the explained output (what biases and epsilon absorbed)";
+    c.description = "sum of the input tokens' relevances minus the explained output: minus the sum of the "
+                    "absorbed:* checks, where the rest went";
     e.checks.push_back(c);
+    for (ExplanationCheck& a : absorbed_checks(absorbed, t.f_input())) e.checks.push_back(std::move(a));
   }
   t.advance(1);
 }
@@ -265,7 +297,8 @@ void run_neuron_relevance(MethodContext& ctx, Explanation& e) {
     seed[static_cast<size_t>(p * ml.C + neuron)] = 1.f;
     activation += a[p * ml.C + neuron];
   }
-  run_pass(ctx.model, g, m->v, mode, eps, seed.data());
+  std::vector<LrpAbsorbed> absorbed;
+  run_pass(ctx.model, g, m->v, mode, eps, seed.data(), &absorbed);
   const std::vector<double> s = input_relevance(t);
   double total = 0;
   for (int i = 0; i < t.T(); ++i) {
@@ -279,9 +312,11 @@ void run_neuron_relevance(MethodContext& ctx, Explanation& e) {
   c.reference = std::fabs(activation);
   c.relative = mode == "lrp" && c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
   c.description = mode == "lrp" ? "sum of the input tokens' relevances minus the activation of " + e.unit +
-                                      " (what biases and epsilon absorbed)"
+                                      " (minus the absorbed:* checks)"
                                 : "the activation of " + e.unit + " (gradient x activation conserves nothing)";
   e.checks.push_back(c);
+  if (mode == "lrp")
+    for (ExplanationCheck& a : absorbed_checks(absorbed, activation)) e.checks.push_back(std::move(a));
   t.advance(1);
 }
 
@@ -301,6 +336,8 @@ std::vector<MethodEntry> layer_relevance_methods() {
                        choice_option("normalise", "l1", {"l1", "max-abs", "none"},
                                      "per layer row: divide by the sum of |scores| (l1) or the largest |score|"),
                        int_option("top-k", 5, 0, 1000, "most relevant neurons listed per layer")};
+  // Transformers: the lrp method's default (no stabiliser, LXT's AttnLRP).
+  m[0].info.options[1].by_architecture["transformer"].default_value = "0";
   m[0].info.check = "conservation-gap";
   m[0].run = run_layer_relevance;
   m[1].info.name = "neuron-relevance";
@@ -311,6 +348,7 @@ std::vector<MethodEntry> layer_relevance_methods() {
       int_option("neuron", -1, -1, 1000000, "channel in that layer; -1: the layer's most relevant one"),
       int_option("position", -1, -1, 100000,
                  "token position of the neuron; -1: all positions (recurrent layers: the state the classifier reads)")};
+  m[1].info.options[1].by_architecture["transformer"].default_value = "0";
   m[1].info.check = "conservation-gap";
   m[1].run = run_neuron_relevance;
   return m;

@@ -1,0 +1,320 @@
+#!/usr/bin/python3
+"""LXT's efficient AttnLRP rules applied to an independent PyTorch BERT that
+reads the shipped models/sst2-bert, for tests/cpp/test_lrp_lxt.cpp.
+
+LXT (rachtibat/LRP-eXplains-Transformers, lxt/efficient: rules.py,
+patches.py, models/bert.py; Achtibat et al., "AttnLRP: Attention-Aware
+Layer-Wise Relevance Propagation for Transformers", ICML 2024) computes
+AttnLRP as gradient x input with the backward pass of a few ops replaced.
+Its patched BERT (eager attention path) does exactly this:
+
+  - divide_gradient(q @ k^T, 2)    uniform rule on the q.k product (its
+                                   gradient halved on the way back)
+  - divide_gradient(P @ v, 2)      uniform rule on the P.v product
+  - softmax                        untouched: its ordinary gradient, so the
+                                   relevance of the scores s is
+                                   s * p * (g - sum_j p_j g_j), the Taylor
+                                   form of AttnLRP Prop. 3.1 (with its bias
+                                   term absorbed)
+  - identity_rule_implicit(act, x) on the GELU of the feed-forward block and
+                                   on the pooler's tanh: gradient replaced
+                                   by act(x) / (x + 1e-10)
+  - LayerNorm                      (x - mean) / stop_gradient(std) * w + b
+  - dropout                        the identity
+  - linear layers                  untouched: their ordinary gradient (LRP-0;
+                                   no epsilon)
+
+The relevance of an input is input * gradient; LXT's examples read it at
+the word embeddings (the lookup's output, before position and token-type
+embeddings are added). The functions below are written from those
+definitions (no LXT code is copied; LXT needs Hugging Face transformers,
+which Debian does not package). The BERT forward is written from the
+Hugging Face BertForSequenceClassification definition, in float64 on the
+float16 weights of the checkpoint.
+
+Besides the token relevances this writes where the rest of the logit goes
+under these rules, per layer: the biases of the linear layers (b * dL/db),
+LayerNorm's shift (beta * dL/dbeta), the softmax's non-conservation
+(R(P) - R(s) inside each attention), and the position and token-type
+embeddings (e * dL/de); with the word relevances they sum to the logit.
+And, for the per-op comparison that found why wordlight's AttnLRP differed
+from this (see core/src/explain/lrp.cpp), the relevance sum_tc a_tc G_tc at
+each marked layer (embeddings, layer.0 .. layer.3).
+
+Run:  /usr/bin/python3 tests/golden/make_lxt_golden.py
+      (writes tests/golden/lxt/sst2-bert.json; about a second)
+The C++ test only reads the JSON; this script is not needed to run it.
+"""
+import json
+import math
+import os
+import struct
+import sys
+import unicodedata
+
+import numpy as np
+import torch
+
+sys.dont_write_bytecode = True
+torch.set_default_dtype(torch.float64)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MODEL = os.path.join(ROOT, "models", "sst2-bert")
+OUT = os.path.join(HERE, "lxt")
+TEXTS = [
+    "A gripping, funny and beautifully acted film, though the ending drags a little.",  # the page's default
+    "Not bad at all: I expected a dull sequel, but it is sharp and warm.",
+]
+
+
+# ---------------------------------------------------------------- files
+def read_safetensors(path):
+    dt = {"F32": "<f4", "F16": "<f2", "BF16": None}
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = h["data_offsets"]
+        arr = np.frombuffer(data[a:b], dtype=dt[h["dtype"]]).reshape(h["shape"])
+        out[name] = torch.from_numpy(arr.astype(np.float64))
+    return out
+
+
+# ---------------------------------------------------------------- BERT's tokenizer (basic + WordPiece)
+def is_punct(ch):
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def basic_words(text):
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    words = []
+    for chunk in text.split():
+        cur = ""
+        for ch in chunk:
+            if is_punct(ch):
+                if cur:
+                    words.append(cur)
+                words.append(ch)
+                cur = ""
+            else:
+                cur += ch
+        if cur:
+            words.append(cur)
+    return words
+
+
+def wordpiece(text, vocab):
+    ids = [vocab["[CLS]"]]
+    for word in basic_words(text):
+        pieces, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    break
+                end -= 1
+            if end == start:
+                pieces = [vocab["[UNK]"]]
+                break
+            pieces.append(vocab[piece])
+            start = end
+        ids += pieces
+    return ids + [vocab["[SEP]"]]
+
+
+# ---------------------------------------------------------------- LXT's rules (written from lxt/efficient/rules.py)
+class DivideGradient(torch.autograd.Function):
+    """Uniform rule: identity forward, gradient divided by `factor`."""
+
+    @staticmethod
+    def forward(ctx, x, factor):
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.factor, None
+
+
+class IdentityRule(torch.autograd.Function):
+    """Identity rule on an element-wise f: gradient f(x) / (x + 1e-10)."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        y = fn(x)
+        ctx.save_for_backward(y / (x + 1e-10))
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.saved_tensors[0] * g, None
+
+
+def divide_gradient(x, factor=2):
+    return DivideGradient.apply(x, factor)
+
+
+def identity_rule(fn, x):
+    return IdentityRule.apply(x, fn)
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))
+
+
+# ---------------------------------------------------------------- BERT with LXT's patches
+class LxtBert:
+    def __init__(self, d):
+        with open(os.path.join(d, "config.json")) as f:
+            self.cfg = json.load(f)
+        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:
+            self.vocab = {line.rstrip("\n"): i for i, line in enumerate(f)}
+        c = self.cfg
+        self.H, self.L, self.eps = c["num_attention_heads"], c["num_hidden_layers"], c["layer_norm_eps"]
+        # Every bias and LayerNorm shift becomes a leaf with a gradient, so
+        # that b * dL/db is the relevance it absorbed.
+        self.leaves = {}
+        for k, v in self.w.items():
+            if k.endswith(".bias"):
+                self.leaves[k] = v.clone().requires_grad_(True)
+
+    def p(self, name):
+        return self.leaves.get(name, self.w[name])
+
+    def linear(self, x, pre):
+        return x @ self.w[pre + ".weight"].T + self.p(pre + ".bias")
+
+    def layer_norm(self, x, pre):
+        mean = x.mean(-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(-1, keepdim=True)
+        std = (var + self.eps).sqrt()
+        return (x - mean) / std.detach() * self.w[pre + ".weight"] + self.p(pre + ".bias")
+
+    def attention(self, x, pre, taps, lay):
+        T, C = x.shape
+        H = self.H
+        dh = C // H
+        q = self.linear(x, pre + "self.query").view(T, H, dh).transpose(0, 1)
+        k = self.linear(x, pre + "self.key").view(T, H, dh).transpose(0, 1)
+        v = self.linear(x, pre + "self.value").view(T, H, dh).transpose(0, 1)
+        s = divide_gradient(q @ k.transpose(-1, -2), 2) / math.sqrt(dh)
+        s.retain_grad()
+        p = torch.softmax(s, -1)
+        p.retain_grad()
+        taps[f"softmax.{lay}"] = (s, p)
+        return divide_gradient(p @ v, 2).transpose(0, 1).reshape(T, C)
+
+    def forward(self, ids, taps):
+        w = self.w
+        T = len(ids)
+        e = "bert.embeddings."
+        word = w[e + "word_embeddings.weight"][torch.tensor(ids)].clone().requires_grad_(True)
+        pos = w[e + "position_embeddings.weight"][:T].clone().requires_grad_(True)
+        typ = w[e + "token_type_embeddings.weight"][0].clone().requires_grad_(True)
+        taps["inputs"] = (word, pos, typ)
+        h = self.layer_norm(word + pos + typ, e + "LayerNorm")
+        h.retain_grad()
+        taps["embeddings"] = h
+        for i in range(self.L):
+            l = f"bert.encoder.layer.{i}."
+            a = self.linear(self.attention(h, l + "attention.", taps, i), l + "attention.output.dense")
+            h = self.layer_norm(h + a, l + "attention.output.LayerNorm")
+            f = identity_rule(gelu, self.linear(h, l + "intermediate.dense"))
+            f = self.linear(f, l + "output.dense")
+            h = self.layer_norm(h + f, l + "output.LayerNorm")
+            h.retain_grad()
+            taps[f"layer.{i}"] = h
+        c = identity_rule(torch.tanh, self.linear(h[0], "bert.pooler.dense"))
+        return self.linear(c, "classifier")
+
+
+def explain(model, text):
+    ids = model.wordpiece(text) if hasattr(model, "wordpiece") else wordpiece(text, model.vocab)
+    taps = {}
+    logits = model.forward(ids, taps)
+    target = int(torch.argmax(logits))
+    for leaf in model.leaves.values():
+        leaf.grad = None
+    logits[target].backward()
+    word, pos, typ = taps["inputs"]
+    tokens = (word * word.grad).sum(-1)
+    absorbed = {"biases": {}, "layernorm-shift": {}, "softmax": {}}
+
+    def where(name):  # the layer a parameter belongs to, named as wordlight marks them
+        if name.startswith("bert.embeddings."):
+            return "embeddings"
+        if name.startswith("bert.encoder.layer."):
+            return "layer." + name.split(".")[3]
+        return "head"
+
+    for name, leaf in model.leaves.items():
+        if leaf.grad is None:
+            continue
+        kind = "layernorm-shift" if "LayerNorm" in name else "biases"
+        r = float((leaf * leaf.grad).sum())
+        absorbed[kind][where(name)] = absorbed[kind].get(where(name), 0.0) + r
+    for i in range(model.L):
+        s, p = taps[f"softmax.{i}"]
+        absorbed["softmax"][f"layer.{i}"] = float((p * p.grad).sum() - (s * s.grad).sum())
+    r_pos = float((pos * pos.grad).sum())
+    r_type = float((typ * typ.grad).sum())
+    layers = {"embeddings": float((taps["embeddings"] * taps["embeddings"].grad).sum())}
+    for i in range(model.L):
+        h = taps[f"layer.{i}"]
+        layers[f"layer.{i}"] = float((h * h.grad).sum())
+    kinds = {k: sum(v.values()) for k, v in absorbed.items()}
+    kinds["position-embeddings"] = r_pos
+    kinds["token-type-embeddings"] = r_type
+    logit = float(logits[target])
+    total = float(tokens.sum()) + sum(kinds.values())
+    assert abs(total - logit) < 1e-9 * (1 + abs(logit)), (total, logit)
+    return {
+        "text": text,
+        "input_ids": ids,
+        "logits": [float(v) for v in logits.detach()],
+        "target": target,
+        "explained": logit,
+        "token_relevance": [float(v) for v in tokens.detach()],
+        "word_relevance_sum": float(tokens.sum()),
+        "absorbed": kinds,
+        "absorbed_per_layer": absorbed,
+        "layer_relevance": layers,
+    }
+
+
+def main():
+    model = LxtBert(MODEL)
+    cases = [explain(model, t) for t in TEXTS]
+    os.makedirs(OUT, exist_ok=True)
+    doc = {
+        "model": "models/sst2-bert",
+        "rules": "LXT efficient AttnLRP (lxt/efficient/models/bert.py, eager attention): divide_gradient 2 after "
+                 "q.k^T and after P.v, softmax by its gradient, identity rule on GELU and the pooler's tanh, "
+                 "LayerNorm std detached, linear layers by their plain gradient; float64",
+        "cases": cases,
+    }
+    with open(os.path.join(OUT, "sst2-bert.json"), "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    for c in cases:
+        tok = c["token_relevance"]
+        print(f"{c['text']!r}: logit[{c['target']}] {c['explained']:.4f}, tokens sum {sum(tok):.4f} "
+              f"(words {sum(tok[1:-1]):.4f}, [CLS] {tok[0]:.4f}, [SEP] {tok[-1]:.4f})")
+        for k, v in c["absorbed"].items():
+            print(f"   absorbed {k:24s} {v:+.4f}")
+        print("   layer relevance " + ", ".join(f"{k} {v:.4f}" for k, v in c["layer_relevance"].items()))
+
+
+if __name__ == "__main__":
+    main()
