@@ -145,11 +145,13 @@ TEST(Safetensors, HalfPrecisionFilesRoundTripRepresentableValues) {
                                    std::ldexp(1.f, -14), inf, -inf, std::nanf("")};
   const std::vector<float> bvals = {0.f, 1.f, -3.f, 0.5f, 3.3895314e38f, inf, -inf, std::nanf(""), std::ldexp(1.f, -133)};
   const auto bytes = write_safetensors({{"h", {11}, vals.data(), DType::F16}, {"b", {9}, bvals.data(), DType::BF16}});
-  const SafetensorsFile f = load_safetensors(bytes.data(), bytes.size(), "half.safetensors");
-  EXPECT_EQ(f.get("h").stored_dtype, DType::F16);
-  EXPECT_EQ(f.get("b").stored_dtype, DType::BF16);
-  const auto& h = f.get("h").values;
-  const auto& b = f.get("b").values;
+  // The view reads every value, infinities and NaN included;
+  // load_safetensors (model weights) refuses them (test_hostile_inputs.cpp).
+  const SafetensorsView view = parse(bytes, "half.safetensors");
+  EXPECT_EQ(view.entry("h").dtype, DType::F16);
+  EXPECT_EQ(view.entry("b").dtype, DType::BF16);
+  const std::vector<float> h = view.read_f32("h");
+  const std::vector<float> b = view.read_f32("b");
   for (size_t i = 0; i + 1 < vals.size(); ++i) EXPECT_EQ(bits_of(h[i]), bits_of(vals[i])) << i;
   EXPECT_TRUE(std::isnan(h.back()));
   for (size_t i = 0; i < bvals.size(); ++i) {
@@ -172,9 +174,21 @@ TEST(Safetensors, F64IsConvertedAndIntegerTensorsAreSkipped) {
       R"({"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
       R"("position_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[16,32]}})",
       data);
-  const SafetensorsFile f = load_safetensors(bytes.data(), bytes.size(), "m.safetensors");
+  // -1e300 is past float32's range: the view reads it as -infinity, and
+  // load_safetensors refuses it as a model weight.
+  EXPECT_EQ(parse(bytes, "m.safetensors").read_f32("w")[1], -std::numeric_limits<float>::infinity());
+  EXPECT_ERROR_CONTAINS(load_safetensors(bytes.data(), bytes.size(), "m.safetensors"),
+                        "m.safetensors: tensor 'w' holds -infinity at index [1]");
+  std::memcpy(data.data(), d, 8);  // (unchanged 0.1)
+  const double small = -1e30;
+  std::memcpy(data.data() + 8, &small, 8);
+  const auto ok = make_file(
+      R"({"w":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},)"
+      R"("position_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[16,32]}})",
+      data);
+  const SafetensorsFile f = load_safetensors(ok.data(), ok.size(), "m.safetensors");
   EXPECT_EQ(f.get("w").values[0], 0.1f);
-  EXPECT_EQ(f.get("w").values[1], -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(f.get("w").values[1], -1e30f);
   EXPECT_EQ(f.skipped, std::vector<std::string>{"position_ids"});
   EXPECT_FALSE(f.has("position_ids"));
   EXPECT_ERROR_CONTAINS(parse(bytes, "m.safetensors").read_f32("position_ids"),

@@ -8,6 +8,7 @@
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -32,6 +33,7 @@ void for_each_line(const std::string& content, Fn fn) {
 }
 
 Json parse_line(const std::string& line, const std::string& where) {
+  check_json_depth(line, where);
   try {
     return Json::parse(line);
   } catch (const Json::exception& e) {

@@ -47,6 +47,8 @@
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/graph.h"
+#include "wordlight/json_limits.h"
+#include "wordlight/finite_check.h"
 
 namespace wordlight {
 
@@ -249,11 +251,13 @@ DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer,
   for (const std::string& m : o.methods) {
     if (m == "random") continue;
     ex[m] = explain(model, tokenizer, example.text, request(m, -1));
+    check_explanation_finite(ex[m]);
   }
   // The document's words and prediction (from any explanation; with only
   // the random control, from a gradient explanation, which also gives them).
   const Explanation base = ex.empty() ? explain(model, tokenizer, example.text, request("gradient", -1)) : ex.begin()->second;
   const Prediction& p = base.prediction;
+  check_prediction_finite(p, "evaluate");
   r.predicted = p.label;
   r.probabilities = p.probabilities;
   r.logits = p.logits;
@@ -445,6 +449,7 @@ void get_opt(const Json& j, const char* key, T& out) {
 
 DocumentRecord record_from_json(const std::string& line) {
   Json j;
+  check_json_depth(line, "a results line");
   try {
     j = Json::parse(line);
   } catch (const Json::exception& e) {

@@ -11,10 +11,30 @@
 
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
+#include "wordlight/explain.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
 namespace {
+
+// Methods whose scores are magnitudes (saliency, smoothgrad-squared): the
+// registry says so; the report must not read them as for/against. A run
+// names its methods as the registry does ("random" is the baseline).
+bool unsigned_method(const std::string& name) {
+  for (const MethodInfo& m : explanation_methods())
+    if (m.name == name) return !m.signed_scores;
+  return false;
+}
+std::string unsigned_methods_note(const std::vector<std::string>& methods) {
+  std::string list;
+  for (const std::string& m : methods)
+    if (unsigned_method(m)) list += (list.empty() ? "" : ", ") + m;
+  if (list.empty()) return "";
+  return " <b>Unsigned methods (" + list +
+         ") score importance, never against a class: their order for the misclassified documents deletes the "
+         "least important words first, not counter-evidence; do not compare them there.</b>";
+}
 
 using Json = nlohmann::ordered_json;
 
@@ -229,6 +249,7 @@ std::vector<double> dvec(const Json& a) {
 
 std::string evaluation_report_html(const std::string& results_json) {
   Json j;
+  check_json_depth(results_json, "evaluation report: results");
   try {
     j = Json::parse(results_json);
   } catch (const Json::exception& e) {
@@ -363,7 +384,7 @@ std::string evaluation_report_html(const std::string& results_json) {
          std::to_string(d["misclassified"].value("n", 0)) +
          " initially misclassified documents, words deleted in increasing order (most negative for the true class "
          "first): the faster the accuracy rises, the better. Dashed grey: random deletion. Deleting a word: " +
-         deletion_words(j.value("deletion_mode", "")) + ".</p><div class='row'>";
+         deletion_words(j.value("deletion_mode", "")) + "." + unsigned_methods_note(methods) + "</p><div class='row'>";
     for (const char* part : {"correct", "misclassified"}) {
       std::vector<std::pair<std::string, std::vector<double>>> series;
       double lo = 1, hi = 0;
@@ -519,7 +540,9 @@ std::string evaluation_report_html(const std::string& results_json) {
     h += "<h2 id='topwords'>7. The most relevant words per class</h2><p class='note'>Summed relevance over the correctly classified "
          "documents of each class (the word's count in brackets).</p>";
     for (const auto& mk : j["topwords"].items()) {
-      h += "<h3>" + esc(mk.key()) + "</h3><table class='tw'><thead><tr><th>class</th><th>top words</th></tr></thead><tbody>";
+      h += "<h3>" + esc(mk.key()) +
+           (unsigned_method(mk.key()) ? " <small>(importance: unsigned, neither for nor against the class)</small>" : "") +
+           "</h3><table class='tw'><thead><tr><th>class</th><th>top words</th></tr></thead><tbody>";
       for (const auto& ck : mk.value().items()) {
         h += "<tr><td>" + esc(ck.key()) + "</td><td>";
         int i = 0;

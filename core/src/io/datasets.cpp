@@ -10,6 +10,7 @@
 
 #include "io_util.h"
 #include "wordlight/error.h"
+#include "wordlight/json_limits.h"
 #include "wordlight/model_config.h"
 
 namespace wordlight {
@@ -169,6 +170,7 @@ TextDataset read_jsonl(const std::string& path) {
   for (size_t i = 0; i < lines.size(); ++i) {
     if (blank(lines[i])) continue;
     nlohmann::json j;
+    check_json_depth(lines[i], path + ": line " + std::to_string(i + 1));
     try {
       j = nlohmann::json::parse(lines[i]);
     } catch (const std::exception& e) {
@@ -184,7 +186,8 @@ TextDataset read_jsonl(const std::string& path) {
     else if (l->is_number_integer() && l->get<long long>() >= 0)
       ds.labels.push_back(std::to_string(l->get<long long>()));
     else
-      fail_line(path, i + 1, "\"label\" must be a string or a non-negative integer, got " + l->dump());
+      fail_line(path, i + 1, std::string("\"label\" must be a string or a non-negative integer, got ") +
+                                 (l->is_number() ? l->dump() : l->type_name()));
     ds.texts.push_back(t->get<std::string>());
   }
   return ds;

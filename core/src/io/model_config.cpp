@@ -5,6 +5,7 @@
 
 #include "io_util.h"
 #include "wordlight/error.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -71,7 +72,7 @@ struct Reader {
       // is_number_integer() covers unsigned too; compare as unsigned first
       // so values past INT64_MAX do not wrap.
       if (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(hi))
-        fail(key, "is " + v.dump() + "; it must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        fail(key, "is " + std::to_string(v.get<unsigned long long>()) + "; it must be between " + std::to_string(lo) + " and " + std::to_string(hi));
       x = v.get<long long>();
     } else {
       fail(key, std::string("must be an integer, got ") + json_kind(v));
@@ -259,6 +260,7 @@ const char* family_name(ModelFamily f) {
 }
 
 ModelConfig parse_model_config(const std::string& json_text, const std::string& name) {
+  check_json_depth(json_text, name);
   Json j;
   try {
     j = Json::parse(json_text);
@@ -273,7 +275,10 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.model_type = r.opt_string("model_type", "");
   if (const Json* archs = r.find("architectures")) {
     if (!archs->is_array() || archs->empty() || !(*archs)[0].is_string())
-      r.fail("architectures", "must be a non-empty list of strings, got " + archs->dump().substr(0, 60));
+      r.fail("architectures", std::string("must be a non-empty list of strings, got ") +
+                                   (archs->is_array() && !archs->empty() ? "a list whose first element is " +
+                                                                               std::string(json_kind((*archs)[0]))
+                                                                         : json_kind(*archs)));
     c.architecture = (*archs)[0].get<std::string>();
   } else if (c.model_type == "wordlight-cnn" || c.model_type == "wordlight-bilstm") {
     c.architecture = c.model_type;

@@ -1,12 +1,14 @@
 #include "wordlight/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "io_util.h"
 #include "wordlight/error.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -182,6 +184,45 @@ void convert_to_f32(const SafetensorsView& v, const SafetensorsEntry& e, float* 
   }
 }
 
+// Index of the first NaN or infinity in x[0, n), or n. Blocks of 4096 are
+// OR-reduced on the exponent bits (a loop the compiler vectorises), and only
+// a block that holds a bad value is searched element by element.
+size_t first_non_finite(const float* x, size_t n) {
+  constexpr size_t kBlock = 4096;
+  for (size_t s = 0; s < n; s += kBlock) {
+    const size_t e = std::min(n, s + kBlock);
+    uint32_t bad = 0;
+    for (size_t i = s; i < e; ++i) {
+      uint32_t b;
+      std::memcpy(&b, x + i, 4);
+      bad |= static_cast<uint32_t>((b & 0x7F800000u) == 0x7F800000u);
+    }
+    if (bad)
+      for (size_t i = s; i < e; ++i)
+        if (!std::isfinite(x[i])) return i;
+  }
+  return n;
+}
+
+// A model's weights must be finite: a NaN or infinity (a corrupt or hostile
+// file, or an F64 value past float32's range) would make every prediction
+// NaN while looking like a success.
+void check_finite(const std::string& src, const SafetensorsEntry& e, const std::vector<float>& values) {
+  const size_t i = first_non_finite(values.data(), values.size());
+  if (i == values.size()) return;
+  // The flat index as an index into the shape, e.g. [1, 7].
+  std::vector<int64_t> at(e.shape.size());
+  uint64_t rest = i;
+  for (size_t d = e.shape.size(); d-- > 0;) {
+    at[d] = static_cast<int64_t>(rest % static_cast<uint64_t>(e.shape[d]));
+    rest /= static_cast<uint64_t>(e.shape[d]);
+  }
+  const float x = values[i];
+  throw Error(src + ": tensor '" + e.name + "' holds " + (std::isnan(x) ? "NaN" : x > 0 ? "+infinity" : "-infinity") +
+              " at index " + shape_str(at) + " (element " + std::to_string(i) + " of " + std::to_string(values.size()) +
+              "); a model's weights must be finite numbers");
+}
+
 }  // namespace
 
 const char* dtype_name(DType d) { return info(d).name; }
@@ -276,6 +317,9 @@ SafetensorsView parse_safetensors(const uint8_t* data, size_t size, const std::s
   if (n < 2) throw Error(name + ": header length " + std::to_string(n) + " is too short for a JSON object");
 
   const char* hb = reinterpret_cast<const char*>(data + 8);
+  // Before nlohmann builds (and the callback copies) anything: a header
+  // nesting 100,000 arrays deep would overflow the stack.
+  check_json_depth(hb, static_cast<size_t>(n), name);
   Json header;
   std::string duplicate;
   std::set<std::string> seen;
@@ -323,7 +367,20 @@ SafetensorsView parse_safetensors(const uint8_t* data, size_t size, const std::s
                   std::to_string(a.end - data_start) + ") and '" + b.name + "' [" +
                   std::to_string(b.begin - data_start) + ", " + std::to_string(b.end - data_start) +
                   ") overlap in the data section");
+    // As the reference implementation: the tensors tile the data section.
+    if (b.begin > a.end)
+      throw Error(name + ": bytes [" + std::to_string(a.end - data_start) + ", " +
+                  std::to_string(b.begin - data_start) + ") of the data section, between tensors '" + a.name +
+                  "' and '" + b.name + "', belong to no tensor");
   }
+  const uint64_t first = order.empty() ? data_start : order.front()->begin;
+  if (first > data_start)
+    throw Error(name + ": bytes [0, " + std::to_string(first - data_start) +
+                ") of the data section, before tensor '" + order.front()->name + "', belong to no tensor");
+  const uint64_t last = order.empty() ? data_start : order.back()->end;
+  if (last < size)
+    throw Error(name + ": " + std::to_string(size - last) + " trailing bytes after the data section (the tensors end at byte " +
+                std::to_string(last) + " of " + std::to_string(size) + "); the file is corrupt or was appended to");
   return v;
 }
 
@@ -371,6 +428,7 @@ SafetensorsFile load_safetensors(const uint8_t* data, size_t size, const std::st
     t.shape = e.shape;
     t.stored_dtype = e.dtype;
     t.values = v.read_f32(e.name);
+    check_finite(name, e, t.values);
     f.names.push_back(e.name);
     f.tensors.emplace(e.name, std::move(t));
   }

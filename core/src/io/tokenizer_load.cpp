@@ -6,6 +6,7 @@
 #include "io_util.h"
 #include "tokenizer_impl.h"
 #include "wordlight/error.h"
+#include "wordlight/json_limits.h"
 #include "wordlight/model_config.h"
 
 namespace wordlight {
@@ -25,6 +26,7 @@ const char* json_kind(const Json& j) {
 }
 
 Json parse_json(const std::string& text, const std::string& src) {
+  check_json_depth(text, src);
   try {
     return Json::parse(text);
   } catch (const nlohmann::json::exception& e) {
@@ -103,11 +105,23 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+// Token strings are UTF-8 (the JSON files are checked by the parser); a
+// line that is not would show as garbage and never match a typed word.
+void check_utf8_lines(const std::vector<std::string>& lines, const std::string& src) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const long long bad = first_invalid_utf8(lines[i].data(), lines[i].size());
+    if (bad >= 0)
+      throw Error(src + ": line " + std::to_string(i + 1) + " is not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                  " of the line)");
+  }
+}
+
 std::map<std::string, int32_t> vocab_from_lines(const std::string& text, const std::string& src) {
   std::map<std::string, int32_t> vocab;
   const std::vector<std::string> lines = split_lines(text);
   if (lines.empty()) throw Error(src + ": the vocabulary is empty");
   if (lines.size() > static_cast<size_t>(kMaxId)) throw Error(src + ": too many lines for a vocabulary");
+  check_utf8_lines(lines, src);
   // Index = line number; a repeated token keeps its last line, as in
   // Hugging Face's load_vocab.
   for (size_t i = 0; i < lines.size(); ++i) vocab[lines[i]] = static_cast<int32_t>(i);
@@ -118,7 +132,17 @@ std::map<std::string, int32_t> vocab_from_json(const Json& v, const std::string&
   if (!v.is_object()) throw Error(what + " must be an object of token -> id, got " + json_kind(v));
   if (v.empty()) throw Error(what + " is empty");
   std::map<std::string, int32_t> vocab;
-  for (auto it = v.begin(); it != v.end(); ++it) vocab[it.key()] = token_id(*it, what + " entry '" + it.key() + "'");
+  std::map<int32_t, std::string> by_id;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const int32_t id = token_id(*it, what + " entry '" + it.key() + "'");
+    // Two tokens with one id: decoding that id would be ambiguous, and the
+    // model would read two different words as the same one.
+    auto ins = by_id.emplace(id, it.key());
+    if (!ins.second)
+      throw Error(what + ": id " + std::to_string(id) + " is given to both '" + ins.first->second + "' and '" +
+                  it.key() + "'");
+    vocab[it.key()] = id;
+  }
   return vocab;
 }
 
@@ -366,6 +390,7 @@ std::unique_ptr<Tokenizer> build_bpe(const std::string& vocab_json, const std::s
   t->set_vocab(vocab_from_json(parse_json(vocab_json, vocab_source), vocab_source), vocab_source);
   std::vector<std::pair<std::string, std::string>> merges;
   const std::vector<std::string> lines = split_lines(merges_txt);
+  check_utf8_lines(lines, merges_source);
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     if (line.empty() || (i == 0 && line.rfind("#version", 0) == 0)) continue;
@@ -435,6 +460,8 @@ std::unique_ptr<Tokenizer> make_tokenizer_from_json(const std::string& tokenizer
   // Added tokens join the vocabulary and are matched in the text as typed.
   std::vector<AddedToken> added;
   if (const Json* at = top.find("added_tokens")) {
+    std::map<int32_t, std::string> by_id;
+    for (const auto& kv : vocab) by_id.emplace(kv.second, kv.first);
     if (!at->is_array()) throw Error(top.where("added_tokens") + " must be an array, got " + json_kind(*at));
     for (size_t i = 0; i < at->size(); ++i) {
       const Obj a{(*at)[i], source, "added_tokens[" + std::to_string(i) + "]"};
@@ -446,6 +473,18 @@ std::unique_ptr<Tokenizer> make_tokenizer_from_json(const std::string& tokenizer
       tok.lstrip = a.boolean("lstrip", false);
       tok.rstrip = a.boolean("rstrip", false);
       tok.single_word = a.boolean("single_word", false);
+      // An added token repeats a vocabulary entry (same text, same id) or
+      // adds a new one; an id that already names another token is an error.
+      auto same = vocab.find(tok.content);
+      if (same != vocab.end() && same->second != tok.id)
+        throw Error(a.where("id") + ": '" + tok.content + "' has id " + std::to_string(tok.id) + " here but " +
+                    std::to_string(same->second) + " in the vocabulary");
+      if (same == vocab.end()) {
+        auto owner = by_id.emplace(tok.id, tok.content);
+        if (!owner.second)
+          throw Error(a.where("id") + ": id " + std::to_string(tok.id) + " of '" + tok.content +
+                      "' already belongs to '" + owner.first->second + "'");
+      }
       vocab.emplace(tok.content, tok.id);
       added.push_back(tok);
     }

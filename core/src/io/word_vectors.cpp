@@ -2,6 +2,7 @@
 #include "wordlight/word_vectors.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -9,6 +10,7 @@
 
 #include "unicode.h"
 #include "wordlight/error.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -108,6 +110,7 @@ struct Scanner {
     errno = 0;
     const double v = std::strtod(b, &e);
     if (e == b) fail("expected a number");
+    if (!std::isfinite(v) || std::abs(v) > 3.4e38) fail("a number is not finite (or is past float32's range)");
     i += static_cast<size_t>(e - b);
     return v;
   }
@@ -150,6 +153,7 @@ struct Scanner {
 
 WordVectors read_wink_json(const std::string& text, const std::string& path,
                            const std::unordered_set<std::string>* wanted) {
+  check_json_depth(text, path);  // skip() recurses once per level
   Scanner sc{text, path};
   WordVectors wv;
   bool saw_vectors = false;
@@ -241,6 +245,8 @@ WordVectors read_glove_text(const std::string& text, const std::string& path,
       char* e = nullptr;
       const float x = std::strtof(p, &e);
       if (e == p) throw Error(path + ":" + std::to_string(line) + ": '" + word + "': a value is not a number");
+      if (!std::isfinite(x))
+        throw Error(path + ":" + std::to_string(line) + ": '" + word + "': a value is not finite (NaN or infinity)");
       v.push_back(x);
       p = e;
     }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wordlight/error.h"
+#include "wordlight/finite_check.h"
 
 namespace wordlight {
 
@@ -41,6 +42,7 @@ TextPrediction predict(const Model& model, const Tokenizer& tokenizer, const std
   p.target_name = p.label_name;
   p.output = "logit";
   p.explained_value = p.logits[static_cast<size_t>(p.label)];
+  check_prediction_finite(p, "predict");
   out.num_tokens = batch.T;
   out.truncated = enc.truncated;
   out.notice = enc.notice;
@@ -88,6 +90,9 @@ BatchForward forward_batch(const Model& model, const TokenBatch& batch, const st
   const Shape& s = g.shape(logits);
   for (int i = 0; i < s.rank; ++i) out.logits_shape.push_back(s[i]);
   out.logits.assign(g.value(logits), g.value(logits) + g.numel(logits));
+  for (size_t i = 0; i < out.logits.size(); ++i)
+    if (!std::isfinite(out.logits[i]))
+      throw Error("forward: output " + std::to_string(i) + " is not finite; the weights or the input overflow float32");
   if (want_grad) {
     g.backward(g.sum(g.pick(logits, targets.data())));
     const float* gr = g.grad(x);

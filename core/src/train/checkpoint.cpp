@@ -11,6 +11,7 @@
 #include "wordlight/safetensors.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -33,6 +34,7 @@ namespace {
 
 std::string updated_config(const std::string& text, const std::vector<std::string>& label_names, bool f16) {
   nlohmann::json j;
+  check_json_depth(text, "save_checkpoint: the config");
   try {
     j = nlohmann::json::parse(text);
   } catch (const std::exception& e) {
