@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "cli.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
@@ -24,6 +26,7 @@
 #include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -74,7 +77,7 @@ std::string resolve_eraser(const std::string& spec) {
   const std::string dest = cache + "/" + name;
   if (!exists(dest + "/docs")) {
     make_directories(dest);
-    std::fprintf(stderr, "evaluate: unpacking %s into %s\n", tgz.c_str(), dest.c_str());
+    std::fprintf(stderr, "evaluate: unpacking %s into %s\n", terminal_escape(tgz).c_str(), terminal_escape(dest).c_str());
     const std::string cmd = "tar xzf " + shell_quote(tgz) + " -C " + shell_quote(dest);
     if (std::system(cmd.c_str()) != 0 || !exists(dest + "/docs")) throw Error("could not unpack " + tgz + " into " + dest);
   }
@@ -215,7 +218,9 @@ int cmd_evaluate(const Args& a) {
   const bool tty = stderr_is_tty();
   auto last = std::chrono::steady_clock::now();
   EvalRunControl control;
-  control.warning = [](const std::string& w) { std::fprintf(stderr, "evaluate: warning: %s\n", w.c_str()); };
+  control.warning = [](const std::string& w) {
+    std::fprintf(stderr, "evaluate: warning: %s\n", terminal_escape(w).c_str());
+  };
   bool first = true;
   control.progress = [&](const EvalProgress& p) {
     const auto now = std::chrono::steady_clock::now();
@@ -232,15 +237,22 @@ int cmd_evaluate(const Args& a) {
     else
       std::fprintf(stderr, "%s\n", line);
   };
-  std::fprintf(stderr, "evaluate: %s on %s: %zu examples%s, methods", model_dir.c_str(), spec.c_str(), data.examples.size(),
+  std::fprintf(stderr, "evaluate: %s on %s: %zu examples%s, methods", terminal_escape(model_dir).c_str(),
+               terminal_escape(spec).c_str(), data.examples.size(),
                limit >= 0 ? (" (--limit " + std::to_string(limit) + ")").c_str() : "");
   for (const std::string& m : o.methods) std::fprintf(stderr, " %s", m.c_str());
   std::fprintf(stderr, "; %d threads; deletion %s\n", num_threads(), deletion_mode_name(o.deletion));
   const EvalRunResult r = run_evaluation(*model, *tok, data, o, info, out_dir, limit, control);
   if (!r.finished) throw Error("stopped before the end; run the same command again to resume");
-  std::printf("{\"out\": \"%s\", \"evaluated\": %lld, \"resumed\": %lld, \"results\": \"%s/results.json\", \"report\": \"%s/report.html\"}\n",
-              out_dir.c_str(), static_cast<long long>(r.evaluated), static_cast<long long>(r.resumed), out_dir.c_str(),
-              out_dir.c_str());
+  // Through nlohmann: a folder name with quotes or control characters stays
+  // valid JSON (control characters as \u escapes, harmless on a terminal).
+  nlohmann::ordered_json done;
+  done["out"] = out_dir;
+  done["evaluated"] = r.evaluated;
+  done["resumed"] = r.resumed;
+  done["results"] = out_dir + "/results.json";
+  done["report"] = out_dir + "/report.html";
+  std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
   return 0;
 }
 

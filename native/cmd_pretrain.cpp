@@ -14,6 +14,7 @@
 #include "wordlight/pretrain.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -28,7 +29,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 // labels are ignored), reported on stderr.
 std::vector<std::string> read_texts(const std::string& spec, const char* what) {
   TextDataset ds = read_data_spec(spec);
-  std::fprintf(stderr, "%s: %zu texts from %s\n", what, ds.size(), spec.c_str());
+  std::fprintf(stderr, "%s: %zu texts from %s\n", what, ds.size(), terminal_escape(spec).c_str());
   return std::move(ds.texts);
 }
 
@@ -138,7 +139,7 @@ int cmd_pretrain(const Args& a) {
   cb.on_save = [&](int64_t step) {
     save_checkpoint(*model, config_text, {}, model_dir, out, f16);
     saved_step = step;
-    std::fprintf(stderr, "%ssaved step %lld to %s\n", tty ? "\n" : "", static_cast<long long>(step), out.c_str());
+    std::fprintf(stderr, "%ssaved step %lld to %s\n", tty ? "\n" : "", static_cast<long long>(step), terminal_escape(out).c_str());
   };
   cb.on_epoch = [&](const PretrainEpochReport& r) {
     if (tty) std::fprintf(stderr, "\n");

@@ -12,6 +12,8 @@
 #include "wordlight/error.h"
 #include "wordlight/model_config.h"
 #include "wordlight/tokenizer.h"
+#include "wordlight/json_limits.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -50,6 +52,7 @@ std::vector<std::string> jsonl_texts(const std::string& content, const std::stri
     if (lines[i].find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = path + ": line " + std::to_string(i + 1);
     Json j;
+    check_json_depth(lines[i], where);
     try {
       j = Json::parse(lines[i]);
     } catch (const nlohmann::json::exception& e) {
@@ -95,7 +98,8 @@ std::vector<size_t> char_index(const std::string& text) {
 }
 
 std::string quoted(const std::string& s) {
-  return Json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // JSON escapes C0 controls; C1 controls and DEL need the terminal's escape.
+  return terminal_escape(Json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void print_plain(size_t index, const std::string& text, const Encoding& e) {
@@ -112,7 +116,7 @@ void print_plain(size_t index, const std::string& text, const Encoding& e) {
                   quoted(text.substr(s.begin, s.end - s.begin)).c_str());
     }
   }
-  if (e.truncated) std::printf("  %s\n", e.notice.c_str());
+  if (e.truncated) std::printf("  %s\n", terminal_escape(e.notice).c_str());
 }
 
 void print_json(size_t index, const std::string& text, const Encoding& e) {
@@ -162,7 +166,7 @@ int cmd_tokenize(const Args& a) {
   o.add_special_tokens = !a.flag("no-special-tokens");
   const bool json = a.flag("json");
   if (!json)
-    std::printf("%s tokenizer from %s, %d ids, at most %d tokens\n", tok->kind().c_str(), tok->source().c_str(),
+    std::printf("%s tokenizer from %s, %d ids, at most %d tokens\n", tok->kind().c_str(), terminal_escape(tok->source()).c_str(),
                 tok->vocab_size(), tok->model_max_length());
   for (size_t i = 0; i < texts.size(); ++i) {
     const Encoding e = tok->encode(texts[i], o);

@@ -19,6 +19,8 @@
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
 #include "wordlight/word_vectors.h"
+#include "wordlight/json_limits.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -61,7 +63,7 @@ void copy_matching_tensors(Model& model, const std::string& from_dir) {
   if (copied == 0) throw Error(from_dir + "/model.safetensors: no tensor name matches the new model's");
   std::string list;
   for (const std::string& n : fresh) list += (list.empty() ? "" : ", ") + n;
-  std::fprintf(stderr, "init: %zu tensors from %s; fresh: %s\n", copied, from_dir.c_str(),
+  std::fprintf(stderr, "init: %zu tensors from %s; fresh: %s\n", copied, terminal_escape(from_dir).c_str(),
                list.empty() ? "none" : list.c_str());
 }
 
@@ -164,7 +166,9 @@ int cmd_init(const Args& a) {
   const std::string vocab_text = read_text(vocab);
   // "vocab_size" may be left out of the config when the vocabulary is a
   // vocab.txt: it is then the number of lines.
-  nlohmann::json j = nlohmann::json::parse(read_text(config_path), nullptr, false);
+  const std::string config_text = read_text(config_path);
+  check_json_depth(config_text, config_path);
+  nlohmann::json j = nlohmann::json::parse(config_text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) throw Error(config_path + ": not a JSON object");
   if (!j.contains("vocab_size")) {
     if (base_name(vocab) != "vocab.txt")
@@ -185,8 +189,8 @@ int cmd_init(const Args& a) {
   if (a.has("vectors")) init_word_vectors(*model, *tok, a.get("vectors"), seed);
   model->parameters_changed();
   save_checkpoint(*model, text, {}, "", out, false);
-  std::fprintf(stderr, "wordlight init: %s, %zu tensors, seed %llu -> %s\n", cfg.architecture.c_str(),
-               model->parameters().size(), static_cast<unsigned long long>(seed), out.c_str());
+  std::fprintf(stderr, "wordlight init: %s, %zu tensors, seed %llu -> %s\n", terminal_escape(cfg.architecture).c_str(),
+               model->parameters().size(), static_cast<unsigned long long>(seed), terminal_escape(out).c_str());
   return 0;
 }
 
@@ -196,7 +200,7 @@ EncodedSet load_encoded(const std::string& spec, const Tokenizer& tok, const std
   const TextDataset ds = read_data_spec(spec);
   size_t dropped = 0;
   EncodedSet set = encode_texts(tok, ds.texts, label_ids(ds, names), max_length, &dropped);
-  std::fprintf(stderr, "%s: %zu examples from %s", what, set.size(), spec.c_str());
+  std::fprintf(stderr, "%s: %zu examples from %s", what, set.size(), terminal_escape(spec).c_str());
   if (dropped) std::fprintf(stderr, " (%zu without any token left out)", dropped);
   std::fprintf(stderr, "\n");
   return set;
@@ -213,7 +217,7 @@ int cmd_train(const Args& a) {
   const int max_length = static_cast<int>(a.integer("max-length", 0));
   size_t dropped = 0;
   EncodedSet train = encode_texts(*tok, train_ds.texts, label_ids(train_ds, names), max_length, &dropped);
-  std::fprintf(stderr, "train: %zu examples from %s", train.size(), a.need("train").c_str());
+  std::fprintf(stderr, "train: %zu examples from %s", train.size(), terminal_escape(a.need("train")).c_str());
   if (dropped) std::fprintf(stderr, " (%zu without any token left out)", dropped);
   std::fprintf(stderr, "\n");
   EncodedSet dev;

@@ -14,6 +14,7 @@
 #include "wordlight/error.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/word_vectors.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -74,7 +75,7 @@ int cmd_vocab(const Args& a) {
   std::fprintf(stderr, "vocab: %zu texts, %zu words, %zu distinct; kept %zu (%.2f%% of running words)", texts, words,
                counts.size(), kept.size() + 2, words ? 100.0 * double(covered) / double(words) : 0.0);
   if (have_vectors) std::fprintf(stderr, ", %zu with a vector", with_vector);
-  std::fprintf(stderr, " -> %s (%.1f s)\n", out.c_str(), s);
+  std::fprintf(stderr, " -> %s (%.1f s)\n", terminal_escape(out).c_str(), s);
   return 0;
 }
 

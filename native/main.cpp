@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "wordlight/error.h"
 #include "wordlight/thread_pool.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   for (const Command& c : commands())
     if (c.name == name) cmd = &c;
   if (!cmd) {
-    std::fprintf(stderr, "wordlight: unknown command '%s'\n", name.c_str());
+    std::fprintf(stderr, "wordlight: unknown command '%s'\n", terminal_escape(name).c_str());
     usage(stderr);
     return 2;
   }
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
     }
     return cmd->run(args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "wordlight %s: %s\n", name.c_str(), e.what());
+    // A message quotes file names, labels and texts: escaped for the terminal.
+    std::fprintf(stderr, "wordlight %s: %s\n", name.c_str(), terminal_escape(e.what()).c_str());
     return 1;
   }
 }
