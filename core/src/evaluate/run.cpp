@@ -8,10 +8,12 @@
 #include <set>
 
 #include "../io/io_util.h"
+#include "wordlight/dir_lock.h"
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/thread_pool.h"
 #include "wordlight/train.h"
+#include "wordlight/json_limits.h"
 
 namespace wordlight {
 
@@ -73,6 +75,9 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
       limit < 0 ? static_cast<int64_t>(data.examples.size()) : std::min<int64_t>(limit, static_cast<int64_t>(data.examples.size()));
   const std::vector<int> labels = eval_label_ids(data, info.label_names);
   make_directories(out_dir);
+  // One run per folder: a second one is refused naming the first's PID; a
+  // lock left by a crashed run is taken over (the kernel dropped it).
+  const DirLock lock(out_dir, control.warning);
   const std::string config_path = io::join_path(out_dir, "run.json");
   const std::string results_path = io::join_path(out_dir, "results.jsonl");
   const Json config = run_config(options, info);
@@ -84,7 +89,9 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
     if (io::file_exists(config_path)) {
       Json old;
       try {
-        old = Json::parse(io::read_file(config_path));
+        const std::string text = io::read_file(config_path);
+        check_json_depth(text, config_path);
+        old = Json::parse(text);
       } catch (const Json::exception&) {
         throw Error(config_path + ": not valid JSON; remove the folder or give another --out");
       }
