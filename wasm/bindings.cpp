@@ -26,6 +26,7 @@
 
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
+#include "wordlight/finite_check.h"
 #include "wordlight/model_files.h"
 #include "wordlight/predict.h"
 #include "wordlight/thread_pool.h"
@@ -183,7 +184,9 @@ class ModelHandle {
           if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
         };
       req.control.cancel = &cancel_;
-      return explanation_to_json(wordlight::explain(*m_.model, *m_.tokenizer, text, req));
+      const Explanation e = wordlight::explain(*m_.model, *m_.tokenizer, text, req);
+      check_explanation_finite(e);  // never a success with NaN (null in JSON)
+      return explanation_to_json(e);
     });
   }
   // Sets the cancel flag (read between batches). From JS this only helps

@@ -71,6 +71,45 @@ function kebab(name) {
   return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+// ------------------------------------------------------------------ argument checks
+// The JS API type-checks what it is given as the C++ API and the CLI do:
+// a text that is not a string, or an option of the wrong type, is a
+// TypeError naming it, never coerced ("undefined", NaN -> 0) or ignored.
+function describe(v) {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return `the number ${v}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
+
+export function checkText(text, op) {
+  if (typeof text !== 'string') throw new TypeError(`wordlight: ${op}(text): text must be a string, got ${describe(text)}`);
+}
+
+// maxLength: tokens, special ones included; -1 (the default) for the
+// model's maximum, 0 for no limit where the call allows it.
+export function checkMaxLength(maxLength, op) {
+  if (maxLength === undefined) return;
+  if (!Number.isInteger(maxLength) || maxLength < -1 || maxLength > 0x7fffffff)
+    throw new TypeError(`wordlight: ${op}: maxLength must be a whole number >= -1, got ${describe(maxLength)}`);
+}
+
+export function checkExplainRequest({ method, target, maxLength, options } = {}) {
+  if (method !== undefined && typeof method !== 'string')
+    throw new TypeError(`wordlight: explain: method must be a string, got ${describe(method)}`);
+  if (target !== undefined && target !== null && typeof target !== 'string' && !(Number.isInteger(target) && target >= 0))
+    throw new TypeError(`wordlight: explain: target must be a label name or a class id (a whole number >= 0), got ${describe(target)}`);
+  checkMaxLength(maxLength, 'explain');
+  for (const [k, v] of Object.entries(options || {})) {
+    if (v === undefined) continue;
+    const ok = typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+    if (!ok)
+      throw new TypeError(`wordlight: explain: option '${k}' must be a finite number, a boolean or a string, got ${describe(v)}`);
+  }
+}
+
 // Option values of explain() as the JSON the core reads.
 export function optionsJson(options) {
   const out = {};
@@ -148,15 +187,16 @@ export class Engine {
 
   predict(id, text, { maxLength = -1 } = {}) {
     const m = this.model(id);
-    const r = m.h.predict(encoder.encode(String(text)), maxLength);
+    const r = m.h.predict(encoder.encode(text), maxLength);
     if (!r) throw moduleError(this.M);
     return JSON.parse(r);
   }
 
   tokenize(id, text, { maxLength = -1 } = {}) {
     const m = this.model(id);
-    text = String(text);
     const r = m.h.tokenize(encoder.encode(text), maxLength);
+    checkText(text, 'predict');
+    checkMaxLength(maxLength, 'predict');
     if (!r) throw moduleError(this.M);
     const j = JSON.parse(r);
     const map = utf16Offsets(text);
@@ -164,6 +204,8 @@ export class Engine {
     j.byte_offsets = j.offsets;
     j.offsets = j.offsets.map(conv);
     j.byte_words = j.words;
+    checkText(text, 'tokenize');
+    checkMaxLength(maxLength, 'tokenize');
     j.words = j.words.map(conv);
     return j;
   }
@@ -173,7 +215,6 @@ export class Engine {
   // a throwing onProgress cancels the run and its error is rethrown here.
   explain(id, text, request = {}, hooks = {}) {
     const m = this.model(id);
-    text = String(text);
     const { method = 'gradient', target, maxLength = -1, options = {} } = request;
     if (hooks.shouldCancel?.()) {
       const e = new Error('explanation cancelled');
@@ -182,6 +223,8 @@ export class Engine {
       throw e;
     }
     let hookError = null;
+    checkText(text, 'explain');
+    checkExplainRequest(request);
     const progress = (done, total) => {
       try {
         hooks.onProgress?.(done, total);

@@ -13,7 +13,7 @@
 // chosen at load time: the pthreads build when SharedArrayBuffer can be
 // shared (a cross-origin isolated page, or node) and more than one thread
 // is asked for, else the single-threaded one. Both need WebAssembly SIMD.
-import { createEngine, dispatch } from './engine.mjs';
+import { checkExplainRequest, checkMaxLength, checkText, createEngine, dispatch } from './engine.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions === 'object' && !!process.versions.node;
 
@@ -262,22 +262,45 @@ class Model {
 
   // -> { label, label_name, logits, probabilities, num_tokens, truncated[, notice] }
   predict(text, { maxLength = -1 } = {}) {
-    return this.#call('predict', { text: String(text), maxLength });
+    try {
+      checkText(text, 'predict');
+      checkMaxLength(maxLength, 'predict');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('predict', { text, maxLength });
   }
 
   // The tokenizer's view of a text: ids, tokens, offsets (string offsets;
   // byte_offsets in UTF-8 bytes), word_ids, special, words, truncated.
   tokenize(text, { maxLength = -1 } = {}) {
-    return this.#call('tokenize', { text: String(text), maxLength });
+    try {
+      checkText(text, 'tokenize');
+      checkMaxLength(maxLength, 'tokenize');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('tokenize', { text, maxLength });
   }
 
   // options: { method, target, maxLength, signal, onProgress, ...the
   // method's options (wordlight.methods() lists them; camelCase names are
   // accepted for kebab-case ones: batchSize = 'batch-size') }.
   explain(text, options = {}) {
-    const { method = 'gradient', target, maxLength = -1, signal, onProgress, ...methodOptions } = options;
+    const { method = 'gradient', target, maxLength = -1, signal, onProgress, ...methodOptions } = options ?? {};
+    const request = { method, target, maxLength, options: methodOptions };
+    try {
+      checkText(text, 'explain');
+      checkExplainRequest(request);
+      if (onProgress !== undefined && typeof onProgress !== 'function')
+        throw new TypeError('wordlight: explain: onProgress must be a function');
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
+        throw new TypeError('wordlight: explain: signal must be an AbortSignal');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
-    return this.#call('explain', { text: String(text), request: { method, target, maxLength, options: methodOptions } }, hooks);
+    return this.#call('explain', { text, request }, hooks);
   }
 
   // The model on token ids, for tests and tools: ids (B*T) and mask (B*T,
