@@ -18,6 +18,9 @@
 #include "wordlight/model.h"
 #include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
+#include "wordlight/json_limits.h"
+#include "wordlight/finite_check.h"
+#include "wordlight/text_escape.h"
 
 using namespace wordlight;
 using namespace wordlight::cli;
@@ -27,9 +30,17 @@ namespace {
 using Json = nlohmann::json;
 
 // Texts of a JSON-lines file: each line a JSON string, or an object with a
-// string "text"; blank lines are skipped.
-std::vector<std::string> jsonl_texts(const std::string& content, const std::string& path) {
-  std::vector<std::string> texts;
+// string "text"; blank lines are skipped. A line that is neither is kept
+// with its error (bad_lines), so the run goes on past it; line numbers are
+// the file's own (blank lines counted).
+struct InputLine {
+  size_t line_no;
+  std::string text;
+  std::string error;  // not empty: the line could not be read
+};
+
+std::vector<InputLine> jsonl_texts(const std::string& content, const std::string& path) {
+  std::vector<InputLine> texts;
   size_t start = 0, line_no = 0;
   while (start < content.size()) {
     size_t nl = content.find('\n', start);
@@ -42,13 +53,18 @@ std::vector<std::string> jsonl_texts(const std::string& content, const std::stri
     const std::string where = path + ": line " + std::to_string(line_no);
     Json j;
     try {
-      j = Json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(where + " is not valid JSON (" + e.what() + ")");
+      check_json_depth(line, where);
+      try {
+        j = Json::parse(line);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(where + " is not valid JSON (" + e.what() + ")");
+      }
+      if (j.is_object() && j.contains("text")) j = Json(j["text"]);
+      if (!j.is_string()) throw Error(where + " must be a JSON string or an object with a string \"text\"");
+      texts.push_back({line_no, j.get<std::string>(), ""});
+    } catch (const Error& e) {
+      texts.push_back({line_no, "", e.what()});
     }
-    if (j.is_object() && j.contains("text")) j = j["text"];
-    if (!j.is_string()) throw Error(where + " must be a JSON string or an object with a string \"text\"");
-    texts.push_back(j.get<std::string>());
   }
   return texts;
 }
@@ -84,7 +100,8 @@ void print_top_pairs(const Explanation& e, size_t top) {
   if (pairs.size() > top) pairs.resize(top);
   std::printf("  top interacting word pairs (Gamma_ij = Gamma_ji):\n");
   for (const auto& p : pairs)
-    std::printf("    %-16s x %-16s %s\n", e.words[p.first].text.c_str(), e.words[p.second].text.c_str(),
+    std::printf("    %-16s x %-16s %s\n", terminal_escape(e.words[p.first].text).c_str(),
+                terminal_escape(e.words[p.second].text).c_str(),
                 fmt("%+.4g", g(p)).c_str());
 }
 
@@ -96,14 +113,15 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
   size_t pos = 0;
   for (const WordScore& w : e.words) {
     if (w.span.begin < pos) continue;
-    out += e.text.substr(pos, w.span.begin - pos);
+    // Our own colour codes go around the escaped text, never inside it.
+    out += terminal_escape(e.text.substr(pos, w.span.begin - pos));
     if (color)
-      out += heat(w.score, max_abs) + w.text + "\x1b[0m";
+      out += heat(w.score, max_abs) + terminal_escape(w.text) + "\x1b[0m";
     else
-      out += "[" + w.text + " " + fmt("%+.3g", w.score) + "]";
+      out += "[" + terminal_escape(w.text) + " " + fmt("%+.3g", w.score) + "]";
     pos = w.span.end;
   }
-  if (pos < e.text.size()) out += e.text.substr(pos);
+  if (pos < e.text.size()) out += terminal_escape(e.text.substr(pos));
   std::printf("%s\n", out.c_str());
   // The most probable classes first, at most five (20news has 20).
   std::vector<size_t> order(p.probabilities.size());
@@ -113,20 +131,22 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
   if (order.size() > 5) order.resize(5);
   std::string probs;
   for (size_t c : order)
-    probs += (probs.empty() ? "" : " ") + (c < label_names.size() ? label_names[c] : std::to_string(c)) + " " +
+    probs += (probs.empty() ? "" : " ") + (c < label_names.size() ? terminal_escape(label_names[c]) : std::to_string(c)) + " " +
              fmt("%.3f", p.probabilities[c]);
-  std::printf("  predicted %s (p %s)   explained: %s of %s = %s   red: for %s, blue: against\n", p.label_name.c_str(),
-              probs.c_str(), p.output.c_str(), p.target_name.c_str(), fmt("%.4g", p.explained_value).c_str(),
-              p.target_name.c_str());
+  std::printf("  predicted %s (p %s)   explained: %s of %s = %s   red: for %s, blue: against\n",
+              terminal_escape(p.label_name).c_str(), probs.c_str(), p.output.c_str(),
+              terminal_escape(p.target_name).c_str(), fmt("%.4g", p.explained_value).c_str(),
+              terminal_escape(p.target_name).c_str());
   std::string words;
-  for (const WordScore& w : e.words) words += (words.empty() ? "" : "  ") + w.text + " " + fmt("%+.3g", w.score);
+  for (const WordScore& w : e.words)
+    words += (words.empty() ? "" : "  ") + terminal_escape(w.text) + " " + fmt("%+.3g", w.score);
   std::printf("  %s: %s\n", e.method.c_str(), words.c_str());
   print_top_pairs(e, 10);
   for (const ExplanationCheck& c : e.checks)
     std::printf("  %s: %s (%s of %s)\n", c.name.c_str(), fmt("%.3g", c.value).c_str(),
                 fmt("%.2g%%", 100 * c.relative).c_str(), fmt("%.4g", c.reference).c_str());
   std::printf("  %lld model evaluations, %s s%s%s\n", static_cast<long long>(e.model_evaluations),
-              fmt("%.3f", e.seconds).c_str(), e.truncated ? "; " : "", e.truncated ? e.notice.c_str() : "");
+              fmt("%.3f", e.seconds).c_str(), e.truncated ? "; " : "", e.truncated ? terminal_escape(e.notice).c_str() : "");
 }
 
 void list_methods() {
@@ -180,6 +200,7 @@ int cmd_explain(const Args& a) {
         if (done >= total) std::fprintf(stderr, "\r\x1b[K");
       };
     const Explanation e = explain(*model, *tok, a.get("text"), req);
+    check_explanation_finite(e);
     if (json)
       std::printf("%s\n", explanation_to_json(e, 2).c_str());
     else
@@ -192,7 +213,8 @@ int cmd_explain(const Args& a) {
   // explanations instead of small GEMMs. Results are printed in input order,
   // a chunk at a time.
   const std::string path = a.get("input");
-  const std::vector<std::string> texts = jsonl_texts(read_text(path), path);
+  const std::vector<InputLine> texts = jsonl_texts(read_text(path), path);
+  size_t failed = 0;
   ThreadPool& pool = default_pool();
   const size_t chunk = static_cast<size_t>(std::max(1, pool.threads())) * 4;
   const auto t0 = std::chrono::steady_clock::now();
@@ -205,16 +227,28 @@ int cmd_explain(const Args& a) {
       for (size_t i = b; i < e; ++i) {
         ExplainRequest r = req;
         r.control = {};
+        const InputLine& in = texts[first + i];
+        if (!in.error.empty()) {
+          errors[i] = in.error;
+          continue;
+        }
         try {
-          out[i] = explain(*model, *tok, texts[first + i], r);
+          out[i] = explain(*model, *tok, in.text, r);
+          check_explanation_finite(out[i]);
         } catch (const Error& err) {
-          errors[i] = err.what();
+          errors[i] = path + ": line " + std::to_string(in.line_no) + ": " + err.what();
         }
       }
     });
     for (size_t i = 0; i < n; ++i) {
-      if (!errors[i].empty())
-        throw Error(path + ": line " + std::to_string(first + i + 1) + ": " + errors[i]);
+      if (!errors[i].empty()) {
+        // Reported and skipped: the other lines still get explained, and
+        // the exit status says that some did not.
+        std::fflush(stdout);
+        std::fprintf(stderr, "%swordlight explain: %s\n", tty ? "\r\x1b[K" : "", terminal_escape(errors[i]).c_str());
+        ++failed;
+        continue;
+      }
       seconds += out[i].seconds;
       if (json) {
         std::printf("%s\n", explanation_to_json(out[i]).c_str());
@@ -234,6 +268,11 @@ int cmd_explain(const Args& a) {
                    texts.size(), wall, seconds, pool.threads());
   }
   if (tty) std::fprintf(stderr, "\n");
+  if (failed) {
+    std::fprintf(stderr, "wordlight explain: %zu of the %zu texts in %s could not be explained (reported above)\n", failed,
+                 texts.size(), terminal_escape(path).c_str());
+    return 1;
+  }
   return 0;
 }
 
