@@ -590,10 +590,18 @@ TEST(LrpTransformer, CpLrpConservesOverAllEmbeddingsOfABiasFreeModel) {
 }
 
 // ------------------------------------------------------------ where the relevance goes
-double absorbed_sum(const Explanation& e) {
+// The absorbed:* checks, special tokens' included or not.
+double absorbed_sum(const Explanation& e, bool with_special_tokens = true) {
   double s = 0;
   for (const ExplanationCheck& c : e.checks)
-    if (c.name.rfind("absorbed:", 0) == 0) s += c.value;
+    if (c.name.rfind("absorbed:", 0) == 0 && (with_special_tokens || c.name != "absorbed:special-tokens"))
+      s += c.value;
+  return s;
+}
+
+double words_sum(const Explanation& e) {
+  double s = 0;
+  for (const WordScore& w : e.words) s += w.score;
   return s;
 }
 
@@ -664,8 +672,9 @@ TEST(LrpAbsorbed, DenseLayerAndLayerNormRecordsAreTheirFormulas) {
   EXPECT_NEAR(r_in2 + got_eps2 + got_shift, r_out2, 1e-12);
 }
 
-// On every family and rule the tokens and the absorbed:* checks sum to the
-// explained output, and the conservation gap is minus the absorbed sum.
+// On every family and rule the words and the absorbed:* checks sum to the
+// explained output (the special tokens' share is one of the checks), and
+// the conservation gap (all tokens) is minus what the rest absorbed.
 TEST(LrpAbsorbed, TokensAndAbsorbedPartsSumToTheExplainedOutputOnEveryModel) {
   struct Case {
     const char* config;
@@ -683,9 +692,11 @@ TEST(LrpAbsorbed, TokensAndAbsorbedPartsSumToTheExplainedOutputOnEveryModel) {
       SCOPED_TRACE(std::string(c.config).substr(0, 60) + " " + opts);
       const Explanation e = run(t, "lrp", opts);
       const double f = e.prediction.explained_value;
-      const double absorbed = absorbed_sum(e);
-      EXPECT_NEAR(sum_of(token_scores(e)) + absorbed, f, 1e-6 * (1 + std::fabs(f)));
-      EXPECT_NEAR(gap_of(e).value, -absorbed, 1e-6 * (1 + std::fabs(f)));
+      EXPECT_NEAR(words_sum(e) + absorbed_sum(e), f, 1e-6 * (1 + std::fabs(f)));
+      EXPECT_NEAR(sum_of(token_scores(e)) + absorbed_sum(e, false), f, 1e-6 * (1 + std::fabs(f)));
+      EXPECT_NEAR(gap_of(e).value, -absorbed_sum(e, false), 1e-6 * (1 + std::fabs(f)));
+      const bool bert = std::string(c.config).find("\"bert\"") != std::string::npos;
+      EXPECT_EQ(find_check(e, "absorbed:special-tokens") != nullptr, bert) << "[CLS] and [SEP] on BERT only";
       ASSERT_NE(find_check(e, "absorbed:biases"), nullptr);
       ASSERT_NE(find_check(e, "absorbed:epsilon"), nullptr);
       if (opts.find("bias-factor=1") != std::string::npos) {  // Arras et al.'s redistribution absorbs nothing

@@ -109,14 +109,19 @@ TEST(LrpLxt, AbsorbedPartsEqualLxtsAndSumWithTheWordsToTheLogit) {
     for (const auto& kv : c["absorbed"].items())
       EXPECT_NEAR(check(e, "absorbed:" + kv.key()), kv.value().get<double>(), kTol * std::fabs(f)) << kv.key();
     EXPECT_EQ(check(e, "absorbed:epsilon"), 0.0);  // epsilon 0: nothing held back
-    // The words' relevances and the absorbed parts make up the output.
-    double total = 0;
-    for (const TokenScore& t : e.tokens) total += t.score;
-    double absorbed = 0;
+    // The words' relevances and the absorbed parts (the special tokens'
+    // among them) make up the output.
+    double words = 0, special = 0, absorbed = 0;
+    for (const WordScore& w : e.words) words += w.score;
+    for (const TokenScore& t : e.tokens)
+      if (t.special) special += t.score;
     for (const ExplanationCheck& k : e.checks)
       if (k.name.rfind("absorbed:", 0) == 0) absorbed += k.value;
-    EXPECT_NEAR(total + absorbed, f, 1e-9 * (1 + std::fabs(f)));
-    EXPECT_NEAR(check(e, "conservation-gap"), -absorbed, 1e-9 * (1 + std::fabs(f)));
+    EXPECT_NEAR(words + absorbed, f, 1e-9 * (1 + std::fabs(f)));
+    EXPECT_NEAR(check(e, "absorbed:special-tokens"), special, 1e-12);
+    EXPECT_GT(std::fabs(special), 0.1) << "[CLS] and [SEP] hold a visible share on these sentences";
+    // The gap counts every token: what the rest absorbed.
+    EXPECT_NEAR(check(e, "conservation-gap"), -(absorbed - special), 1e-9 * (1 + std::fabs(f)));
   }
 }
 
@@ -143,7 +148,7 @@ TEST(LrpLxt, LayerRelevanceEqualsLxtsAtEveryLayerAndAbsorbedChainsTheLayers) {
     // The head (pooler and classifier) absorbed the rest.
     double by_kind = 0;
     for (const ExplanationCheck& k : e.checks)
-      if (k.name.rfind("absorbed:", 0) == 0) by_kind += k.value;
+      if (k.name.rfind("absorbed:", 0) == 0 && k.name != "absorbed:special-tokens") by_kind += k.value;
     EXPECT_NEAR(sum_absorbed + (f - e.layers.back().total), by_kind, 1e-9 * (1 + std::fabs(f)));
     // The same pass as the lrp method: the same tokens.
     const Explanation l = run("lrp", text);

@@ -159,8 +159,11 @@ std::vector<MethodEntry> layer_relevance_methods();
 // summed by kind into checks named "absorbed:<kind>" (biases, epsilon,
 // layernorm-shift, softmax, position-embeddings, token-type-embeddings,
 // constants, other), each relative to |explained|; with the input tokens'
-// relevances they sum to the explained output.
-std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& records, double explained);
+// relevances they sum to the explained output. When `tokens` (their scores
+// set) has special tokens, "absorbed:special-tokens" holds their sum, so
+// that the checks with the words' relevances (merge=sum) make it up too.
+std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& records, double explained,
+                                              const std::vector<TokenScore>& tokens);
 
 // Adaptive path methods: whether a rule's points at the next step count
 // (ig_next_steps: 2 n, or 2 n - 1 for the trapezoid) include the current

@@ -232,7 +232,7 @@ void run_layer_relevance(MethodContext& ctx, Explanation& e) {
     c.description = "sum of the input tokens' relevances minus the explained output: minus the sum of the "
                     "absorbed:* checks, where the rest went";
     e.checks.push_back(c);
-    for (ExplanationCheck& a : absorbed_checks(absorbed, t.f_input())) e.checks.push_back(std::move(a));
+    for (ExplanationCheck& a : absorbed_checks(absorbed, t.f_input(), e.tokens)) e.checks.push_back(std::move(a));
   }
   t.advance(1);
 }
@@ -316,7 +316,7 @@ void run_neuron_relevance(MethodContext& ctx, Explanation& e) {
                                 : "the activation of " + e.unit + " (gradient x activation conserves nothing)";
   e.checks.push_back(c);
   if (mode == "lrp")
-    for (ExplanationCheck& a : absorbed_checks(absorbed, activation)) e.checks.push_back(std::move(a));
+    for (ExplanationCheck& a : absorbed_checks(absorbed, activation, e.tokens)) e.checks.push_back(std::move(a));
   t.advance(1);
 }
 

@@ -34,7 +34,8 @@
 //       (most of it on sst2-bert: the softmax's Taylor remainder, Prop. 3.1),
 //       absorbed:epsilon, absorbed:position-embeddings and
 //       absorbed:token-type-embeddings; with the tokens they sum to the
-//       explained output.
+//       explained output, and with absorbed:special-tokens (the relevance of
+//       [CLS] and [SEP]) and the words' relevances too.
 //   BiLSTM (Arras et al. 2017)    an explicit propagation in double
 //       precision following their LRP_for_LSTM code: lrp_linear (epsilon
 //       rule, bias factor) on the gate pre-activations, the cell update and
@@ -285,13 +286,14 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
   c.description = "sum of all token relevances minus the explained output: minus the sum of the absorbed:* "
                   "checks, where the rest went";
   e.checks.push_back(c);
-  for (ExplanationCheck& a : absorbed_checks(absorbed, explained)) e.checks.push_back(std::move(a));
+  for (ExplanationCheck& a : absorbed_checks(absorbed, explained, e.tokens)) e.checks.push_back(std::move(a));
   t.advance(1);
 }
 
 }  // namespace
 
-std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& records, double explained) {
+std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& records, double explained,
+                                              const std::vector<TokenScore>& tokens) {
   struct Kind {
     const char* name;
     const char* description;
@@ -308,6 +310,7 @@ std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& re
       {"token-type-embeddings", "relevance of the token-type embeddings (inputs, but not words)"},
       {"constants", "relevance of other constant inputs"},
       {"other", "relevance lost elsewhere (float rounding)"},
+      {"special-tokens", "relevance of the special tokens ([CLS], [SEP], <s>, </s>): inputs, but not words"},
   };
   auto kind_of = [](const LrpAbsorbed& a) -> int {
     switch (a.sink) {
@@ -328,6 +331,11 @@ std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& re
     k.seen = true;
   }
   kinds[0].seen = kinds[3].seen = true;  // always listed: every model has biases and an epsilon
+  for (const TokenScore& t : tokens)
+    if (t.special) {
+      kinds[8].value += t.score;
+      kinds[8].seen = true;
+    }
   std::vector<ExplanationCheck> out;
   for (const Kind& k : kinds) {
     if (!k.seen) continue;
