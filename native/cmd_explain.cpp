@@ -77,10 +77,17 @@ std::string fmt(const char* f, double v) {
 
 // Red for words that push the target up, blue for those that push it down;
 // the stronger, the deeper (relative to the largest magnitude in the text).
-std::string heat(double s, double max_abs) {
+// Unsigned scores (magnitudes: saliency, smoothgrad-squared) get one
+// sequential scale, white to dark green, never red/blue for/against.
+std::string heat(double s, double max_abs, bool signed_scores) {
   const double a = max_abs > 0 ? std::min(1.0, std::fabs(s) / max_abs) : 0.0;
   const int fade = static_cast<int>(std::lround(255 * (1 - a)));
-  const int r = s >= 0 ? 255 : fade, g = fade, b = s >= 0 ? fade : 255;
+  int r = s >= 0 ? 255 : fade, g = fade, b = s >= 0 ? fade : 255;
+  if (!signed_scores) {
+    r = fade;
+    g = static_cast<int>(std::lround(255 - 100 * a));
+    b = fade;
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "\x1b[48;2;%d;%d;%dm\x1b[38;2;0;0;0m", r, g, b);
   return buf;
@@ -116,7 +123,8 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
     // Our own colour codes go around the escaped text, never inside it.
     out += terminal_escape(e.text.substr(pos, w.span.begin - pos));
     if (color)
-      out += heat(w.score, max_abs) + terminal_escape(w.text) + "\x1b[0m";
+      out += (w.unknown ? std::string("\x1b[9m") : heat(w.score, max_abs, e.signed_scores)) + terminal_escape(w.text) +
+             "\x1b[0m";
     else
       out += "[" + terminal_escape(w.text) + " " + fmt("%+.3g", w.score) + "]";
     pos = w.span.end;
@@ -133,10 +141,31 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
   for (size_t c : order)
     probs += (probs.empty() ? "" : " ") + (c < label_names.size() ? terminal_escape(label_names[c]) : std::to_string(c)) + " " +
              fmt("%.3f", p.probabilities[c]);
-  std::printf("  predicted %s (p %s)   explained: %s of %s = %s   red: for %s, blue: against\n",
-              terminal_escape(p.label_name).c_str(), probs.c_str(), p.output.c_str(),
-              terminal_escape(p.target_name).c_str(), fmt("%.4g", p.explained_value).c_str(),
-              terminal_escape(p.target_name).c_str());
+  const std::string legend = e.explains == "neuron" ? "explains " + terminal_escape(e.unit) + ", not the class"
+                             : e.signed_scores       ? "red: for " + terminal_escape(p.target_name) + ", blue: against"
+                                                     : "green: importance (a magnitude: neither for nor against)";
+  std::printf("  %s\n", terminal_escape(e.title).c_str());
+  std::printf("  predicted %s (p %s)   explained: %s of %s = %s   %s\n", terminal_escape(p.label_name).c_str(),
+              probs.c_str(), p.output.c_str(), terminal_escape(p.target_name).c_str(),
+              fmt("%.4g", p.explained_value).c_str(), legend.c_str());
+  if (e.unread.unknown_words > 0 || e.unread.truncated_words > 0)
+    std::printf("  not read by this model: %d unknown word(s)%s, %d word(s) past the truncation (%s of the text's "
+                "words)\n",
+                e.unread.unknown_words, color ? " (struck through)" : "", e.unread.truncated_words,
+                fmt("%.0f%%", 100 * e.unread.share).c_str());
+  if (e.convergence.present)
+    std::printf("  convergence: %s after %d steps (tried %s): completeness gap %s, change from the previous steps %s, "
+                "tolerance %s\n",
+                e.convergence.converged ? "converged" : "NOT converged", e.convergence.steps,
+                [&] {
+                  std::string t;
+                  for (int k : e.convergence.tried) t += (t.empty() ? "" : ", ") + std::to_string(k);
+                  return t;
+                }()
+                    .c_str(),
+                fmt("%.2g%%", 100 * e.convergence.gap).c_str(),
+                e.convergence.change < 0 ? "not measured" : fmt("%.2g%%", 100 * e.convergence.change).c_str(),
+                fmt("%.2g%%", 100 * e.convergence.tolerance).c_str());
   std::string words;
   for (const WordScore& w : e.words)
     words += (words.empty() ? "" : "  ") + terminal_escape(w.text) + " " + fmt("%+.3g", w.score);
@@ -151,7 +180,12 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
 
 void list_methods() {
   for (const MethodInfo& m : explanation_methods()) {
-    std::printf("%s\n    %s\n", m.name.c_str(), m.description.c_str());
+    std::string facts = std::string(m.signed_scores ? "signed scores (for / against)" : "unsigned scores (importance)");
+    if (!m.unsigned_when.empty())
+      for (const auto& kv : m.unsigned_when) facts += "; unsigned with " + kv.first + "=" + kv.second;
+    facts += "; explains " + std::string(m.explains == "output" ? "the class's output" : m.explains == "neuron" ? "one neuron" : "every layer");
+    facts += "; cost: " + m.cost;
+    std::printf("%s  (%s)\n    %s\n    %s\n", m.name.c_str(), m.title.c_str(), m.description.c_str(), facts.c_str());
     for (const OptionSpec& o : m.options) {
       std::string range;
       if (o.type == OptionType::choice) {
@@ -161,8 +195,23 @@ void list_methods() {
       } else {
         range = "[" + fmt("%.10g", o.min) + ", " + fmt("%.10g", o.max) + "]";
       }
+      std::string per;
+      if (!o.applies_to.empty()) {
+        per += "applies to";
+        for (const std::string& g : o.applies_to) per += " " + g;
+      }
+      for (const auto& kv : o.by_architecture) {
+        per += (per.empty() ? "" : "; ") + kv.first + ":";
+        if (!kv.second.default_value.empty()) per += " default " + kv.second.default_value;
+        if (!kv.second.choices.empty()) {
+          std::string c;
+          for (const std::string& x : kv.second.choices) c += (c.empty() ? "" : "|") + x;
+          per += " " + c;
+        }
+      }
       std::printf("    %-18s %-8s default %-15s %s\n      %s\n", o.name.c_str(), option_type_name(o.type),
                   o.default_value.c_str(), range.c_str(), o.description.c_str());
+      if (!per.empty()) std::printf("      (%s)\n", per.c_str());
     }
   }
 }

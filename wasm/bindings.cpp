@@ -142,6 +142,7 @@ class ModelHandle {
       for (const ModelParameter& p : m_.model->parameters()) params += p.numel();
       nlohmann::ordered_json j;
       j["architecture"] = c.architecture;
+      j["architecture_group"] = architecture_group(c);  // "cnn", "bilstm", "transformer": the registry's facts
       j["model_type"] = c.model_type;
       j["head"] = head_name(c.head);
       j["num_labels"] = c.head == ModelHead::SequenceClassification ? c.num_labels : 0;
@@ -257,6 +258,10 @@ std::string last_error() { return g_error; }
 std::string last_error_kind() { return g_error_kind; }
 
 std::string methods_json() { return explanation_methods_to_json(); }
+// The registry resolved for an architecture group ("" on a bad group, with lastError set).
+std::string methods_json_for(const std::string& group) {
+  return guarded(std::string(), [&] { return explanation_methods_to_json(group); });
+}
 std::string model_file_names_json() { return nlohmann::json(model_file_names()).dump(); }
 
 bool set_threads(int n) {
@@ -303,6 +308,7 @@ EMSCRIPTEN_BINDINGS(wordlight) {
   emscripten::function("lastErrorKind", &last_error_kind);
   emscripten::function("clearError", &clear_error);
   emscripten::function("methodsJson", &methods_json);
+  emscripten::function("methodsJsonFor", &methods_json_for);
   emscripten::function("modelFileNamesJson", &model_file_names_json);
   emscripten::function("setThreads", &set_threads);
   emscripten::function("getThreads", &get_threads);

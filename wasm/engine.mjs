@@ -138,6 +138,16 @@ export class Engine {
     return this._methods;
   }
 
+  // The registry resolved for a loaded model's architecture group: each
+  // method with `applicable` (and `why`), only the options that apply,
+  // with that group's choices and defaults.
+  modelMethods(id) {
+    const group = this.model(id).info.architecture_group;
+    const s = this.M.methodsJsonFor(group);
+    if (!s) throw moduleError(this.M);
+    return JSON.parse(s);
+  }
+
   fileNames() {
     return JSON.parse(this.M.modelFileNamesJson());
   }
@@ -344,7 +354,7 @@ function loadScriptGlobal(src) {
 export async function dispatch(engine, op, args, hooks = {}) {
   switch (op) {
     case 'methods':
-      return engine.methods();
+      return args.id !== undefined ? engine.modelMethods(args.id) : engine.methods();
     case 'load':
       return engine.load(args.source, { name: args.name, threads: args.threads, onProgress: hooks.onLoadProgress });
     case 'predict':

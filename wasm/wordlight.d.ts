@@ -40,6 +40,8 @@ export interface LoadOptions {
 export interface ModelInfo {
   name: string;
   architecture: string;
+  /** The registry's architecture group: which methods' options and defaults apply. */
+  architecture_group: 'cnn' | 'bilstm' | 'transformer';
   model_type: string;
   head: 'sequence-classification' | 'masked-lm';
   num_labels: number;
@@ -80,6 +82,8 @@ export interface TokenScore {
   /** Index into words; -1 for special tokens. */
   word: number;
   special: boolean;
+  /** The tokenizer's unknown token: the model did not read what was typed here. */
+  unknown: boolean;
   score: number | null;
 }
 
@@ -92,6 +96,8 @@ export interface WordScore {
   score: number | null;
   /** Indices into tokens. */
   tokens: number[];
+  /** One of its tokens is the unknown token: not read by the model as typed (do not colour it as evidence). */
+  unknown: boolean;
 }
 
 export interface ExplanationCheck {
@@ -106,6 +112,11 @@ export interface Explanation {
   method: string;
   /** Every option of the method with the value used, as text. */
   options: Record<string, string>;
+  /** What the result answers: "Why 'positive'?", "What drives layer.3 neuron 17?". */
+  title: string;
+  /** 'unsigned': magnitudes (importance; a sequential scale, never for/against). */
+  scores: 'signed' | 'unsigned';
+  explains: 'output' | 'neuron' | 'layers';
   text: string;
   prediction: {
     label: number;
@@ -126,6 +137,21 @@ export interface Explanation {
   seconds: number;
   truncated: boolean;
   notice?: string;
+  /** What the model did not read: words mapped to the unknown token, words past the truncation. */
+  unread: { words: number; unknown_words: number; truncated_words: number; truncated_from: number; share: number | null };
+  /** Adaptive path methods (integrated-gradients, integrated-hessians): how the steps grew and where they stopped. */
+  convergence?: {
+    adaptive: boolean;
+    steps: number;
+    gap: number | null;
+    /** Relative change of the scores from the previous steps; -1: not measured. */
+    change: number | null;
+    tolerance: number;
+    converged: boolean;
+    tried: number[];
+  };
+  /** integrated-gradients: the explained output at each quadrature point of the final rule. */
+  path?: { alphas: number[]; weights: number[]; f: Array<number | null>; f_baseline: number | null; f_input: number | null };
   /** Method-specific additions (integrated-hessians' interaction matrices, ...). */
   [key: string]: unknown;
 }
@@ -173,6 +199,8 @@ export interface Model {
   predict(text: string, options?: { maxLength?: number }): Promise<PredictResult>;
   explain(text: string, options?: ExplainOptions): Promise<Explanation>;
   tokenize(text: string, options?: { maxLength?: number }): Promise<Tokenization>;
+  /** The registry resolved for this model: only the options that apply to its architecture, with its defaults. */
+  methods(): Promise<MethodInfo[]>;
   /** The model on token ids (tests, tools). */
   forward(batch: {
     ids: ArrayLike<number>;
@@ -193,14 +221,32 @@ export interface OptionInfo {
   max?: number;
   choices?: string[];
   description: string;
+  /** wordlight.methods() only: the architecture groups the option applies to (absent: all). */
+  applies_to?: string[];
+  /** wordlight.methods() only: per architecture group, the choices that apply and the default there. */
+  by_architecture?: Record<string, { choices?: string[]; default?: string }>;
 }
 
 export interface MethodInfo {
   name: string;
+  /** Display name. */
+  title: string;
   description: string;
+  /** 'unsigned': magnitudes (importance), never for/against. */
+  scores: 'signed' | 'unsigned';
+  /** Option values that make a signed method's scores magnitudes ({reduce: 'l2'}). */
+  unsigned_when?: Record<string, string>;
+  explains: 'output' | 'neuron' | 'layers';
   word_level: boolean;
   /** Name of the method's own check ('completeness-gap'), or ''. */
   check: string;
+  /** One line: what one explanation costs in model passes. */
+  cost: string;
+  /** wordlight.methods(): the architecture groups it applies to. */
+  applies_to?: string[];
+  /** model.methods(): whether it applies to the model, and why not. */
+  applicable?: boolean;
+  why?: string;
   options: OptionInfo[];
 }
 

@@ -260,6 +260,13 @@ class Model {
     });
   }
 
+  // The registry resolved for this model (what the page offers): each
+  // method with `applicable` (and `why` when not), only the options that
+  // apply to the model's architecture group, with its choices and defaults.
+  methods() {
+    return this.#call('methods', {});
+  }
+
   // -> { label, label_name, logits, probabilities, num_tokens, truncated[, notice] }
   predict(text, { maxLength = -1 } = {}) {
     try {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tiny_models.h"
+#include "wordlight/evaluate.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
 #include "wordlight/tokenizer.h"
@@ -284,4 +285,21 @@ TEST(ExplainAdaptive, IntegratedHessiansConvergesByDefault) {
     ASSERT_NE(rows, nullptr);
     EXPECT_LE(rows->relative, 0.01);
   }
+}
+
+// ------------------------------------------------------------ the evaluation report
+TEST(ExplainFacts, TheEvaluationReportDoesNotReadUnsignedScoresAsForOrAgainst) {
+  const nlohmann::json acc = {{"saliency", {1.0, 0.5}}, {"gradient", {1.0, 0.6}}};
+  nlohmann::json j = {{"methods", {"saliency", "gradient"}},
+                      {"deletion",
+                       {{"steps", {0, 1}},
+                        {"correct", {{"n", 2}, {"accuracy", acc}}},
+                        {"misclassified", {{"n", 1}, {"accuracy", acc}}}}},
+                      {"topwords",
+                       {{"saliency", {{"pos", {{"good", 1.5, 2}}}}},
+                        {"gradient", {{"pos", {{"good", 0.5, 2}}}}}}}};
+  const std::string h = evaluation_report_html(j.dump());
+  EXPECT_NE(h.find("Unsigned methods (saliency) score importance"), std::string::npos);
+  EXPECT_NE(h.find("saliency <small>(importance: unsigned"), std::string::npos);
+  EXPECT_EQ(h.find("gradient <small>(importance"), std::string::npos);
 }
