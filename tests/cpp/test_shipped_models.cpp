@@ -94,6 +94,7 @@ TEST(ShippedModels, EveryMethodRunsOnEveryShippedModelWithFiniteWordScores) {
       MethodOptions o;
       for (const OptionSpec& s : info.options) {
         if (s.name == "steps") o["steps"] = "4";
+        if (s.name == "max-steps") o["max-steps"] = "8";
         if (s.name == "samples") o["samples"] = "3";
         if (s.name == "baseline-samples") o["baseline-samples"] = "2";
       }
@@ -113,6 +114,24 @@ TEST(ShippedModels, EveryMethodRunsOnEveryShippedModelWithFiniteWordScores) {
       r.options = parse_option_list("bias-factor=1");
       const Explanation e = explain(*m.model, *m.tok, kSentences[1], r);
       EXPECT_LT(e.checks.at(0).relative, 1e-4) << "conservation with bias factor 1";
+    }
+  }
+}
+
+// The path methods with the defaults the page and the CLI use (adaptive
+// steps, the per-architecture baseline) reach the tolerance they promise on
+// every shipped classifier: the completeness gap below 1% and converged.
+TEST(ShippedModels, PathMethodsConvergeWithTheirDefaults) {
+  for (const std::string& dir : shipped()) {
+    const Loaded m = load(dir);
+    for (const char* method : {"integrated-gradients", "integrated-hessians"}) {
+      SCOPED_TRACE(dir + " " + method);
+      ExplainRequest r;
+      r.method = method;
+      const Explanation e = explain(*m.model, *m.tok, "not bad at all", r);
+      EXPECT_TRUE(e.convergence.converged) << "steps " << e.convergence.steps << " gap " << e.convergence.gap
+                                           << " change " << e.convergence.change;
+      EXPECT_LT(e.checks.at(0).relative, 0.01) << e.checks.at(0).name;
     }
   }
 }
