@@ -479,7 +479,19 @@ function renderExplanation() {
   replace(el.facts, facts);
   const unreadLine = unreadSentence(info);
   if (unreadLine || r.notice)
-    el.facts.append(h('p', { class: 'notice', id: 'unread-notice' }, unreadLine ? `${unreadLine} Grey, dashed words and the struck-through tail are not coloured: they are not evidence.` : '', r.notice && !unreadLine ? r.notice : ''));
+    el.facts.append(
+      h('p', { class: 'notice', id: 'unread-notice' },
+        unreadLine
+          ? `${unreadLine} ${
+              info.unknown_words && info.truncated_words
+                ? 'Words in grey, dashed boxes and the struck-through tail are not coloured: the model did not read them, so they are not evidence.'
+                : info.unknown_words
+                  ? 'Words in grey, dashed boxes are not coloured: the model did not read them, so they are not evidence.'
+                  : 'The struck-through tail is not coloured: the model did not read it.'
+            }`
+          : '',
+        r.notice && !unreadLine ? r.notice : ''),
+    );
 
   // Scores as text.
   const rows = r.words
