@@ -143,6 +143,9 @@ describe('the registry\'s facts', () => {
     expect(resultTitle(neuron)).toBe('What drives neuron 17 of layer.3?');
     expect(resultTitle({ ...neuron, explains: { kind: 'neuron', title: 'What drives neuron 17 of layer.3?' } })).not.toMatch(/positive/);
     expect(resultTitle({ ...r, method: 'layer-relevance' })).toMatch(/layers/);
+    // The module's own title and kind (explains: 'neuron', title: ...).
+    expect(resultTitle({ ...r, method: 'gradient', explains: 'neuron', title: 'What drives layer.0 neuron 2?' })).toBe('What drives layer.0 neuron 2?');
+    expect(resultTitle({ ...r, explains: 'output', title: 'anything' })).toBe('Why \u201cpositive\u201d?');
   });
 });
 

@@ -6,7 +6,7 @@
 // read by this model", and the unread tail wraps like the rest of the text.
 // Strings are escaped here, because these are files, not DOM.
 import { UNREAD_BG, UNREAD_FG, formatScore, legendMeaning, legendStops, legendTicks, maxAbs, niceScale, scoreColours } from './colour.js';
-import { resultScores } from './names.js';
+import { resultKind, resultScores } from './names.js';
 import { tailStart, unreadInfo, unreadSentence, wordUnknown } from './unread.js';
 
 export const NOT_READ = 'not read by this model';
@@ -45,7 +45,8 @@ export function runs(result, scores) {
 
 export function title(result, modelName, methodLabel) {
   const p = result.prediction;
-  const what = result.explains?.title || `explaining "${p.target_name}"`;
+  const kind = resultKind(result);
+  const what = result.explains?.title || (kind !== 'output' && result.title) || (kind === 'neuron' ? `what drives ${result.unit || 'the neuron'}` : `explaining "${p.target_name}"`);
   const parts = [modelName, methodLabel || result.method, what, `predicted "${p.label_name}" (${(100 * p.probabilities[p.label]).toFixed(1)}%)`];
   return parts.filter(Boolean).join(' \u00b7 ');
 }

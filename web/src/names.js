@@ -102,6 +102,8 @@ export function resultKind(r) {
 export function resultTitle(r, { auto = true } = {}) {
   if (r?.explains?.title) return r.explains.title;
   const kind = resultKind(r);
+  // The module's own title for a neuron or the layers ("What drives layer.0 neuron 2?").
+  if (kind !== 'output' && typeof r?.title === 'string' && r.title) return r.title;
   if (kind === 'neuron') return `What drives ${r.unit || 'this neuron'}?`;
   if (kind === 'layers') return `Relevance through the layers for \u201c${r.prediction.target_name}\u201d`;
   return auto ? `Why \u201c${r.prediction.target_name}\u201d?` : `Evidence for \u201c${r.prediction.target_name}\u201d`;
