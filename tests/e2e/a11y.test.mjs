@@ -59,6 +59,19 @@ describe.skipIf(!!missing)('accessibility', () => {
     await context.close();
   }, 600_000);
 
+  it('passes axe-core with a repaired link\'s notice, unread words, an unsigned method and an error', async () => {
+    const hash = '#' + new URLSearchParams({ method: 'saliency', 'o.bogus': '1', class: '9', text: 'A wonderful 😀 film, 日本語 and Привет.' }).toString();
+    const { page, context } = await openPage(browser, server.url, { bypassCSP: true, hash });
+    await page.waitForFunction(() => window.wordlightPage?.result?.method === 'saliency', null, { timeout: 240_000 });
+    await page.locator('.notice-item').first().waitFor({ timeout: 240_000 });
+    await page.evaluate(() => window.wordlightPage.showError('An error shown for the test.'));
+    expect(await page.locator('#heatmap .w.unread').count()).toBeGreaterThan(0);
+    expect(await violations(page)).toEqual([]);
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await violations(page)).toEqual([]);
+    await context.close();
+  }, 600_000);
+
   it('reaches the words from the keyboard and announces a summary', async () => {
     const { page, context } = await openPage(browser, server.url);
     const words = await heatmapWords(page);
