@@ -348,3 +348,107 @@ TEST(OpsAttention, ErrorsNameTheOp) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- causal (decoders)
+
+namespace {
+ops::AttentionDims causal_dims(int64_t B, int64_t T, int64_t H, int64_t Dh) {
+  ops::AttentionDims d = att_dims(B, T, H, Dh);
+  d.causal = true;
+  return d;
+}
+}  // namespace
+
+TEST(OpsAttention, CausalMatchesLiteralSoftmaxOverEarlierKeys) {
+  // The literal computation of each query row i over keys j <= i (and real),
+  // done by running the non-causal naive attention on the first i + 1
+  // positions alone: row i of a causal op must equal the last row there.
+  for (auto d : {causal_dims(1, 1, 1, 1), causal_dims(2, 5, 3, 4), causal_dims(3, 9, 2, 5), causal_dims(2, 17, 2, 8)})
+    for (bool masked : {false, true}) {
+      SCOPED_TRACE(att_name(d) + (masked ? " masked" : ""));
+      const auto mask = padding_mask(d);
+      const uint8_t* m = masked ? mask.data() : nullptr;
+      auto q = random_vec(seq_size(d), 4, -2, 2), k = random_vec(seq_size(d), 5, -2, 2), v = random_vec(seq_size(d), 6);
+      const int64_t HD = d.H * d.Dh;
+      for (Backend be : {Backend::reference, Backend::fast}) {
+        std::vector<double> P(probs_size(d)), out(seq_size(d));
+        ops::attention_forward<double>(be, d, q.data(), k.data(), v.data(), m, P.data(), out.data());
+        std::vector<float> Pf(P.size()), of(out.size());
+        auto qf = wltest::to_float(q), kf = wltest::to_float(k), vf = wltest::to_float(v);
+        ops::attention_forward<float>(be, d, qf.data(), kf.data(), vf.data(), m, Pf.data(), of.data());
+        for (int64_t b = 0; b < d.B; ++b)
+          for (int64_t i = 0; i < d.T; ++i) {
+            // positions [0, i] of item b as a batch of one, not causal
+            const ops::AttentionDims di = att_dims(1, i + 1, d.H, d.Dh);
+            std::vector<double> qi, ki, vi;
+            std::vector<uint8_t> mi;
+            for (int64_t t = 0; t <= i; ++t) {
+              const int64_t at = (b * d.T + t) * HD;
+              qi.insert(qi.end(), q.begin() + at, q.begin() + at + HD);
+              ki.insert(ki.end(), k.begin() + at, k.begin() + at + HD);
+              vi.insert(vi.end(), v.begin() + at, v.begin() + at + HD);
+              mi.push_back(m ? m[b * d.T + t] : 1);
+            }
+            std::vector<double> want_p, want_o;
+            naive_attention(di, qi, ki, vi, mi.data(), want_p, want_o);
+            for (int64_t h = 0; h < d.H; ++h) {
+              for (int64_t j = 0; j < d.T; ++j) {
+                const int64_t at = ((b * d.H + h) * d.T + i) * d.T + j;
+                if (j > i) {
+                  EXPECT_EQ(P[at], 0.0) << "later key " << j << " of query " << i;
+                  EXPECT_EQ(Pf[at], 0.f);
+                } else {
+                  EXPECT_NEAR(P[at], want_p[(h * (i + 1) + i) * (i + 1) + j], 1e-12);
+                  EXPECT_NEAR(Pf[at], want_p[(h * (i + 1) + i) * (i + 1) + j], 1e-5);
+                }
+              }
+              for (int64_t e = 0; e < d.Dh; ++e) {
+                const double w = want_o[i * HD + h * d.Dh + e];
+                EXPECT_NEAR(out[(b * d.T + i) * HD + h * d.Dh + e], w, 1e-12);
+                EXPECT_NEAR(of[(b * d.T + i) * HD + h * d.Dh + e], w, 1e-5);
+              }
+            }
+          }
+      }
+    }
+}
+
+TEST(OpsAttention, CausalDerivativesMatchFiniteDifferencesAndFastPath) {
+  for (auto d : {causal_dims(1, 1, 1, 1), causal_dims(2, 4, 2, 3), causal_dims(2, 5, 3, 2)})
+    for (bool masked : {false, true})
+      for (bool pass_dprobs : {true, false}) {
+        SCOPED_TRACE(att_name(d) + (masked ? " masked" : "") + (pass_dprobs ? "" : " dprobs recomputed"));
+        const auto mask = padding_mask(d);
+        const uint8_t* m = masked ? mask.data() : nullptr;
+        const std::vector<std::vector<double>> x = {random_vec(seq_size(d), 61), random_vec(seq_size(d), 62),
+                                                    random_vec(seq_size(d), 63)};
+        wltest::check_op_derivatives(attention_op(Backend::reference, d, m, pass_dprobs), x);
+        if (pass_dprobs) wltest::check_op_derivatives(probs_op(d, m), x);
+      }
+  for (auto d : {causal_dims(1, 3, 2, 5), causal_dims(3, 5, 3, 7), causal_dims(1, 17, 2, 16), causal_dims(1, 33, 3, 17)})
+    for (bool masked : {false, true}) {
+      SCOPED_TRACE(att_name(d) + (masked ? " masked" : "") + " fast");
+      const auto mask = padding_mask(d);
+      expect_attention_close(run_attention(Backend::fast, d, masked ? mask.data() : nullptr, 3, 91),
+                             run_attention(Backend::reference, d, masked ? mask.data() : nullptr, 3, 91), d);
+    }
+}
+
+TEST(OpsAttention, CausalQueryWithNoKeyGetsZeros) {
+  // Key 0 is padding: query 0 has no key at or before it. Its probability
+  // row and output are zero (no NaN), its derivatives zero; query 1 on.
+  const ops::AttentionDims d = causal_dims(1, 3, 1, 2);
+  const std::vector<uint8_t> mask = {0, 1, 1};
+  const auto q = random_vec(seq_size(d), 71), k = random_vec(seq_size(d), 72), v = random_vec(seq_size(d), 73);
+  for (Backend be : {Backend::reference, Backend::fast}) {
+    std::vector<float> P(probs_size(d)), out(seq_size(d));
+    auto qf = wltest::to_float(q), kf = wltest::to_float(k), vf = wltest::to_float(v);
+    ops::attention_forward<float>(be, d, qf.data(), kf.data(), vf.data(), mask.data(), P.data(), out.data());
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(P[j], 0.f);
+    EXPECT_EQ(out[0], 0.f);
+    EXPECT_EQ(out[1], 0.f);
+    EXPECT_FLOAT_EQ(P[3 + 1], 1.f);  // query 1 sees key 1 only
+    for (float x : out) EXPECT_TRUE(std::isfinite(x));
+  }
+  wltest::check_op_derivatives(attention_op(Backend::reference, d, mask.data(), true), {q, k, v});
+}

@@ -26,7 +26,8 @@ struct NamedUnary {
 std::vector<NamedUnary> all_unary() {
   return {{"relu", {ops::Unary::relu, 1.0}},       {"softplus_b1", {ops::Unary::softplus, 1.0}},
           {"softplus_b3.5", {ops::Unary::softplus, 3.5}}, {"gelu", {ops::Unary::gelu, 1.0}},
-          {"tanh", {ops::Unary::tanh, 1.0}},       {"sigmoid", {ops::Unary::sigmoid, 1.0}}};
+          {"tanh", {ops::Unary::tanh, 1.0}},       {"sigmoid", {ops::Unary::sigmoid, 1.0}},
+          {"gelu_tanh", {ops::Unary::gelu_tanh, 1.0}}};
 }
 
 // The op as seen by the derivative checker, in double on the reference.
@@ -243,6 +244,12 @@ TEST(UnaryOps, KnownValues) {
   EXPECT_NEAR(f(gelu, 1.0), 0.8413447460685429, 1e-15);
   EXPECT_NEAR(ff(gelu, 1.f), 0.8413447460685429, 1e-6);
   EXPECT_NEAR(f(gelu, -1.0), -1.0 + 0.8413447460685429, 1e-15);  // gelu(x) - gelu(-x) = x
+  // GPT-2's gelu_new, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), from Python's math.tanh
+  const ops::UnaryParams gelu_tanh{ops::Unary::gelu_tanh, 1.0};
+  EXPECT_NEAR(f(gelu_tanh, 1.0), 0.8411919906082768, 1e-15);
+  EXPECT_NEAR(f(gelu_tanh, -1.0), -0.15880800939172324, 1e-15);
+  EXPECT_NEAR(f(gelu_tanh, 2.5), 2.484915733910001, 1e-15);
+  EXPECT_NEAR(ff(gelu_tanh, 1.f), 0.8411919906082768, 1e-6);
   EXPECT_NEAR(f(sp1, 0.0), std::log(2.0), 1e-15);
   EXPECT_NEAR(ff(sp1, 0.f), std::log(2.0), 1e-7);
   EXPECT_EQ(f(sig, 0.0), 0.5);

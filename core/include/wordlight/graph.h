@@ -171,8 +171,9 @@ class Graph {
   Var cross_entropy(Var logits, const int32_t* labels, const T* class_weights = nullptr);
   // over the last dim; beta may be invalid
   Var layernorm(Var x, Var gamma, Var beta, T eps);
-  // q, k, v: (B, T, H*Dh); key_mask: (B, T) of 1 = real token, or null
-  Var attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_mask = nullptr);
+  // q, k, v: (B, T, H*Dh); key_mask: (B, T) of 1 = real token, or null;
+  // causal: query i attends to keys j <= i only (decoders)
+  Var attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_mask = nullptr, bool causal = false);
   Var dropout(Var x, double p, uint64_t seed);
   Var concat(const std::vector<Var>& xs, int axis);
   Var slice(Var x, int axis, int64_t start, int64_t end);

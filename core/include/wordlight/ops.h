@@ -38,8 +38,9 @@ namespace wordlight::ops {
 // ---------------------------------------------------------------- unary
 // Element-wise non-linearities. `beta` is the softplus temperature:
 // softplus_beta(x) = log(1 + exp(beta x)) / beta  (-> relu as beta -> inf).
-// gelu is the erf form: x * Phi(x).
-enum class Unary { relu, softplus, gelu, tanh, sigmoid };
+// gelu is the erf form: x * Phi(x). gelu_tanh is GPT-2's "gelu_new" (the tanh
+// approximation): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+enum class Unary { relu, softplus, gelu, tanh, sigmoid, gelu_tanh };
 struct UnaryParams {
   Unary kind = Unary::relu;
   double beta = 1.0;  // softplus only
@@ -224,11 +225,14 @@ void maxpool_backward_tangent(const PoolDims& d, int K, const int32_t* argmax, c
 //   P = softmax(S) over keys, out = P v.
 // key_mask: (B, T) 1 = real token, 0 = padding; null = all real. Masked
 // keys get probability exactly 0; a batch item with every key masked has no
-// softmax and throws.
+// softmax and throws. causal (decoders, GPT-2): query i also masks every key
+// j > i; a query left with no key at all (every key up to it padding) gets
+// an all-zero probability row and a zero output.
 // probs: (B, H, T, T) saved P. dprobs: (K, B, H, T, T) written by the
 // tangent and read by the backward tangent (null there: recomputed from dq, dk).
 struct AttentionDims {
   int64_t B = 1, T = 0, H = 1, Dh = 0;
+  bool causal = false;
 };
 template <class T>
 void attention_forward(Backend be, const AttentionDims& d, const T* q, const T* k, const T* v,

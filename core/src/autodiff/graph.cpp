@@ -452,7 +452,7 @@ Var Graph<T>::layernorm(Var x, Var gamma, Var beta, T eps) {
 }
 
 template <class T>
-Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_mask) {
+Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_mask, bool causal) {
   check_same_graph(q, "attention");
   check_same_graph(k, "attention");
   check_same_graph(v, "attention");
@@ -472,6 +472,7 @@ Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_m
   n.i[1] = qs[1];
   n.i[2] = heads;
   n.i[3] = qs[2] / heads;
+  n.i[4] = causal ? 1 : 0;
   if (key_mask) {
     n.bytes = arena_.alloc<uint8_t>(qs[0] * qs[1]);
     std::memcpy(n.bytes, key_mask, qs[0] * qs[1]);

@@ -46,6 +46,7 @@ inline ops::AttentionDims attention(const int64_t* i) {
   d.T = i[1];
   d.H = i[2];
   d.Dh = i[3];
+  d.causal = i[4] != 0;
   return d;
 }
 

@@ -17,7 +17,9 @@
 //
 // Masking: a masked key gets probability exactly 0 (it is skipped, not
 // exp(-inf)'d). The derivatives only see P, so masked keys get zero dP and
-// zero gradient through S automatically. A batch item whose keys are ALL
+// zero gradient through S automatically. Causal attention (decoders) masks
+// the keys after each query the same way, in the forward pass alone. A batch
+// item whose keys are ALL
 // masked has no softmax to take (PyTorch gives NaN): attention_forward
 // throws wordlight::Error naming the batch item rather than return NaN or a
 // silent zero that would corrupt attributions downstream.
@@ -99,17 +101,27 @@ void for_each_pair(int64_t pairs, double work_per_pair, const std::function<void
 // ------------------------------------------------------------ row operations on (T, T)
 
 // In place: scores S -> probabilities P, row-wise softmax over the keys
-// with mask[j] != 0 (mask null = all); masked keys get exactly 0.
+// with mask[j] != 0 (mask null = all) and, when causal, j <= i; the other
+// keys get exactly 0, and a row with no key left is all 0.
 template <class T>
-void masked_softmax(int64_t n, const uint8_t* mask, T* S) {
+void masked_softmax(int64_t n, const uint8_t* mask, bool causal, T* S) {
   for (int64_t i = 0; i < n; ++i) {
     T* row = S + i * n;
+    const int64_t m = causal ? i + 1 : n;  // keys [0, m) may be attended
     T mx = -INFINITY;
-    for (int64_t j = 0; j < n; ++j)
-      if (!mask || mask[j]) mx = std::max(mx, row[j]);
+    bool any = false;
+    for (int64_t j = 0; j < m; ++j)
+      if (!mask || mask[j]) {
+        mx = std::max(mx, row[j]);
+        any = true;
+      }
+    if (!any) {
+      std::fill(row, row + n, T(0));
+      continue;
+    }
     double sum = 0;
     for (int64_t j = 0; j < n; ++j) {
-      if (mask && !mask[j]) {
+      if (j >= m || (mask && !mask[j])) {
         row[j] = T(0);
       } else {
         row[j] = std::exp(row[j] - mx);
@@ -117,34 +129,41 @@ void masked_softmax(int64_t n, const uint8_t* mask, T* S) {
       }
     }
     const T inv = static_cast<T>(1.0 / sum);
-    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+    for (int64_t j = 0; j < m; ++j) row[j] *= inv;
   }
 }
 
 // Backend::fast, float: the same with fast_math's exp, max and 8-lane sum
 // (the scalar std::exp above was the attention forward's main cost outside
 // its GEMMs). Masked keys are set to -inf before the max and to exactly 0
-// after the exp, so they enter neither the max nor the sum.
-void masked_softmax_fast(int64_t n, const uint8_t* mask, float* S) {
+// after the exp, so they enter neither the max nor the sum; causal rows
+// only look at their first i + 1 keys.
+void masked_softmax_fast(int64_t n, const uint8_t* mask, bool causal, float* S) {
   for (int64_t i = 0; i < n; ++i) {
     float* row = S + i * n;
+    const int64_t m = causal ? i + 1 : n;
+    std::fill(row + m, row + n, 0.0f);
+    if (mask && causal && std::none_of(mask, mask + m, [](uint8_t x) { return x != 0; })) {
+      std::fill(row, row + m, 0.0f);
+      continue;
+    }
     if (mask)
-      for (int64_t j = 0; j < n; ++j) row[j] = fm::select(mask[j] != 0, row[j], -INFINITY);
-    const float mx = fm::max8(n, row);
-    fm::exp_shifted_n(n, row, mx, row);
+      for (int64_t j = 0; j < m; ++j) row[j] = fm::select(mask[j] != 0, row[j], -INFINITY);
+    const float mx = fm::max8(m, row);
+    fm::exp_shifted_n(m, row, mx, row);
     if (mask)
-      for (int64_t j = 0; j < n; ++j) row[j] = fm::select(mask[j] != 0, row[j], 0.0f);
-    const float inv = 1.0f / fm::sum8(n, row);
-    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+      for (int64_t j = 0; j < m; ++j) row[j] = fm::select(mask[j] != 0, row[j], 0.0f);
+    const float inv = 1.0f / fm::sum8(m, row);
+    for (int64_t j = 0; j < m; ++j) row[j] *= inv;
   }
 }
 
 template <class T>
-void masked_softmax(Backend be, int64_t n, const uint8_t* mask, T* S) {
+void masked_softmax(Backend be, int64_t n, const uint8_t* mask, bool causal, T* S) {
   if constexpr (std::is_same_v<T, float>) {
-    if (be == Backend::fast) return masked_softmax_fast(n, mask, S);
+    if (be == Backend::fast) return masked_softmax_fast(n, mask, causal, S);
   }
-  masked_softmax(n, mask, S);
+  masked_softmax(n, mask, causal, S);
 }
 
 // c[i] = sum_j A[i, j] B[i, j]
@@ -223,7 +242,7 @@ void attention_forward(Backend be, const AttentionDims& d, const T* q, const T* 
     const int64_t hd = L.head(p);
     T* P = probs ? probs + L.block(p) : grow(scratch<T>().s, size_t(L.T * L.T));
     gemm<T>(be, false, true, L.t, L.t, L.dh, scale, q + hd, L.ld, k + hd, L.ld, T(0), P, L.t);
-    masked_softmax(be, L.T, key_mask ? key_mask + (p / L.H) * L.T : nullptr, P);
+    masked_softmax(be, L.T, key_mask ? key_mask + (p / L.H) * L.T : nullptr, d.causal, P);
     if (out) gemm<T>(be, false, false, L.t, L.dh, L.t, T(1), P, L.t, v + hd, L.ld, T(0), out + hd, L.ld);
   });
 }

@@ -1,5 +1,5 @@
 // Element-wise non-linearities: relu, softplus_beta, gelu (erf form), tanh,
-// sigmoid. Every function is driven by f(x), f'(x) and f''(x):
+// sigmoid, gelu_tanh (GPT-2's gelu_new). Every function is driven by f(x), f'(x) and f''(x):
 //   tangent          dy  = f'(x) dx
 //   backward         gx += f'(x) gy
 //   backward tangent dgx += f'(x) dgy + f''(x) gy dx
@@ -8,6 +8,15 @@
 // accuracy where a formula in y would cancel (tanh(x) rounding to 1).
 //
 // relu's kink: f'(0) = 0 (the convention of PyTorch), f'' = 0 everywhere.
+//
+// gelu_tanh, with u = c (x + a x^3), c = sqrt(2/pi), a = 0.044715:
+//   f   = 0.5 x (1 + tanh u) = x sigmoid(2u)   (no cancellation in the left tail)
+//   f'  = sigmoid(2u) + 0.5 x (1 - tanh^2 u) u'
+//   f'' = (1 - tanh^2 u) (u' + 0.5 x (u'' - 2 tanh(u) u'^2))
+// with u' = c (1 + 3 a x^2), u'' = 6 c a x and 1 - tanh^2 u = 4e / (1 + e)^2,
+// e = exp(-2|u|). The fast path forms 2u in double and hands exp the exact
+// split hi + lo (|2u| reaches 25 at |x| = 6, where a float 2u would cost
+// 4e-6 relative in the exponential).
 //
 // Backend::reference evaluates the std:: functions per element in T;
 // Backend::fast (float) runs the branch-free approximations of fast_math.h
@@ -54,6 +63,11 @@ T ref_value(const UnaryParams& p, T x) {
       const T e = std::exp(-std::fabs(x));
       return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
     }
+    case Unary::gelu_tanh: {
+      const T u2 = T(1.59576912160573071176) * x * (T(1) + T(0.044715) * x * x);  // 2u
+      const T e = std::exp(-std::fabs(u2));
+      return x * (u2 >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e));
+    }
   }
   return x;
 }
@@ -96,6 +110,22 @@ void ref_derivs(const UnaryParams& p, T x, T* d1, T* d2) {
       f2 = f1 * (T(1) - T(2) * s);
       break;
     }
+    case Unary::gelu_tanh: {
+      const T c = T(0.79788456080286535588), a = T(0.044715);
+      const T u = c * x * (T(1) + a * x * x);
+      const T du = c * (T(1) + T(3) * a * x * x), d2u = T(6) * c * a * x;
+      const T e = std::exp(T(-2) * std::fabs(u)), r = T(1) / (T(1) + e);
+      const T s = u >= T(0) ? r : e * r;            // sigmoid(2u)
+      const T sech2 = T(4) * e * r * r;             // 1 - tanh^2 u
+      const T t = (u >= T(0) ? T(1) : T(-1)) * (T(1) - e) * r;  // tanh u
+      f1 = s;
+      f2 = T(0);
+      if (sech2 > T(0)) {  // far out sech2 is 0 and u'^2 may be inf
+        f1 += T(0.5) * x * sech2 * du;
+        f2 = sech2 * (du + T(0.5) * x * (d2u - T(2) * t * du * du));
+      }
+      break;
+    }
   }
   if (d1) *d1 = f1;
   if (d2) *d2 = f2;
@@ -123,6 +153,16 @@ WL_FM_WIDE void fast_values(const UnaryParams& p, int64_t m, const float* x, flo
       return;
     case Unary::sigmoid:
       fm::sigmoid_n(m, x, y);
+      return;
+    case Unary::gelu_tanh:
+      for (int64_t i = 0; i < m; ++i) {
+        const double xd = x[i];
+        const double u2 = 1.59576912160573071176 * xd * (1.0 + 0.044715 * xd * xd);
+        const double neg = -std::fabs(u2);
+        const float hi = static_cast<float>(neg), lo = static_cast<float>(neg - static_cast<double>(hi));
+        const float e = fm::exp_hl(hi, lo), r = 1.0f / (1.0f + e);
+        y[i] = x[i] * fm::select(u2 >= 0.0, r, e * r);
+      }
       return;
   }
 }
@@ -168,6 +208,25 @@ WL_FM_WIDE void fast_derivs(const UnaryParams& p, int64_t m, const float* x, flo
         const float f1 = e * r * r;
         d1[i] = f1;
         d2[i] = f1 * (1.0f - 2.0f * s);
+      }
+      return;
+    case Unary::gelu_tanh:
+      for (int64_t i = 0; i < m; ++i) {
+        const float xi = x[i];
+        const double xd = xi;
+        const double u2 = 1.59576912160573071176 * xd * (1.0 + 0.044715 * xd * xd);  // 2u
+        const double neg = -std::fabs(u2);
+        const float hi = static_cast<float>(neg), lo = static_cast<float>(neg - static_cast<double>(hi));
+        const float e = fm::exp_hl(hi, lo), r = 1.0f / (1.0f + e);
+        const bool pos = u2 >= 0.0;
+        const float s = fm::select(pos, r, e * r);
+        const float sech2 = 4.0f * e * r * r;
+        const float t = fm::select(pos, 1.0f, -1.0f) * ((1.0f - e) * r);
+        const float du = 0.79788456080286535588f * (1.0f + 0.134145f * xi * xi);
+        const float d2u = 0.21406444881780076f * xi;  // 6 c a
+        const bool live = sech2 > 0.0f;      // far out sech2 is 0 and du^2 may be inf
+        d1[i] = s + fm::select(live, 0.5f * xi * sech2 * du, 0.0f);
+        d2[i] = fm::select(live, sech2 * (du + 0.5f * xi * (d2u - 2.0f * t * du * du)), 0.0f);
       }
       return;
   }
