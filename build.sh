@@ -7,6 +7,7 @@
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
 #   ./build.sh bench [name]  run benchmarks (gemm, explain; all by default), tables on stdout, JSON lines in build/bench/
+#   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -16,7 +17,7 @@ JOBS=${JOBS:-$(nproc)}
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 APT_PACKAGES=(cmake ninja-build g++ clang emscripten binaryen libopenblas-dev nlohmann-json3-dev googletest
-  libgtest-dev chromium)
+  libgtest-dev chromium openmpi-bin libopenmpi-dev)
 
 setup() {
   local missing=()
@@ -127,6 +128,52 @@ serve() {
   exec npx vite preview --config web/vite.config.mjs --host 127.0.0.1 --port "${PORT:-8080}"
 }
 
+# The readers' fuzz targets (tests/fuzz/fuzz_targets.h) as libFuzzer
+# binaries with AddressSanitizer and UBSan, each run for FUZZ_SECONDS
+# (default 60) from the committed corpus (tests/fuzz/corpus/<target>/, which
+# the ctest suite replays) plus a working corpus in build/fuzz/work/; a
+# finding lands in build/fuzz/findings/ and stops the run: copy it into
+# tests/fuzz/corpus/<target>/ with the fix. Then the whole C++ test suite
+# built with ASan/UBSan (build/asan; too slow for every `./build.sh test`).
+fuzz() {
+  local secs=${1:-${FUZZ_SECONDS:-60}}
+  if ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+    log "installing libFuzzer (libfuzzer-14-dev libclang-rt-14-dev)"
+    local SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      libfuzzer-14-dev libclang-rt-14-dev
+  fi
+  log "fuzz targets (clang, libFuzzer, ASan/UBSan)"
+  if [ ! -f build/fuzz/build.ninja ]; then
+    cmake -S tests/fuzz -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  fi
+  cmake --build build/fuzz -j "$JOBS"
+  mkdir -p build/fuzz/findings
+  local t failed=()
+  for t in safetensors config_json tokenizer_json vocab_txt vocab_json_merges jsonl; do
+    log "fuzz_$t for ${secs} s"
+    mkdir -p "build/fuzz/work/$t"
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+      "build/fuzz/fuzz_$t" -seed=1 -max_total_time="$secs" -max_len=262144 -timeout=10 -rss_limit_mb=4096 \
+      -print_final_stats=1 -artifact_prefix="build/fuzz/findings/$t-" "build/fuzz/work/$t" "tests/fuzz/corpus/$t" ||
+      failed+=("$t")
+  done
+  log "C++ tests under ASan/UBSan (build/asan)"
+  if [ ! -f build/asan/build.ninja ]; then
+    cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWORDLIGHT_BENCH=OFF \
+      -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+      -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+  fi
+  cmake --build build/asan -j "$JOBS" --target wordlight_tests
+  (cd build/asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=0 \
+    ctest --output-on-failure -j "$JOBS")
+  if ((${#failed[@]})); then
+    echo "fuzz: findings in ${failed[*]} (inputs in build/fuzz/findings/)" >&2
+    exit 1
+  fi
+}
+
 cmd=${1:-help}
 shift || true
 case $cmd in
@@ -137,6 +184,7 @@ case $cmd in
   serve) setup && serve ;;
   web) setup && web ;;
   bench) setup && bench "$@" ;;
+  fuzz) setup && fuzz "$@" ;;
   help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "unknown command '$cmd'" >&2

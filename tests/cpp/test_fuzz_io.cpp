@@ -273,3 +273,85 @@ TEST(FuzzIo, TokenizerFilesAndTextsNeverCrash) {
   std::cout << "[fuzz] tokenizer texts: " << n << " random texts x 3 tokenizers\n";
   EXPECT_GT(n, 100);
 }
+
+// ------------------------------------------------------------------ every reader, structure-aware
+// The targets and mutator of tests/fuzz/fuzz_targets.h (the same ones the
+// libFuzzer + ASan/UBSan binaries of `./build.sh fuzz` run for longer):
+// deep nesting, offsets, dtypes, shapes, NaN and infinities, invalid UTF-8,
+// duplicated keys and lines, over every reader of untrusted files, a
+// bounded count with a fixed seed. Then every committed regression input
+// under tests/fuzz/corpus/ (each one crashed or was wrongly accepted once).
+#include <dirent.h>
+
+#include "../fuzz/fuzz_targets.h"
+
+namespace {
+
+void fuzz_reader(const wlfuzz::TargetInfo& ti, int max_mutants, double max_seconds) {
+  const std::vector<std::string> seeds = wlfuzz::seeds(ti.target);
+  // The seeds themselves are good files.
+  for (const std::string& s : seeds) ASSERT_NO_THROW(wlfuzz::run(ti.target, s)) << ti.name << " seed";
+  wlfuzz::Rng rng(20260101 + static_cast<uint64_t>(ti.target));
+  int n = 0, accepted = 0, rejected = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (; n < max_mutants; ++n) {
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > max_seconds) break;
+    const std::string& seed = seeds[rng() % seeds.size()];
+    const std::string m = wlfuzz::mutate(ti.target, seed, rng, 1 + static_cast<int>(rng() % 3));
+    try {
+      wlfuzz::run(ti.target, m);
+      ++accepted;
+    } catch (const Error&) {
+      ++rejected;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << ti.name << " mutant " << n << " threw a non-wordlight exception: " << e.what()
+                    << " (save it under tests/fuzz/corpus/" << ti.name << "/)";
+      return;
+    }
+  }
+  std::cout << "[fuzz] " << ti.name << " (structure-aware): " << n << " mutants, " << accepted << " accepted, "
+            << rejected << " refused with wordlight::Error\n";
+  EXPECT_GT(n, 100) << ti.name;
+  EXPECT_GT(rejected, 0) << ti.name;
+  EXPECT_GT(accepted, 0) << ti.name << ": the mutator never produced a readable file";
+}
+
+const wlfuzz::TargetInfo& target_named(const char* name) {
+  for (const auto& ti : wlfuzz::targets())
+    if (std::string(ti.name) == name) return ti;
+  throw std::logic_error(name);
+}
+
+}  // namespace
+
+TEST(FuzzReaders, Safetensors) { fuzz_reader(target_named("safetensors"), 4000, 3.0); }
+TEST(FuzzReaders, ConfigJson) { fuzz_reader(target_named("config_json"), 4000, 3.0); }
+TEST(FuzzReaders, TokenizerJson) { fuzz_reader(target_named("tokenizer_json"), 3000, 3.0); }
+TEST(FuzzReaders, VocabTxt) { fuzz_reader(target_named("vocab_txt"), 3000, 2.0); }
+TEST(FuzzReaders, VocabJsonAndMerges) { fuzz_reader(target_named("vocab_json_merges"), 3000, 2.0); }
+TEST(FuzzReaders, JsonlDataAndResults) { fuzz_reader(target_named("jsonl"), 2000, 2.0); }
+
+TEST(FuzzReaders, CommittedRegressionInputs) {
+  const std::string root = std::string(WORDLIGHT_SOURCE_DIR) + "/tests/fuzz/corpus/";
+  int files = 0;
+  for (const auto& ti : wlfuzz::targets()) {
+    DIR* d = opendir((root + ti.name).c_str());
+    if (!d) continue;
+    std::vector<std::string> names;
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    closedir(d);
+    for (const std::string& n : names) {
+      const std::string input = slurp(root + ti.name + "/" + n);
+      ++files;
+      try {
+        wlfuzz::run(ti.target, input);
+      } catch (const Error&) {
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << ti.name << "/" << n << ": " << e.what();
+      }
+    }
+  }
+  std::cout << "[fuzz] " << files << " committed corpus inputs replayed\n";
+  EXPECT_GE(files, 8) << "no corpus under " << root;
+}

@@ -106,6 +106,8 @@ EvalDataset read_eraser(const std::string& jsonl_path, const std::string& docs_d
         if (!group.is_array()) continue;
         for (const Json& ev : group) {
           if (!ev.is_object() || !ev.contains("start_token") || !ev.contains("end_token")) continue;
+          if (!ev["start_token"].is_number_integer() || !ev["end_token"].is_number_integer())
+            throw Error(where + ": evidence start_token and end_token must be integers");
           const long long a = ev["start_token"].get<long long>(), b = ev["end_token"].get<long long>();
           if (a < 0 || b <= a || b > static_cast<long long>(token_spans.size()))
             throw Error(where + ": evidence tokens [" + std::to_string(a) + ", " + std::to_string(b) +

@@ -41,6 +41,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -441,9 +442,34 @@ std::string record_to_json(const DocumentRecord& r) {
 }
 
 namespace {
+// Integers from an untrusted line: nlohmann's get<int>() of 1e30 is
+// undefined behaviour and of 2^40 wraps (the fuzzer found the first), so
+// integer fields must be JSON integers within the type's range.
+template <class T>
+T checked_int(const Json& v, const char* key) {
+  using L = std::numeric_limits<T>;
+  if (!v.is_number_integer()) throw Error(std::string("\"") + key + "\" must hold integers");
+  const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(L::max())
+                                               : v.get<int64_t>() >= static_cast<int64_t>(L::min()) &&
+                                                     v.get<int64_t>() <= static_cast<int64_t>(L::max());
+  if (!in_range) throw Error(std::string("\"") + key + "\" holds an integer out of range");
+  return static_cast<T>(v.get<int64_t>());
+}
+template <class T>
+void get_ints(const Json& v, const char* key, std::vector<T>& out) {
+  if (!v.is_array()) throw Error(std::string("\"") + key + "\" must be an array");
+  out.clear();
+  for (const Json& x : v) out.push_back(checked_int<T>(x, key));
+}
 template <class T>
 void get_opt(const Json& j, const char* key, T& out) {
   if (j.contains(key)) out = j.at(key).get<T>();
+}
+void get_opt(const Json& j, const char* key, std::vector<int>& out) {
+  if (j.contains(key)) get_ints(j.at(key), key, out);
+}
+void get_opt(const Json& j, const char* key, std::vector<uint8_t>& out) {
+  if (j.contains(key)) get_ints(j.at(key), key, out);
 }
 }  // namespace
 
@@ -460,18 +486,18 @@ DocumentRecord record_from_json(const std::string& line) {
     throw Error("not a result record (needs \"index\" and \"methods\")");
   DocumentRecord r;
   try {
-    r.index = j.at("index").get<int64_t>();
+    r.index = checked_int<int64_t>(j.at("index"), "index");
     r.id = j.at("id").get<std::string>();
     if (j.contains("error")) {
       r.error = j.at("error").get<std::string>();
       return r;
     }
-    r.label = j.at("label").get<int>();
-    r.predicted = j.at("predicted").get<int>();
+    r.label = checked_int<int>(j.at("label"), "label");
+    r.predicted = checked_int<int>(j.at("predicted"), "predicted");
     r.probabilities = j.at("probabilities").get<std::vector<float>>();
     r.logits = j.at("logits").get<std::vector<float>>();
     get_opt(j, "logits2", r.logits2);
-    r.tokens = j.at("tokens").get<int>();
+    r.tokens = checked_int<int>(j.at("tokens"), "tokens");
     r.truncated = j.at("truncated").get<bool>();
     r.words = j.at("words").get<std::vector<std::string>>();
     get_opt(j, "rationale", r.rationale);
@@ -482,7 +508,7 @@ DocumentRecord record_from_json(const std::string& line) {
       m.scores = o.at("scores").get<std::vector<double>>();
       get_opt(o, "true_scores", m.true_scores);
       m.seconds = o.at("seconds").get<double>();
-      m.evaluations = o.at("evaluations").get<int64_t>();
+      m.evaluations = checked_int<int64_t>(o.at("evaluations"), "evaluations");
       get_opt(o, "deletion", m.deletion);
       get_opt(o, "comprehensiveness", m.comprehensiveness);
       get_opt(o, "sufficiency", m.sufficiency);
