@@ -101,6 +101,12 @@ describe.skipIf(!!missing)('the page never misleads', () => {
     const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ view: 'layers' }) });
     await page.waitForSelector('#layers-matrix tbody tr', { timeout: 240_000 });
     expect(await page.locator('#layers-title').textContent()).not.toMatch(/^Why/);
+    // Where the module says how much relevance each layer absorbs, a column shows it.
+    const fromModule = await page.evaluate(() => window.wordlightPage.views.layers.result.layers.map((L) => L.absorbed));
+    if (fromModule.some(Number.isFinite)) {
+      expect(await page.locator('#layers-matrix td.absorbed').count()).toBe(fromModule.length);
+      expect(await page.locator('#layers-matrix thead th.absorbed-h').innerText()).toMatch(/absorbed\s+here/);
+    }
     await page.locator('#layers-matrix .rowbtn').last().click();
     await page.locator('#view-layers .neurons button').first().click();
     await page.waitForSelector('#neuron-heatmap .w', { timeout: 240_000 });

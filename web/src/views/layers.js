@@ -110,7 +110,7 @@ export function createLayersView(app, panel) {
       'table',
       { class: 'matrix', id: 'layers-matrix' },
       h('caption', { class: 'visually-hidden', text: 'Relevance of each word (columns) at each layer (rows)' }),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'layer' }), cols.map((c) => h('th', { scope: 'col', class: [c.special ? 'special' : '', c.unread ? 'unread' : ''], title: c.unread ? NOT_READ : undefined }, h('span', { text: c.label }))), absorbed ? h('th', { scope: 'col', class: 'num', text: 'absorbed here' }) : null)),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'layer' }), cols.map((c) => h('th', { scope: 'col', class: [c.special ? 'special' : '', c.unread ? 'unread' : ''], title: c.unread ? NOT_READ : undefined }, h('span', { text: c.label }))), absorbed ? h('th', { scope: 'col', class: 'num absorbed-h', title: 'relevance absorbed at this layer (biases, LayerNorm shift, epsilon...)' }, 'absorbed', h('br'), 'here') : null)),
       h(
         'tbody',
         {},
@@ -242,6 +242,9 @@ export function createLayersView(app, panel) {
 
   return {
     panel,
+    get result() {
+      return result;
+    },
     // A link's Layers mode, checked against the modes offered -> notices.
     acceptState(st) {
       const spec = modeSpec(app);
