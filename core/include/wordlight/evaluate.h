@@ -299,4 +299,65 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
                              const EvalOptions& options, const SummaryInfo& info, const std::string& out_dir,
                              int64_t limit, const EvalRunControl& control = {});
 
+// ------------------------------------------------------------------ its pieces
+// run_evaluation() is these steps; a driver that spreads the documents over
+// several processes (the CLI's MPI build, native/mpi_evaluate.cpp) calls
+// them itself. Files only: nothing here knows of MPI. Such a run's
+// processes append to <out>/results.rank-K.jsonl (one file per process K,
+// the same line format); opening and finishing a run merge those files
+// into results.jsonl, so a run resumes from them whatever the number of
+// processes that wrote them (one included).
+
+// The per-process result files in out_dir (results.rank-K.jsonl), by K.
+std::vector<std::string> rank_record_files(const std::string& out_dir);
+std::string rank_record_file(const std::string& out_dir, int rank);
+
+struct EvalRunPlan {
+  int64_t total = 0;              // documents of the run (limit applied)
+  int64_t resumed = 0;            // of those, already done
+  std::vector<int64_t> pending;   // still to do, in evaluation_order()
+};
+// Opens out_dir for a run (the caller holds its DirLock): refuses a run.json
+// of another configuration; reads results.jsonl and every rank file, bad
+// lines reported through `warning` (dropped, their documents redone);
+// rewrites results.jsonl from the good records, each document once (the
+// rank files' records after the file's own, in evaluation order), when
+// anything was dropped or merged, and removes the rank files; writes
+// run.json. Returns what is left to do.
+EvalRunPlan open_evaluation_run(const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,
+                                const std::string& out_dir, int64_t limit,
+                                const std::function<void(const std::string&)>& warning);
+
+// One document as a run records it: evaluate_document(), or a record with
+// only `error` set when the methods cannot explain it (no token, ...), so
+// that a resumed run does not retry it. Cancelled propagates.
+DocumentRecord evaluate_example(const Model& model, const Tokenizer& tokenizer, const EvalDataset& data,
+                                const std::vector<int>& labels, int64_t index, const EvalOptions& options);
+
+// Appends text to a file: each append() is written whole, then fsync'd, so
+// a crash loses at most the append in flight (a torn last line, which a
+// resumed run drops). Throws Error naming the file.
+class LineAppender {
+ public:
+  explicit LineAppender(const std::string& path);
+  ~LineAppender();
+  LineAppender(const LineAppender&) = delete;
+  LineAppender& operator=(const LineAppender&) = delete;
+  void append(const std::string& text);
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Ends a run: merges the rank files into results.jsonl as
+// open_evaluation_run() does, then, when every document of the run is
+// there, writes results.json (summarize()) and report.html and returns
+// results.json's text. Otherwise returns "" and, when `missing` is given,
+// fills it with the documents not done (indices, in evaluation order).
+std::string finish_evaluation_run(const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,
+                                  const std::string& out_dir, int64_t limit,
+                                  const std::function<void(const std::string&)>& warning,
+                                  std::vector<int64_t>* missing = nullptr);
+
 }  // namespace wordlight
