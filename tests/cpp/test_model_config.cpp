@@ -206,8 +206,8 @@ TEST(ModelConfig, LabelMaps) {
 }
 
 TEST(ModelConfigErrors, UnknownArchitecture) {
-  EXPECT_ERROR_CONTAINS(parse_model_config(R"({"architectures":["GPT2LMHeadModel"],"model_type":"gpt2"})"),
-                        "config.json: unknown architecture 'GPT2LMHeadModel' in 'architectures' (supported: "
+  EXPECT_ERROR_CONTAINS(parse_model_config(R"({"architectures":["LlamaForCausalLM"],"model_type":"llama"})"),
+                        "config.json: unknown architecture 'LlamaForCausalLM' in 'architectures' (supported: "
                         "BertForSequenceClassification");
   EXPECT_ERROR_CONTAINS(parse_model_config(R"({"model_type":"bert","vocab_size":3})"),
                         "config.json: missing required key 'architectures' (model_type 'bert'");

@@ -1,6 +1,7 @@
 // Transformer checkpoints in the Hugging Face layout (BERT, DistilBERT,
-// RoBERTa; classification and masked-LM heads) against an independent
-// PyTorch implementation: tests/golden/make_transformers.py wrote tiny random
+// RoBERTa; classification and masked-LM heads; GPT-2's classifier and LM
+// head) against an independent PyTorch implementation:
+// tests/golden/make_transformers.py (make_gpt2.py for GPT-2) wrote tiny random
 // checkpoints, the logits, and the gradient of the explained logit with
 // respect to the input word embeddings.
 #include <gtest/gtest.h>
@@ -63,7 +64,7 @@ TEST_P(TransformerGolden, LogitsAndGradientsMatchPyTorchReference) { check_golde
 
 INSTANTIATE_TEST_SUITE_P(Checkpoints, TransformerGolden,
                          ::testing::Values("bert-cls", "bert-mlm", "distilbert-cls", "distilbert-mlm", "roberta-cls",
-                                           "roberta-mlm"),
+                                           "roberta-mlm", "gpt2-cls", "gpt2-lm"),
                          [](const auto& info) {
                            std::string s = info.param;
                            for (auto& c : s)

@@ -4,6 +4,9 @@
 //   BertForSequenceClassification, BertForMaskedLM,
 //   DistilBertForSequenceClassification, DistilBertForMaskedLM,
 //   RobertaForSequenceClassification, RobertaForMaskedLM,
+//   GPT2LMHeadModel, GPT2ForSequenceClassification (n_embd, n_layer, n_head,
+//   n_inner, n_positions, layer_norm_epsilon, activation_function and
+//   resid_pdrop are stored in the common fields below),
 //   and our own "wordlight-cnn" and "wordlight-bilstm" (their keys are
 //   documented in models/README.md).
 // The architecture comes from "architectures"[0]; our own models may give
@@ -18,10 +21,11 @@
 
 namespace wordlight {
 
-enum class ModelFamily { Bert, DistilBert, Roberta, WordlightCnn, WordlightBiLstm };
-enum class ModelHead { SequenceClassification, MaskedLM };
+enum class ModelFamily { Bert, DistilBert, Roberta, WordlightCnn, WordlightBiLstm, Gpt2 };
+// CausalLM: next-token logits at every position (GPT2LMHeadModel).
+enum class ModelHead { SequenceClassification, MaskedLM, CausalLM };
 
-const char* family_name(ModelFamily f);  // "bert", "distilbert", "roberta", "wordlight-cnn", "wordlight-bilstm"
+const char* family_name(ModelFamily f);  // "bert", "distilbert", "roberta", "wordlight-cnn", "wordlight-bilstm", "gpt2"
 
 struct ModelConfig {
   std::string source;        // the name errors use ("config.json" or a path)
@@ -50,6 +54,15 @@ struct ModelConfig {
   // padding_idx + 1 + index); 0 for the others.
   int position_offset = 0;
 
+  // GPT-2. bos / eos: -1 where the config's id (default 50256) is outside
+  // the vocabulary. pad_token_id, when the config has none, is eos_token_id
+  // (0 if that is -1): only padding uses it, and padding is masked.
+  int bos_token_id = -1;
+  int eos_token_id = -1;
+  bool scale_attn_weights = true;               // scores / sqrt(head size)
+  bool scale_attn_by_inverse_layer_idx = false;  // and / (layer index + 1)
+  bool tie_word_embeddings = true;               // lm_head is wte
+
   // Our CNN and BiLSTM.
   int embedding_dim = 0;
   int num_filters = 0;            // CNN: filters per kernel size
@@ -75,8 +88,11 @@ struct ModelConfig {
   std::string problem_type;  // "" (unset), "single_label_classification", ...
 
   bool is_transformer() const {
-    return family == ModelFamily::Bert || family == ModelFamily::DistilBert || family == ModelFamily::Roberta;
+    return family == ModelFamily::Bert || family == ModelFamily::DistilBert || family == ModelFamily::Roberta ||
+           family == ModelFamily::Gpt2;
   }
+  // Causal (left-to-right) transformers: GPT-2.
+  bool is_decoder() const { return family == ModelFamily::Gpt2; }
 };
 
 // Parses config.json text. `name` is what error messages call the file.

@@ -144,14 +144,26 @@ const std::vector<OptionFacts>& option_facts() {
       {"integrated-hessians", "baseline", {}, "transformer", {}, "unk"},
       {"occlusion", "mode", {}, "cnn", {"remove", "unk", "pad", "zero"}, nullptr},
       {"occlusion", "mode", {}, "bilstm", {"remove", "unk", "pad", "zero"}, nullptr},
+      // Decoders (GPT-2): no [MASK] and no unknown token (byte-level BPE
+      // reads every byte); paths start from the pad token (<|endoftext|>
+      // unless the model names another), a real embedding as [UNK] is for
+      // the encoders; absent words are removed (a causal model reads any
+      // length) or replaced by the pad token or zeros.
+      {"integrated-gradients", "baseline", {}, "decoder", {"zero", "pad", "random-words"}, "pad"},
+      {"integrated-hessians", "baseline", {}, "decoder", {"zero", "pad", "random-words"}, "pad"},
+      {"occlusion", "mode", {}, "decoder", {"remove", "pad", "zero"}, nullptr},
+      {"*", "absent", {}, "decoder", {"remove", "pad", "zero"}, "remove"},
+      {"lrp", "epsilon", {}, "decoder", {}, "0"},
+      {"layer-relevance", "epsilon", {}, "decoder", {}, "0"},
+      {"neuron-relevance", "epsilon", {}, "decoder", {}, "0"},
       // LRP: z+ and alpha-beta are rules for the CNN's layers; the BiLSTM's
       // rules (Arras et al. 2017) have a bias factor; transformers choose
       // how attention is treated.
       {"lrp", "rule", {"cnn"}, nullptr, {}, nullptr},
       {"lrp", "alpha", {"cnn"}, nullptr, {}, nullptr},
       {"lrp", "bias-factor", {"bilstm"}, nullptr, {}, nullptr},
-      {"lrp", "variant", {"transformer"}, nullptr, {}, nullptr},
-      {"lrp", "output", {"cnn", "transformer"}, nullptr, {}, nullptr},
+      {"lrp", "variant", {"transformer", "decoder"}, nullptr, {}, nullptr},
+      {"lrp", "output", {"cnn", "transformer", "decoder"}, nullptr, {}, nullptr},
   };
   return f;
 }
@@ -273,6 +285,8 @@ std::string architecture_group(const ModelConfig& config) {
       return "cnn";
     case ModelFamily::WordlightBiLstm:
       return "bilstm";
+    case ModelFamily::Gpt2:
+      return "decoder";  // causal transformers: their own baselines (no [MASK], no [UNK])
     default:
       return "transformer";
   }

@@ -82,7 +82,8 @@ json method_json(const MethodInfo& m, const std::string& architecture) {
               {"cost", m.cost}};
   if (!m.unsigned_when.empty()) out["unsigned_when"] = m.unsigned_when;
   if (architecture.empty()) {
-    out["applies_to"] = m.applies_to.empty() ? std::vector<std::string>{"cnn", "bilstm", "transformer"} : m.applies_to;
+    out["applies_to"] =
+        m.applies_to.empty() ? std::vector<std::string>{"cnn", "bilstm", "transformer", "decoder"} : m.applies_to;
   } else {
     std::string why;
     const bool ok = method_applies(m, architecture, &why);
@@ -101,8 +102,8 @@ std::string explanation_methods_to_json(int indent) {
 }
 
 std::string explanation_methods_to_json(const std::string& architecture, int indent) {
-  if (architecture != "cnn" && architecture != "bilstm" && architecture != "transformer")
-    throw Error("architecture group '" + architecture + "' is not one of cnn, bilstm, transformer");
+  if (architecture != "cnn" && architecture != "bilstm" && architecture != "transformer" && architecture != "decoder")
+    throw Error("architecture group '" + architecture + "' is not one of cnn, bilstm, transformer, decoder");
   json out = json::array();
   for (const MethodInfo& m : explanation_methods()) out.push_back(method_json(m, architecture));
   return out.dump(indent);

@@ -25,6 +25,8 @@ const ArchInfo kArchitectures[] = {
     {"DistilBertForMaskedLM", ModelFamily::DistilBert, ModelHead::MaskedLM},
     {"RobertaForSequenceClassification", ModelFamily::Roberta, ModelHead::SequenceClassification},
     {"RobertaForMaskedLM", ModelFamily::Roberta, ModelHead::MaskedLM},
+    {"GPT2LMHeadModel", ModelFamily::Gpt2, ModelHead::CausalLM},
+    {"GPT2ForSequenceClassification", ModelFamily::Gpt2, ModelHead::SequenceClassification},
     {"wordlight-cnn", ModelFamily::WordlightCnn, ModelHead::SequenceClassification},
     {"wordlight-bilstm", ModelFamily::WordlightBiLstm, ModelHead::SequenceClassification},
 };
@@ -220,6 +222,43 @@ void read_transformer(const Reader& r, ModelConfig& c) {
                                           ", leaving no room for a single token after the position offset");
 }
 
+// GPT-2 (GPT2Config): the Hugging Face names, the defaults of GPT2Config.
+void read_gpt2(const Reader& r, ModelConfig& c) {
+  c.vocab_size = r.req_int("vocab_size", 1, kMaxVocab);
+  c.max_position_embeddings = r.req_int("n_positions", 1, kMaxPositions);
+  c.hidden_size = r.req_int("n_embd", 1, kMaxWidth);
+  c.num_hidden_layers = r.req_int("n_layer", 1, kMaxLayers);
+  c.num_attention_heads = r.req_int("n_head", 1, kMaxWidth);
+  c.intermediate_size = r.opt_int("n_inner", 4 * c.hidden_size, 1, 4 * kMaxWidth);  // null: 4 n_embd
+  c.hidden_act = r.opt_string("activation_function", "gelu_new");
+  if (c.hidden_act.empty()) r.fail("activation_function", "is empty");
+  const double eps = r.opt_number("layer_norm_epsilon", 1e-5);
+  if (!(eps > 0 && eps < 1)) r.fail("layer_norm_epsilon", "is " + std::to_string(eps) + "; it must be in (0, 1)");
+  c.layer_norm_eps = static_cast<float>(eps);
+  c.dropout = read_dropout(r, "resid_pdrop", 0.1);
+  read_dropout(r, "embd_pdrop", 0.1);  // checked only: training uses resid_pdrop everywhere
+  read_dropout(r, "attn_pdrop", 0.1);
+  c.type_vocab_size = 0;
+  c.position_offset = 0;
+  c.max_length = c.max_position_embeddings;
+  c.scale_attn_weights = r.opt_bool("scale_attn_weights", true);
+  c.scale_attn_by_inverse_layer_idx = r.opt_bool("scale_attn_by_inverse_layer_idx", false);
+  c.tie_word_embeddings = r.opt_bool("tie_word_embeddings", true);
+  // 50256 (<|endoftext|>) is GPT2Config's default; a smaller vocabulary
+  // without the key has no such token.
+  auto special = [&](const char* key) {
+    const Json* v = r.find(key);
+    if (!v) return 50256 < c.vocab_size ? 50256 : -1;
+    return r.as_int(key, *v, 0, c.vocab_size - 1);
+  };
+  c.bos_token_id = special("bos_token_id");
+  c.eos_token_id = special("eos_token_id");
+  c.pad_token_id = r.opt_int("pad_token_id", c.eos_token_id >= 0 ? c.eos_token_id : 0, 0, c.vocab_size - 1);
+  if (c.hidden_size % c.num_attention_heads != 0)
+    throw Error(r.src + ": n_embd " + std::to_string(c.hidden_size) + " is not divisible by n_head " +
+                std::to_string(c.num_attention_heads));
+}
+
 void read_wordlight(const Reader& r, ModelConfig& c) {
   c.vocab_size = r.req_int("vocab_size", 2, kMaxVocab);  // at least <pad> and <unk>
   c.embedding_dim = r.req_int("embedding_dim", 1, kMaxWidth);
@@ -255,6 +294,8 @@ const char* family_name(ModelFamily f) {
       return "wordlight-cnn";
     case ModelFamily::WordlightBiLstm:
       return "wordlight-bilstm";
+    case ModelFamily::Gpt2:
+      return "gpt2";
   }
   return "unknown";
 }
@@ -303,7 +344,9 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
                              family_name(c.family) + " model");
   }
 
-  if (c.is_transformer()) {
+  if (c.is_decoder()) {
+    read_gpt2(r, c);
+  } else if (c.is_transformer()) {
     read_transformer(r, c);
   } else {
     read_wordlight(r, c);

@@ -383,9 +383,13 @@ std::unique_ptr<Tokenizer> build_wordpiece(const std::string& vocab_txt, const W
   return t;
 }
 
+// names.cls / names.sep empty: no special tokens around the text (GPT-2).
+// `extra_added`: more special tokens matched in the text as typed (GPT-2's
+// <|endoftext|>), where the vocabulary has them.
 std::unique_ptr<Tokenizer> build_bpe(const std::string& vocab_json, const std::string& merges_txt,
                                      const ByteLevelBpeOptions& o, const std::string& vocab_source,
-                                     const std::string& merges_source, const VocabRouteSettings& names) {
+                                     const std::string& merges_source, const VocabRouteSettings& names,
+                                     const std::vector<std::string>& extra_added = {}) {
   auto t = std::make_unique<ByteLevelBpeTokenizer>(o);
   t->set_vocab(vocab_from_json(parse_json(vocab_json, vocab_source), vocab_source), vocab_source);
   std::vector<std::pair<std::string, std::string>> merges;
@@ -404,12 +408,15 @@ std::unique_ptr<Tokenizer> build_bpe(const std::string& vocab_json, const std::s
   s.pad = names.pad;
   s.unk = names.unk;
   s.mask = names.mask;
-  fill_special(s, *t, {names.cls}, {names.sep}, vocab_source);
+  auto listed = [](const std::string& n) { return n.empty() ? std::vector<std::string>{} : std::vector<std::string>{n}; };
+  fill_special(s, *t, listed(names.cls), listed(names.sep), vocab_source);
   t->set_special_tokens(s);
   t->set_unk_token(s.unk);
   // RoBERTa's <mask> absorbs the space before it (lstrip), as in
   // RobertaTokenizer.
-  t->set_added_tokens(specials_as_added(*t, {names.cls, names.pad, names.sep, names.unk, names.mask}, names.mask));
+  std::vector<std::string> specials = {names.cls, names.pad, names.sep, names.unk, names.mask};
+  specials.insert(specials.end(), extra_added.begin(), extra_added.end());
+  t->set_added_tokens(specials_as_added(*t, specials, names.mask));
   return t;
 }
 
@@ -648,6 +655,27 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelFiles& files, const ModelCo
     VocabRouteSettings names = kBertNames;
     read_special_names(tc, path("tokenizer_config.json"), sm, path("special_tokens_map.json"), names);
     t = build_wordpiece(*vocab, o, path("vocab.txt"), names);
+  } else if (config.family == ModelFamily::Gpt2) {
+    // GPT2Tokenizer: byte-level BPE with no special tokens around the text
+    // (add_bos_token false), no unknown token (every byte is a symbol) and
+    // no pad token unless tokenizer_config.json / special_tokens_map.json
+    // names one; <|endoftext|> typed in the text is that token.
+    const std::string* vocab = get("vocab.json");
+    const std::string* merges = get("merges.txt");
+    if (!vocab && !merges)
+      throw Error(dir_name + ": no tokenizer found for this gpt2 model: looked for tokenizer.json, and vocab.json "
+                  "with merges.txt");
+    if (!vocab) throw Error(dir_name + ": merges.txt is there but vocab.json is missing");
+    if (!merges) throw Error(dir_name + ": vocab.json is there but merges.txt is missing");
+    ByteLevelBpeOptions o;
+    o.add_prefix_space = cfg.boolean("add_prefix_space", false);
+    o.trim_offsets = cfg.boolean("trim_offsets", true);
+    VocabRouteSettings read{"", "", "", "", ""};
+    read_special_names(tc, path("tokenizer_config.json"), sm, path("special_tokens_map.json"), read);
+    VocabRouteSettings names{"", "", read.pad, "", ""};
+    if (cfg.boolean("add_bos_token", false)) names.cls = read.cls.empty() ? "<|endoftext|>" : read.cls;
+    t = build_bpe(*vocab, *merges, o, path("vocab.json"), path("merges.txt"), names,
+                  {"<|endoftext|>", read.cls, read.sep});
   } else if (config.family == ModelFamily::Roberta) {
     const std::string* vocab = get("vocab.json");
     const std::string* merges = get("merges.txt");

@@ -79,6 +79,7 @@ void check_word_emb(const Graph<float>& g, Var word_emb, const TokenBatch& batch
 }  // namespace detail
 
 std::unique_ptr<Model> make_model(const ModelConfig& config, const SafetensorsFile& weights) {
+  if (config.family == ModelFamily::Gpt2) return make_gpt2_model(config, weights);
   if (config.is_transformer()) return make_transformer_model(config, weights);
   if (config.family == ModelFamily::WordlightCnn) return make_cnn_model(config, weights);
   if (config.family == ModelFamily::WordlightBiLstm) return make_bilstm_model(config, weights);
@@ -137,7 +138,9 @@ std::vector<float> draw_tensor(const ModelConfig& cfg, const detail::TensorSpec&
 
 SafetensorsFile random_checkpoint(const ModelConfig& config, uint64_t seed) {
   std::vector<detail::TensorSpec> layout;
-  if (config.is_transformer())
+  if (config.family == ModelFamily::Gpt2)
+    layout = gpt2_layout(config);
+  else if (config.is_transformer())
     layout = transformer_layout(config);
   else if (config.family == ModelFamily::WordlightCnn)
     layout = cnn_layout(config);

@@ -12,6 +12,7 @@ namespace wordlight {
 std::unique_ptr<Model> make_transformer_model(const ModelConfig& config, const SafetensorsFile& weights);
 std::unique_ptr<Model> make_cnn_model(const ModelConfig& config, const SafetensorsFile& weights);
 std::unique_ptr<Model> make_bilstm_model(const ModelConfig& config, const SafetensorsFile& weights);
+std::unique_ptr<Model> make_gpt2_model(const ModelConfig& config, const SafetensorsFile& weights);
 
 namespace detail {
 struct TensorSpec;
@@ -20,6 +21,7 @@ struct TensorSpec;
 std::vector<detail::TensorSpec> transformer_layout(const ModelConfig& config);
 std::vector<detail::TensorSpec> cnn_layout(const ModelConfig& config);
 std::vector<detail::TensorSpec> bilstm_layout(const ModelConfig& config);
+std::vector<detail::TensorSpec> gpt2_layout(const ModelConfig& config);
 
 namespace detail {
 

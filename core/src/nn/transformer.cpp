@@ -76,10 +76,13 @@ class TransformerModel : public Model {
                   std::to_string(H_) + " attention heads");
     if (cfg.hidden_act == "gelu")
       act_ = ops::Unary::gelu;
+    else if (cfg.hidden_act == "gelu_new" || cfg.hidden_act == "gelu_pytorch_tanh")
+      act_ = ops::Unary::gelu_tanh;
     else if (cfg.hidden_act == "relu")
       act_ = ops::Unary::relu;
     else
-      throw Error(cfg.source + ": hidden_act '" + cfg.hidden_act + "' is not supported (gelu, relu)");
+      throw Error(cfg.source + ": hidden_act '" + cfg.hidden_act +
+                  "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
 
     const std::string fam = cfg.family == ModelFamily::Bert         ? "bert."
                             : cfg.family == ModelFamily::DistilBert ? "distilbert."
