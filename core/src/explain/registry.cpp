@@ -116,6 +116,11 @@ const MethodFacts kFacts[] = {
     {"neuron-relevance", "Neuron relevance", true, "neuron", "1 forward + 1 modified backward"},
     {"integrated-hessians", "Integrated Hessians", true, "output",
      "steps x (1 + words) forward-mode passes per baseline (adaptive: grows until converged)"},
+    {"kernel-shap", "KernelSHAP", true, "output",
+     "samples + 1 forwards (auto: 2 x words + 2048, at most 2^words - 1; batched)"},
+    {"shapley-sampling", "Shapley value sampling", true, "output",
+     "at most permutations x (words - 1) + 1 forwards (batched)"},
+    {"lime", "LIME", true, "output", "samples - 1 forwards (batched)"},
 };
 
 // Options that apply to some architecture groups only, and per-group
@@ -156,6 +161,20 @@ const std::vector<OptionFacts>& option_facts() {
       {"lrp", "epsilon", {}, "decoder", {}, "0"},
       {"layer-relevance", "epsilon", {}, "decoder", {}, "0"},
       {"neuron-relevance", "epsilon", {}, "decoder", {}, "0"},
+      // Perturbation methods: an absent word stays as close to the training
+      // distribution as the model allows: transformers read [MASK] (what
+      // pre-training taught them to read as "a word is missing here",
+      // positions unchanged); the CNN and BiLSTM were trained with <pad>
+      // (a zero embedding) filling their batches.
+      {"kernel-shap", "absent", {}, "cnn", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"kernel-shap", "absent", {}, "bilstm", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"kernel-shap", "absent", {}, "transformer", {"mask", "remove", "attention-off", "unk"}, "mask"},
+      {"shapley-sampling", "absent", {}, "cnn", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"shapley-sampling", "absent", {}, "bilstm", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"shapley-sampling", "absent", {}, "transformer", {"mask", "remove", "attention-off", "unk"}, "mask"},
+      {"lime", "absent", {}, "cnn", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"lime", "absent", {}, "bilstm", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"lime", "absent", {}, "transformer", {"mask", "remove", "attention-off", "unk"}, "mask"},
       // LRP: z+ and alpha-beta are rules for the CNN's layers; the BiLSTM's
       // rules (Arras et al. 2017) have a bias factor; transformers choose
       // how attention is treated.
@@ -207,7 +226,8 @@ const Registry& registry() {
   static const Registry r = [] {
     Registry reg;
     for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
-                       &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods})
+                       &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods,
+                       &kernel_shap_methods, &shapley_sampling_methods, &lime_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         apply_facts(m.info);
