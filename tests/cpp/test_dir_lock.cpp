@@ -44,19 +44,14 @@ TEST(DirLock, SecondHolderIsRefusedWithTheFirstPid) {
   std::vector<std::string> warnings;
   {
     DirLock first(dir, [&](const std::string& w) { warnings.push_back(w); });
-#ifdef __EMSCRIPTEN__
-    // Node's file system under Emscripten may have no flock(): the run goes
-    // on unlocked and says so.
-    if (!warnings.empty()) {
-      EXPECT_NE(warnings[0].find("cannot lock"), std::string::npos) << warnings[0];
-      return;
-    }
-#else
     ASSERT_TRUE(warnings.empty()) << warnings[0];
-#endif
     EXPECT_EQ(DirLock::holder(dir + "/lock"), std::to_string(::getpid()));
+#ifndef __EMSCRIPTEN__
     const std::string msg = refusal(dir);
     EXPECT_NE(msg.find("in use by another run (PID " + std::to_string(::getpid()) + ","), std::string::npos) << msg;
+#endif
+    // (Emscripten's flock() succeeds without locking: the wasm build, which
+    // has no CLI and no second process, gets the PID file only.)
   }
   // Released at the end of its scope: the next one gets it, with no warning.
   warnings.clear();
