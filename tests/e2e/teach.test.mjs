@@ -56,6 +56,7 @@ async function figureFor(page, method, maxWidth = 10_000) {
       arcs: count('.ih-arc'),
       samples: count('.noise-sample'),
       bars: count('.score-bar'),
+      coalitions: count('.coalition-row'),
       headings: [...document.querySelectorAll('#teach-body h4')].map((h) => h.textContent),
       sources: document.querySelectorAll('#teach-body .teach-sources li').length,
       formula: document.querySelector('#teach-body .teach-formula')?.textContent || '',
@@ -106,7 +107,7 @@ describe.skipIf(!!missing)('How this works', () => {
       const wanted = units.filter((u) => /\w{3,}/.test(u)).slice(0, 4);
       expect(wanted.length, method).toBeGreaterThan(0);
       for (const u of wanted) expect(fig.svgText, `${method}: ${u}`).toContain(u);
-      expect(fig.headings).toEqual(expect.arrayContaining(['What it computes', 'The picture, from this text', 'What its check says', 'Where it can mislead', 'Sources']));
+      expect(fig.headings, method).toEqual(expect.arrayContaining(['What it computes', 'The picture, from this text', 'What its check says', 'Where it can mislead', 'Sources']));
       expect(fig.sources, method).toBeGreaterThan(0);
       expect(fig.formula, method).toMatch(/=/);
       expect(fig.checks.length, method).toBeGreaterThan(0);
@@ -119,6 +120,7 @@ describe.skipIf(!!missing)('How this works', () => {
       if (method === 'layer-relevance') expect(fig.levels).toBe(fig.result.layers + 2);
       if (method === 'smoothgrad' || method === 'smoothgrad-squared') expect(fig.samples).toBe(6 * Math.min(40, fig.result.words.length));
       if (['gradient', 'saliency', 'gradient-x-input'].includes(method)) expect(fig.bars).toBe(Math.min(40, fig.result.words.length));
+      if (['kernel-shap', 'shapley-sampling', 'partition-shap', 'lime'].includes(method)) expect(fig.coalitions, method).toBe(Math.min(40, fig.result.words.length));
       fs.mkdirSync(SHOTS, { recursive: true });
       await page.locator('#teach').screenshot({ path: path.join(SHOTS, `teach-${method}.png`) });
 

@@ -297,3 +297,37 @@ describe('the panel text', () => {
     expect(cav).toMatch(/Not read by this model: 1 word/);
   });
 });
+
+describe('the perturbation family: a waterfall from every word absent to the text', () => {
+  it('adds the Shapley values from f(empty) and ends at f(x) (efficiency)', async () => {
+    const { waterfall, coalitionPicture } = await import('../../web/src/teach/coalition.js');
+    // f(x) = 2, values sum to 1.5: f(empty) = 0.5.
+    const r = result('kernel-shap', { text: 'not bad at all', scores: [-0.5, 1, 0.25, 0.75], extra: { checks: [{ name: 'f-empty', value: 0.5, reference: 2, relative: 0, description: '' }] } });
+    const w = waterfall(r);
+    expect(w.base).toBe(0.5);
+    expect(w.rows.map((x) => [x.from, x.to])).toEqual([[0.5, 0], [0, 1], [1, 1.25], [1.25, 2]]);
+    expect(w.end).toBe(2);
+    const pic = coalitionPicture(r, { width: 640 });
+    const rows = byClass(pic, 'coalition-row');
+    expect(rows).toHaveLength(4);
+    expect(rows.map((x) => x.attrs['data-to'])).toEqual([0, 1, 1.25, 2]);
+    expect(textOf(pic)).toMatch(/efficiency gap 0\)/);
+    expect(teachPicture(r).attrs).toEqual(pic.attrs);
+    for (const m of ['kernel-shap', 'shapley-sampling', 'lime']) {
+      expect(CONTENT[m].sources.length, m).toBeGreaterThan(0);
+      expect(CONTENT[m].symbols, m).toMatch(/=/);
+    }
+  });
+
+  it('starts LIME at its intercept and shows how far the fit misses f(x), escaped', async () => {
+    const { coalitionPicture, waterfall } = await import('../../web/src/teach/coalition.js');
+    const r = result('lime', { scores: [0.1, 0.2, 0.3, 0.4], extra: { checks: [{ name: 'intercept', value: 0.6, reference: 2, relative: 0, description: '' }] } });
+    const w = waterfall(r);
+    expect(w.base).toBe(0.6);
+    expect(w.end).toBeCloseTo(1.6, 12);
+    const markup = toMarkup(coalitionPicture(r, { width: 400 }));
+    expect(markup).toContain('a miss of');
+    expect(markup).not.toContain('<img');
+    expect(markup).toContain('&lt;img');
+  });
+});

@@ -23,6 +23,14 @@ const S = {
   ali: 'Ali, Schnake, Eberle, Montavon, M\u00fcller & Wolf 2022: XAI for transformers: better explanations through conservative propagation (CP-LRP). ICML.',
   janizek: 'Janizek, Sturmfels & Lee 2021: Explaining explanations: axiomatic feature interactions for deep networks (Integrated Hessians). JMLR 22.',
   dhamdhere: 'Dhamdhere, Yan & Sundararajan 2019: How important is a neuron? ICLR.',
+  shapley: 'Shapley 1953: A value for n-person games. In Contributions to the Theory of Games II.',
+  lundberg: 'Lundberg & Lee 2017: A unified approach to interpreting model predictions (SHAP, KernelSHAP). NeurIPS.',
+  strumbelj: '\u0160trumbelj & Kononenko 2014: Explaining prediction models and individual predictions with feature contributions (Shapley value sampling). Knowledge and Information Systems 41.',
+  castro: 'Castro, G\u00f3mez & Tejada 2009: Polynomial calculation of the Shapley value based on sampling. Computers & Operations Research 36.',
+  owen: 'Owen 1977: Values of games with a priori unions. In Mathematical Economics and Game Theory.',
+  ribeiro: 'Ribeiro, Singh & Guestrin 2016: \u201cWhy should I trust you?\u201d: explaining the predictions of any classifier (LIME). KDD.',
+  garreau: 'Garreau & von Luxburg 2020: Explaining the explainer: a first theoretical analysis of LIME. AISTATS.',
+  kumar: 'Kumar, Venkatasubramanian, Scheidegger & Friedler 2020: Problems with Shapley-value-based explanations as feature importance measures. ICML.',
 };
 
 const SATURATION = 'Saturation: where the model is already sure, its output hardly moves for a small change, so a word it relies on completely can get a slope near 0 (Shrikumar et al. 2017; Sundararajan et al. 2017).';
@@ -124,6 +132,49 @@ export const CONTENT = {
     ],
     sources: [S.janizek, S.sundararajan],
   },
+  'kernel-shap': {
+    words: 'Treat the words as players of a game whose payout is the explained output: run the model on many texts with some words absent, then find the per-word values that best explain those outputs as sums, weighting each coalition by the Shapley kernel. The values add up exactly to f(x) \u2212 f(nothing). With few enough words every coalition is run and the values are the exact Shapley values.',
+    symbols: '\u03c6 = argmin \u03a3_S \u03c0(S) (f(S) \u2212 f(\u2205) \u2212 \u03a3_{i\u2208S} \u03c6\u1d62)\u00b2;   \u03c0(S) = (M \u2212 1) / (C(M, |S|) |S| (M \u2212 |S|));   \u03a3\u1d62 \u03c6\u1d62 = f(x) \u2212 f(\u2205)',
+    picture: 'A waterfall: from the output with every word absent, each word adds its value, and the steps end exactly at f(x) for the whole text.',
+    misleads: [
+      '\u201cAbsent\u201d has to be something: [MASK], a removed word or a padding embedding. The texts in between are not texts anyone wrote, and the values say what the model does on them.',
+      'A sampled estimate when there are many words: small values can be noise (the samples-per-feature check warns when the budget is small).',
+      'Shapley values share interactions equally between the words involved; a word can get a large value only because of another word (Kumar et al. 2020).',
+    ],
+    sources: [S.lundberg, S.shapley, S.kumar],
+  },
+  'shapley-sampling': {
+    words: 'Put the words in a random order and add them one by one to an empty text: each word gets the change of the output when it arrives. Averaged over many orders, this is the word\u2019s Shapley value. Every order adds up to f(x) \u2212 f(nothing), so the estimate does too.',
+    symbols: '\u03c6\u1d62 = (1/P) \u03a3_p [f(pre_p(i) \u222a {i}) \u2212 f(pre_p(i))];   pre_p(i): the words before i in order p;   \u03a3\u1d62 \u03c6\u1d62 = f(x) \u2212 f(\u2205)',
+    picture: 'A waterfall: from the output with every word absent, each word adds its value; the steps end at f(x) for the whole text.',
+    misleads: [
+      'An estimate: its standard error (the max-standard-error check) says how far a value may be from the exact one; more permutations shrink it like 1/\u221aP.',
+      '\u201cAbsent\u201d is a choice ([MASK], removal, padding): the intermediate texts are the model\u2019s inputs, not the user\u2019s.',
+      'Interactions are split equally between the words involved (Kumar et al. 2020).',
+    ],
+    sources: [S.strumbelj, S.castro, S.shapley],
+  },
+  'partition-shap': {
+    words: 'Shapley values where words are first grouped into a hierarchy (phrases split at punctuation and conjunctions): groups play against groups, then words within a group. Cheap for long texts, and the values still add up to f(x) \u2212 f(nothing).',
+    symbols: 'Owen values over the word hierarchy;   \u03a3\u1d62 \u03c6\u1d62 = f(x) \u2212 f(\u2205)',
+    picture: 'A waterfall: from the output with every word absent, each word adds its value; the steps end at f(x).',
+    misleads: [
+      'The hierarchy is part of the answer: words in different groups never share credit the way they would in plain Shapley values.',
+      '\u201cAbsent\u201d is a choice ([MASK], removal, padding).',
+    ],
+    sources: [S.owen, S.lundberg],
+  },
+  lime: {
+    words: 'Run the model on many copies of the text with random words removed, then fit a linear model of the words (present or not) to those outputs, weighting each copy by how close it is to the whole text. The fit\u2019s weights are the scores.',
+    symbols: 'min_w \u03a3_z \u03c0(z) (f(z) \u2212 w\u2080 \u2212 \u03a3\u1d62 w\u1d62 z\u1d62)\u00b2 + \u03b1|w|\u00b2;   \u03c0(z) = \u221aexp(\u2212d(z)\u00b2 / \u03c3\u00b2),  d: cosine distance \u00d7 100',
+    picture: 'A waterfall of the fit: from its intercept (every word absent), each word adds its weight; where the steps end is the fit\u2019s prediction, which may miss the model\u2019s f(x) (the R\u00b2 check says how well the line fits).',
+    misleads: [
+      'A fit, not a decomposition: nothing makes the weights add up to the output, and a low R\u00b2 means the linear story is poor.',
+      'Random samples: another seed gives other weights (fixed here by default, so the same call gives the same answer).',
+      'The kernel width decides what \u201clocal\u201d means, and the answer can change a lot with it (Garreau & von Luxburg 2020).',
+    ],
+    sources: [S.ribeiro, S.garreau],
+  },
 };
 
 // Meaning of each check, by name (or prefix).
@@ -133,6 +184,14 @@ export const CHECKS = {
   'interaction-completeness-gap': 'Completeness of the interactions: the whole matrix should add up to f(x) \u2212 f(x\u2032).',
   'row-sum-ig-gap': 'Each row of the matrix should add up to that word\u2019s Integrated Gradients score; this is the largest difference.',
   'smoothing-difference': 'How much replacing ReLU by softplus changed the output: the interactions explain the smoothed model.',
+  'efficiency-gap': 'Efficiency: Shapley values add up to f(x) \u2212 f(nothing); what is left is rounding (or, for a sampled estimate, it is enforced and the error is elsewhere).',
+  'exact-shapley': 'Whether every coalition of words was run (then the values are the exact Shapley values) or a sample.',
+  'f-empty': 'The output with every word absent: where the waterfall starts.',
+  'max-standard-error': 'The largest standard error of a word\u2019s estimated value over the permutations: how far it may be from the exact value.',
+  'samples-per-feature': 'Few model runs per word: the estimate is rough; raise the budget.',
+  'r-squared': 'How well the linear fit explains the outputs of the perturbed texts, near the text (1 is perfect).',
+  'local-prediction': 'The fit\u2019s output at the whole text, against the model\u2019s.',
+  intercept: 'The fit\u2019s output with every word absent: where its waterfall starts.',
   'absorbed:': 'Relevance absorbed by one part of the network; with the word relevances, the parts add up to the explained output.',
 };
 

@@ -16,6 +16,7 @@ import { igPathPicture, ihArcsPicture } from './path.js';
 import { slopePicture, noisePicture } from './gradient.js';
 import { occlusionPicture } from './occlusion.js';
 import { lrpFlowPicture } from './lrp.js';
+import { coalitionPicture } from './coalition.js';
 
 export { CONTENT };
 
@@ -75,6 +76,11 @@ export function teachPicture(r, extras = {}, opts = {}) {
     case 'layer-relevance':
     case 'neuron-relevance':
       return lrpFlowPicture(r, extras.layers, opts);
+    case 'kernel-shap':
+    case 'shapley-sampling':
+    case 'partition-shap':
+    case 'lime':
+      return coalitionPicture(r, opts);
     case 'gradient':
     case 'saliency':
     case 'gradient-x-input':
