@@ -1,4 +1,6 @@
-// The perturbation family (issue 15): kernel-shap, shapley-sampling, lime.
+// The perturbation family (issue 15): kernel-shap, shapley-sampling, lime,
+// partition-shap (Owen values against brute force over the orders that
+// keep the hierarchy's groups together).
 // On analytic set functions: KernelSHAP with the whole budget equals the
 // Shapley values computed here by brute force over every coalition,
 // additive models give their terms, symmetric features equal values, a
@@ -14,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -66,6 +69,50 @@ std::vector<double> brute_force_shapley(int M, const SetFn& g) {
                                      fact[static_cast<size_t>(M)] * (g(zi) - gs);
     }
   }
+  return phi;
+}
+
+// Owen values by their definition: the mean marginal contribution over
+// the orders of the features in which every group of the hierarchy is
+// contiguous (g tabulated over all 2^M coalitions first).
+std::vector<double> brute_force_owen(int M, const Hierarchy& tree, const SetFn& g) {
+  std::vector<double> table(size_t{1} << M);
+  for (uint32_t s = 0; s < (1u << M); ++s) {
+    std::vector<int> z(static_cast<size_t>(M));
+    for (int i = 0; i < M; ++i) z[static_cast<size_t>(i)] = (s >> i) & 1;
+    table[s] = g(z);
+  }
+  std::vector<std::vector<int>> groups;
+  std::vector<std::vector<int>> leaves(static_cast<size_t>(2 * M - 1));
+  for (int i = 0; i < M; ++i) leaves[static_cast<size_t>(i)] = {i};
+  for (size_t k = 0; k < tree.size(); ++k) {
+    auto& l = leaves[static_cast<size_t>(M) + k];
+    for (int c : tree[k]) l.insert(l.end(), leaves[static_cast<size_t>(c)].begin(), leaves[static_cast<size_t>(c)].end());
+    groups.push_back(l);
+  }
+  std::vector<int> order(static_cast<size_t>(M));
+  for (int i = 0; i < M; ++i) order[static_cast<size_t>(i)] = i;
+  std::vector<double> phi(static_cast<size_t>(M), 0.0);
+  int64_t count = 0;
+  do {
+    std::vector<int> pos(static_cast<size_t>(M));
+    for (int j = 0; j < M; ++j) pos[static_cast<size_t>(order[static_cast<size_t>(j)])] = j;
+    bool ok = true;
+    for (const auto& gr : groups) {
+      int lo = M, hi = -1;
+      for (int i : gr) lo = std::min(lo, pos[static_cast<size_t>(i)]), hi = std::max(hi, pos[static_cast<size_t>(i)]);
+      ok = ok && hi - lo + 1 == static_cast<int>(gr.size());
+    }
+    if (!ok) continue;
+    ++count;
+    uint32_t s = 0;
+    for (int j = 0; j < M; ++j) {
+      const uint32_t t = s | (1u << order[static_cast<size_t>(j)]);
+      phi[static_cast<size_t>(order[static_cast<size_t>(j)])] += table[t] - table[s];
+      s = t;
+    }
+  } while (std::next_permutation(order.begin(), order.end()));
+  for (double& v : phi) v /= static_cast<double>(count);
   return phi;
 }
 
@@ -254,6 +301,50 @@ TEST(Coalitions, BatchesProgressAndCancel) {
   EXPECT_EQ(calls, 8);
 }
 
+TEST(PartitionShap, FullBudgetIsExactOwenAndEfficiencyAlways) {
+  const Hierarchy tree = {{0, 1}, {2, 3}, {7, 8}, {4, 5}, {10, 6}, {9, 11}};
+  const std::vector<double> owen = brute_force_owen(kGameM, tree, game);
+  const std::vector<double> shapley = brute_force_shapley(kGameM, game);
+  int64_t calls = 0;
+  std::set<std::vector<int>> seen;
+  bool repeated = false;
+  CoalitionRun run;
+  run.batch_size = 8;
+  const ShapleyResult r =
+      partition_shap(as_coalitions(kGameM, game, &calls, nullptr, &seen, &repeated), kGameM, tree, 100000, run);
+  EXPECT_TRUE(r.exact);
+  EXPECT_FALSE(repeated);
+  EXPECT_EQ(calls, r.evaluations);
+  for (int i = 0; i < kGameM; ++i) EXPECT_NEAR(r.values[static_cast<size_t>(i)], owen[static_cast<size_t>(i)], 1e-12) << i;
+  EXPECT_NEAR(r.values[5], 0.0, 1e-12);  // dummy
+  EXPECT_GT(rms_error(owen, shapley), 1e-3);  // the hierarchy matters for this game
+  EXPECT_NEAR(r.gap, 0.0, 1e-12);
+  // A small budget: efficiency still, at most the budget spent.
+  for (int64_t budget : {2, 5, 12}) {
+    calls = 0;
+    const ShapleyResult s = partition_shap(as_coalitions(kGameM, game, &calls), kGameM, tree, budget, run);
+    EXPECT_FALSE(s.exact) << budget;
+    EXPECT_LE(calls, budget + 1) << budget;  // + the full coalition, not known here
+    EXPECT_NEAR(s.gap, 0.0, 1e-12) << budget;
+  }
+}
+
+TEST(PartitionShap, TextTreeDelaysMergesAcrossCommasAndConnectors) {
+  const Hierarchy t = text_partition_tree({"good", "film", ",", "but", "bad", "ending", "."});
+  ASSERT_EQ(t.size(), 6u);
+  // The root joins "good film ," and "but bad ending .".
+  std::vector<std::vector<int>> leaves(13);
+  for (int i = 0; i < 7; ++i) leaves[static_cast<size_t>(i)] = {i};
+  for (size_t k = 0; k < t.size(); ++k)
+    for (int c : t[k]) leaves[7 + k].insert(leaves[7 + k].end(), leaves[static_cast<size_t>(c)].begin(), leaves[static_cast<size_t>(c)].end());
+  EXPECT_EQ(leaves[static_cast<size_t>(t[5][0])], (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(leaves[static_cast<size_t>(t[5][1])], (std::vector<int>{3, 4, 5, 6}));
+  // Word pieces are merged first.
+  const Hierarchy p = text_partition_tree({"the", "un", "##believ", "##able", "film"});
+  EXPECT_EQ(p[0], (std::array<int, 2>{1, 2}));
+  EXPECT_EQ(p[1], (std::array<int, 2>{5, 3}));
+}
+
 // ------------------------------------------------------------ tiny models
 const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "embedding_dim": 8,
   "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
@@ -389,6 +480,18 @@ TEST_P(ExactOnTinyModels, KernelShapEqualsBruteForceOnHandBuiltInputs) {
   EXPECT_NEAR(check(s, "f-empty").value, check(e, "f-empty").value, 1e-9);
   for (size_t w = 0; w < e.words.size(); ++w)
     EXPECT_NEAR(s.words[w].score, e.words[w].score, 5 * check(s, "max-standard-error").value + 1e-6) << w;
+  // Partition SHAP with the default budget expands every group here: the exact Owen values.
+  const Explanation p = run(t, c.text, "partition-shap", std::string("absent=") + c.absent + ",features=" + c.features);
+  std::vector<std::string> texts;
+  for (const auto& fk : feats) texts.push_back(std::string(c.features) == "words" ? e.words[static_cast<size_t>(&fk - feats.data())].text : p.tokens[static_cast<size_t>(fk[0])].token);
+  const std::vector<double> owen = brute_force_owen(M, text_partition_tree(texts), g);
+  EXPECT_EQ(check(p, "fully-expanded").value, 1.0);
+  EXPECT_LT(std::fabs(check(p, "efficiency-gap").value), 1e-9);
+  for (int k = 0; k < M; ++k) {
+    const double got = std::string(c.features) == "words" ? p.words[static_cast<size_t>(k)].score
+                                                          : p.tokens[static_cast<size_t>(feats[static_cast<size_t>(k)][0])].score;
+    EXPECT_NEAR(got, owen[static_cast<size_t>(k)], tol) << k;
+  }
   const Explanation l =
       run(t, c.text, "lime", std::string("absent=") + c.absent + ",features=" + c.features + ",samples=50");
   EXPECT_GE(check(l, "r-squared").value, 0.0);
@@ -407,7 +510,7 @@ INSTANTIATE_TEST_SUITE_P(
                       AbsentCase{kBiLstmConfig, "a very bad , bad film", "remove", "words"}));
 
 TEST(PerturbationMethods, RegistryDefaultsPerArchitecture) {
-  for (const char* m : {"kernel-shap", "shapley-sampling", "lime"}) {
+  for (const char* m : {"kernel-shap", "shapley-sampling", "lime", "partition-shap"}) {
     EXPECT_EQ(resolve_options(m, {}, "transformer").at("absent"), "mask");
     EXPECT_EQ(resolve_options(m, {}, "cnn").at("absent"), "pad");
     EXPECT_EQ(resolve_options(m, {}, "bilstm").at("absent"), "pad");

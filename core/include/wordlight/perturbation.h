@@ -15,8 +15,10 @@
 // gives the same coalitions natively and in wasm), then evaluates the
 // distinct ones only, in batches of at most batch_size, reporting progress
 // in evaluations and checking the cancel flag between batches.
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "wordlight/explain.h"
@@ -89,5 +91,35 @@ struct LimeResult {
 // intercept on the binary features, weighted (sklearn's centring).
 LimeResult lime(const CoalitionFunction& f, int M, int samples, double kernel_width, double alpha, uint64_t seed,
                 const CoalitionRun& run);
+
+}  // namespace wordlight
+
+namespace wordlight {
+
+// A binary hierarchy over M features in scipy's linkage layout: merge k
+// (k = 0..M-2) joins nodes merges[k][0] and merges[k][1] into node M + k
+// (nodes < M are the features); the last merge is the root.
+using Hierarchy = std::vector<std::array<int, 2>>;
+
+// shap's text partition tree (maskers/_text.py partition_tree), over the
+// features' texts: neighbours are merged greedily by a score that merges
+// "##" pieces first, small groups before large ones, and delays merges
+// across commas and semicolons, sentence ends (. ? !) and the connectors
+// but / and / or.
+Hierarchy text_partition_tree(const std::vector<std::string>& texts);
+
+// Partition SHAP (shap's PartitionExplainer, fixed_context None): Owen
+// values over the hierarchy. From the root, a node under a context (the
+// coalition of its ancestors' siblings that are present) is split into its
+// two children, each then explained under both contexts (its sibling
+// absent, present) with half the weight; nodes are expanded in order of
+// |change of f| x weight while the budget allows (two evaluations per
+// expansion), and a node left unexpanded gives its change to its features
+// in proportion to their number. Fully expanded (max_evals large enough),
+// the values are the exact Owen values; efficiency holds always.
+// max_evals counts the evaluations past the full coalition (the empty one
+// included).
+ShapleyResult partition_shap(const CoalitionFunction& f, int M, const Hierarchy& tree, int64_t max_evals,
+                             const CoalitionRun& run);
 
 }  // namespace wordlight

@@ -157,6 +157,7 @@ std::vector<MethodEntry> layer_relevance_methods();
 std::vector<MethodEntry> kernel_shap_methods();
 std::vector<MethodEntry> shapley_sampling_methods();
 std::vector<MethodEntry> lime_methods();
+std::vector<MethodEntry> partition_shap_methods();
 
 // LRP's absorbed relevance (lrp.cpp): the records of Graph::lrp_backward
 // summed by kind into checks named "absorbed:<kind>" (biases, epsilon,

@@ -121,6 +121,7 @@ const MethodFacts kFacts[] = {
     {"shapley-sampling", "Shapley value sampling", true, "output",
      "at most permutations x (words - 1) + 1 forwards (batched)"},
     {"lime", "LIME", true, "output", "samples - 1 forwards (batched)"},
+    {"partition-shap", "Partition SHAP (Owen values)", true, "output", "at most max-evals forwards (batched)"},
 };
 
 // Options that apply to some architecture groups only, and per-group
@@ -175,6 +176,9 @@ const std::vector<OptionFacts>& option_facts() {
       {"lime", "absent", {}, "cnn", {"pad", "zero", "remove", "unk"}, "pad"},
       {"lime", "absent", {}, "bilstm", {"pad", "zero", "remove", "unk"}, "pad"},
       {"lime", "absent", {}, "transformer", {"mask", "remove", "attention-off", "unk"}, "mask"},
+      {"partition-shap", "absent", {}, "cnn", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"partition-shap", "absent", {}, "bilstm", {"pad", "zero", "remove", "unk"}, "pad"},
+      {"partition-shap", "absent", {}, "transformer", {"mask", "remove", "attention-off", "unk"}, "mask"},
       // LRP: z+ and alpha-beta are rules for the CNN's layers; the BiLSTM's
       // rules (Arras et al. 2017) have a bias factor; transformers choose
       // how attention is treated.
@@ -227,7 +231,8 @@ const Registry& registry() {
     Registry reg;
     for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
                        &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods,
-                       &kernel_shap_methods, &shapley_sampling_methods, &lime_methods})
+                       &kernel_shap_methods, &shapley_sampling_methods, &lime_methods,
+                       &partition_shap_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         apply_facts(m.info);
