@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "mpi_evaluate.h"
+#include "mpi_work.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
@@ -126,15 +128,16 @@ std::string hms(double s) {
   return buf;
 }
 
-int cmd_evaluate(const Args& a) {
-  if (!a.has("methods")) {
-    for (const char* k : {"out", "metrics", "limit", "options", "deletion", "deletion-steps", "model2", "seed"})
-      if (a.has(k)) throw Error(std::string("option --") + k + " needs --methods (without it, evaluate prints the accuracy)");
-    return accuracy_only(a);
-  }
+int evaluate_methods(const Args& a, const mpi::Session& session) {
   const std::string model_dir = a.need("model"), out_dir = a.need("out");
+  // Under mpirun every rank resolves the spec itself (the cache is per
+  // machine); docs/cluster.md says to unpack an ERASER set once beforehand,
+  // as ranks on one machine would race on the first unpacking.
   const std::string spec = resolve_eraser(a.need("data"));
-  if (!a.has("threads")) set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  // Under mpirun the ranks on one machine share its cores.
+  if (!a.has("threads")) set_num_threads(session.default_threads());
+  if (a.has("chunk") && !session.distributed())
+    throw Error("option --chunk applies to runs under mpirun (more than one rank)");
 
   EvalOptions o;
   for (const std::string& m : split(a.get("methods"), ',')) {
@@ -211,15 +214,17 @@ int cmd_evaluate(const Args& a) {
   info.dataset_size = static_cast<int64_t>(data.examples.size());
   std::string cmd = "wordlight evaluate";
   for (const auto& kv : a.values)
-    if (kv.first != "threads") cmd += " --" + kv.first + " " + shell_quote(kv.second);  // threads change no number
+    if (kv.first != "threads" && kv.first != "chunk")
+      cmd += " --" + kv.first + " " + shell_quote(kv.second);  // threads and chunks change no number
   info.command = cmd;
   const int64_t limit = a.integer("limit", -1);
 
   const bool tty = stderr_is_tty();
   auto last = std::chrono::steady_clock::now();
   EvalRunControl control;
-  control.warning = [](const std::string& w) {
-    std::fprintf(stderr, "evaluate: warning: %s\n", terminal_escape(w).c_str());
+  const std::string who = session.distributed() ? "evaluate: rank " + std::to_string(session.rank()) : "evaluate";
+  control.warning = [&](const std::string& w) {
+    std::fprintf(stderr, "%s: warning: %s\n", who.c_str(), terminal_escape(w).c_str());
   };
   bool first = true;
   control.progress = [&](const EvalProgress& p) {
@@ -237,13 +242,39 @@ int cmd_evaluate(const Args& a) {
     else
       std::fprintf(stderr, "%s\n", line);
   };
-  std::fprintf(stderr, "evaluate: %s on %s: %zu examples%s, methods", terminal_escape(model_dir).c_str(),
-               terminal_escape(spec).c_str(), data.examples.size(),
-               limit >= 0 ? (" (--limit " + std::to_string(limit) + ")").c_str() : "");
-  for (const std::string& m : o.methods) std::fprintf(stderr, " %s", m.c_str());
-  std::fprintf(stderr, "; %d threads; deletion %s\n", num_threads(), deletion_mode_name(o.deletion));
+  if (session.rank() == 0) {
+    std::fprintf(stderr, "evaluate: %s on %s: %zu examples%s, methods", terminal_escape(model_dir).c_str(),
+                 terminal_escape(spec).c_str(), data.examples.size(),
+                 limit >= 0 ? (" (--limit " + std::to_string(limit) + ")").c_str() : "");
+    for (const std::string& m : o.methods) std::fprintf(stderr, " %s", m.c_str());
+    std::fprintf(stderr, "; %d threads", num_threads());
+    if (session.distributed()) std::fprintf(stderr, " per rank, %d ranks", session.size());
+    std::fprintf(stderr, "; deletion %s\n", deletion_mode_name(o.deletion));
+  }
+  if (session.distributed()) {
+    std::string failure;
+    const EvalRunResult r = mpi::run_evaluation_distributed(session, *model, *tok, data, o, info, out_dir, limit,
+                                                            a.integer("chunk", 0), control, &failure);
+    if (session.rank() != 0) return 0;  // rank 0 reports for the job
+    if (!r.finished) {
+      // MPI_Abort: a rank declared dead may be hung rather than gone. (Open
+      // MPI 4's mpirun --enable-recovery exits 0 even so; srun reports it.)
+      std::fprintf(stderr, "wordlight evaluate: %s\n", terminal_escape(failure).c_str());
+      session.abort(1);
+    }
+    nlohmann::ordered_json done;
+    done["out"] = out_dir;
+    done["evaluated"] = r.evaluated;
+    done["resumed"] = r.resumed;
+    done["ranks"] = session.size();
+    done["results"] = out_dir + "/results.json";
+    done["report"] = out_dir + "/report.html";
+    std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    return 0;
+  }
   const EvalRunResult r = run_evaluation(*model, *tok, data, o, info, out_dir, limit, control);
   if (!r.finished) throw Error("stopped before the end; run the same command again to resume");
+  std::remove(mpi::unfinished_note_path(out_dir).c_str());  // an earlier MPI run's note: now done
   // Through nlohmann: a folder name with quotes or control characters stays
   // valid JSON (control characters as \u escapes, harmless on a terminal).
   nlohmann::ordered_json done;
@@ -254,6 +285,23 @@ int cmd_evaluate(const Args& a) {
   done["report"] = out_dir + "/report.html";
   std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
   return 0;
+}
+
+int cmd_evaluate(const Args& a) {
+  if (!a.has("methods")) {
+    for (const char* k : {"out", "metrics", "limit", "options", "deletion", "deletion-steps", "model2", "seed", "chunk"})
+      if (a.has(k)) throw Error(std::string("option --") + k + " needs --methods (without it, evaluate prints the accuracy)");
+    return accuracy_only(a);
+  }
+  mpi::Session session;  // size 1 unless started by mpirun / srun
+  if (!session.distributed()) return evaluate_methods(a, session);
+  try {
+    return evaluate_methods(a, session);
+  } catch (const std::exception& e) {
+    // One rank's error ends the whole job, so that no rank waits for it.
+    std::fprintf(stderr, "wordlight evaluate: rank %d: %s\n", session.rank(), terminal_escape(e.what()).c_str());
+    session.abort(1);
+  }
 }
 
 const RegisterCommand reg_evaluate(
@@ -269,9 +317,11 @@ const RegisterCommand reg_evaluate(
      "line per document, appended as they finish: run the same command again to resume),\n"
      "DIR/results.json and DIR/report.html; uses every core unless --threads is given;\n"
      "SPEC also: eraser:DIR/val.jsonl[@DOCS] (ERASER; DIR/docs.tar.gz is unpacked into the cache),\n"
-     "jsonl:PATH with {\"text\", \"label\", \"rationales\": [[begin, end], ...] byte offsets}",
+     "jsonl:PATH with {\"text\", \"label\", \"rationales\": [[begin, end], ...] byte offsets};\n"
+     "under mpirun (MPI build): mpirun -np N wordlight evaluate ... [--chunk N]: the documents are spread\n"
+     "over the ranks (each writes DIR/results.rank-K.jsonl; rank 0 merges): see docs/cluster.md",
      {"model", "data", "batch-size", "max-length", "methods", "metrics", "out", "limit", "options", "deletion",
-      "deletion-steps", "model2", "seed"},
+      "deletion-steps", "model2", "seed", "chunk"},
      {},
      cmd_evaluate,
      30});

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "cli.h"
+#include "mpi_explain.h"
+#include "mpi_work.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
@@ -216,6 +218,56 @@ void list_methods() {
   }
 }
 
+// --input FILE --out DIR: explanations.jsonl in DIR, resumable; under
+// mpirun the lines are spread over the ranks (mpi_explain.h).
+int explain_to_dir(const Args& a, const ExplainRequest& req, const mpi::Session& session) {
+  const std::string dir = a.need("model"), path = a.need("input"), out_dir = a.need("out");
+  if (!a.has("threads")) set_num_threads(session.default_threads());
+  if (a.has("chunk") && !session.distributed())
+    throw Error("option --chunk applies to runs under mpirun (more than one rank)");
+  auto model = load_model_dir(dir);
+  auto tok = load_tokenizer_dir(dir, model->config());
+  ExplainRequest r = req;
+  if (a.has("target")) r.target = parse_target(model->config(), a.get("target"));
+  std::vector<mpi::ExplainInput> texts;
+  for (const InputLine& in : jsonl_texts(read_text(path), path)) texts.push_back({in.line_no, in.text, in.error});
+  const std::string who = session.distributed() ? "explain: rank " + std::to_string(session.rank()) : "explain";
+  auto warning = [&](const std::string& w) { std::fprintf(stderr, "%s: warning: %s\n", who.c_str(), terminal_escape(w).c_str()); };
+  const bool tty = stderr_is_tty();
+  auto last = std::chrono::steady_clock::now();
+  bool first = true;
+  auto progress = [&](const mpi::WorkProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool end = p.written >= p.total;
+    if (!end && !first && std::chrono::duration<double>(now - last).count() < (tty ? 0.2 : 30)) return;
+    first = false;
+    last = now;
+    std::fprintf(stderr, "%sexplain: %lld/%lld texts, %.1f s%s", tty ? "\r" : "", static_cast<long long>(p.written),
+                 static_cast<long long>(p.total), p.seconds, tty && !end ? "\x1b[K" : "\n");
+  };
+  const mpi::ExplainDirResult res =
+      mpi::explain_to_dir(session, *model, *tok, r, texts, path, dir, out_dir, a.integer("chunk", 0), warning, progress);
+  if (session.rank() != 0) return 0;
+  if (!res.finished) {
+    std::fprintf(stderr, "wordlight explain: %s\n", terminal_escape(res.failure).c_str());
+    if (session.distributed()) session.abort(1);  // a rank declared dead may be hung rather than gone
+    return 1;
+  }
+  nlohmann::ordered_json done;
+  done["out"] = out_dir;
+  done["explained"] = res.explained;
+  done["resumed"] = res.resumed;
+  done["failed"] = res.failed;
+  done["ranks"] = session.size();
+  done["explanations"] = out_dir + "/explanations.jsonl";
+  std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+  if (res.failed)
+    std::fprintf(stderr, "wordlight explain: %lld of the %zu texts in %s could not be explained (their lines in "
+                 "explanations.jsonl say why)\n", static_cast<long long>(res.failed), texts.size(),
+                 terminal_escape(path).c_str());
+  return res.failed ? 1 : 0;
+}
+
 int cmd_explain(const Args& a) {
   if (a.flag("list")) {
     list_methods();
@@ -233,6 +285,20 @@ int cmd_explain(const Args& a) {
   resolve_options(req.method, req.options);  // fail before loading the model
   req.max_length = static_cast<int>(a.integer("max-length", -1));
   if (a.has("text") == a.has("input")) throw Error("give either --text or --input");
+  if ((a.has("out") || a.has("chunk")) && !a.has("input")) throw Error("--out and --chunk go with --input");
+  if (a.has("out")) {
+    mpi::Session session;  // size 1 unless started by mpirun / srun
+    if (!session.distributed()) return explain_to_dir(a, req, session);
+    try {
+      return explain_to_dir(a, req, session);
+    } catch (const std::exception& e) {
+      // One rank's error ends the whole job, so that no rank waits for it.
+      std::fprintf(stderr, "wordlight explain: rank %d: %s\n", session.rank(), terminal_escape(e.what()).c_str());
+      session.abort(1);
+    }
+  }
+  if (mpi::Session::launched_size() > 1)
+    throw Error("under mpirun, --input needs --out DIR (each rank would print every text)");
 
   auto model = load_model_dir(dir);
   auto tok = load_tokenizer_dir(dir, model->config());
@@ -331,8 +397,10 @@ const RegisterCommand reg_explain(
      "[--target LABEL|ID] [--max-length N] [--json] [--plain] | explain --list\n"
      "which words pushed the prediction: a red (for) / blue (against) heatmap, or JSON (one object per\n"
      "text; a line each with --input, whose lines are JSON strings or objects with \"text\"); the target\n"
-     "is the predicted class unless given; --list prints every method with its options and ranges",
-     {"model", "method", "options", "option", "text", "input", "target", "max-length"},
+     "is the predicted class unless given; --list prints every method with its options and ranges;\n"
+     "--input FILE --out DIR [--chunk N]: DIR/explanations.jsonl ({\"line\", \"explanation\" or \"error\"} per input\n"
+     "line, resumable), also under mpirun -np N (MPI build; see docs/cluster.md)",
+     {"model", "method", "options", "option", "text", "input", "target", "max-length", "out", "chunk"},
      {"json", "plain", "list"},
      cmd_explain,
      40});
