@@ -530,6 +530,13 @@ TEST(PerturbationMethods, SamplingMethodsOnModelsDeterministicProgressCancel) {
     for (size_t w = 0; w < a.words.size(); ++w) EXPECT_EQ(a.words[w].score, b.words[w].score);
     EXPECT_LT(std::fabs(check(a, "efficiency-gap").value), 1e-9);
     EXPECT_GT(check(a, "max-standard-error").value, 0.0);
+    double worst = 0;
+    for (const WordScore& w : a.words) {
+      EXPECT_GE(w.standard_error, 0.0);
+      worst = std::max(worst, w.standard_error);
+    }
+    EXPECT_EQ(worst, check(a, "max-standard-error").value);
+    EXPECT_NE(explanation_to_json(a).find("\"standard_error\""), std::string::npos);
     EXPECT_LE(a.model_evaluations, 1 + 6 * 7 + 1);
   }
   // lime: bow gives every occurrence of a word one weight; the fit is checked.
@@ -544,6 +551,8 @@ TEST(PerturbationMethods, SamplingMethodsOnModelsDeterministicProgressCancel) {
   const Explanation k = run(t, text, "kernel-shap", "samples=40,batch-size=8");
   EXPECT_EQ(check(k, "exact-shapley").value, 0.0);
   EXPECT_EQ(k.model_evaluations, 1 + 40 + 1);
+  for (const WordScore& w : k.words) EXPECT_EQ(w.standard_error, -1.0);
+  EXPECT_EQ(explanation_to_json(k).find("\"standard_error\""), std::string::npos);
 
   ExplainRequest r;
   r.method = "kernel-shap";

@@ -178,6 +178,7 @@ struct WordScore {
   double score = 0;
   std::vector<int32_t> tokens;  // indices into Explanation::tokens
   bool unknown = false;         // one of its tokens is the unknown token: not read by the model as typed
+  double standard_error = -1;   // sampling estimators (shapley-sampling): the score's standard error; -1: none
 };
 
 // What of the text the model did not read: words mapped to the unknown

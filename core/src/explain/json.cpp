@@ -45,13 +45,15 @@ std::string explanation_to_json(const Explanation& e, int indent) {
                     {"score", num(t.score)}});
   j["tokens"] = toks;
   json words = json::array();
-  for (const WordScore& w : e.words)
+  for (const WordScore& w : e.words) {
     words.push_back({{"text", w.text},
                      {"begin", w.span.begin},
                      {"end", w.span.end},
                      {"score", num(w.score)},
                      {"unknown", w.unknown},
                      {"tokens", w.tokens}});
+    if (w.standard_error >= 0) words.back()["standard_error"] = num(w.standard_error);
+  }
   j["words"] = words;
   json checks = json::array();
   for (const ExplanationCheck& c : e.checks)

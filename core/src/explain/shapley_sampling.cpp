@@ -8,8 +8,8 @@
 // (each order's changes telescope to f(x) - f(empty)). antithetic: every
 // second order is the previous one reversed (the pair's mean is one sample
 // for the standard error; an odd count is rounded up). The standard error
-// of each word's mean is reported: its largest value as the check
-// max-standard-error.
+// of each word's mean is reported (WordScore::standard_error, "standard_error"
+// in JSON), its largest value as the check max-standard-error.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -88,6 +88,16 @@ void run(MethodContext& ctx, Explanation& e) {
       shapley_sampling(f, M, static_cast<int>(ctx.opts.integer("permutations")), ctx.opts.boolean("antithetic"),
                        static_cast<uint64_t>(ctx.opts.integer("seed")), coalition_run(ctx));
   set_feature_scores(ctx, e, feats, r.values);
+  // Each word's standard error (features=tokens: words of one token only).
+  for (int k = 0; k < M; ++k)
+    for (int32_t w : feats.words[static_cast<size_t>(k)])
+      e.words[static_cast<size_t>(w)].standard_error = r.standard_errors[static_cast<size_t>(k)];
+  if (feats.by_token)
+    for (int k = 0; k < M; ++k) {
+      const int32_t w = e.tokens[static_cast<size_t>(feats.tokens[static_cast<size_t>(k)][0])].word;
+      if (w >= 0 && e.words[static_cast<size_t>(w)].tokens.size() == 1)
+        e.words[static_cast<size_t>(w)].standard_error = r.standard_errors[static_cast<size_t>(k)];
+    }
   ExplanationCheck c;
   c.name = "efficiency-gap";
   c.reference = r.f_full - r.f_empty;
