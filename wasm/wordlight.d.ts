@@ -41,7 +41,7 @@ export interface ModelInfo {
   name: string;
   architecture: string;
   /** The registry's architecture group: which methods' options and defaults apply. */
-  architecture_group: 'cnn' | 'bilstm' | 'transformer';
+  architecture_group: 'cnn' | 'bilstm' | 'transformer' | 'decoder';
   model_type: string;
   head: 'sequence-classification' | 'masked-lm';
   num_labels: number;
