@@ -310,8 +310,10 @@ TEST(PartitionShap, FullBudgetIsExactOwenAndEfficiencyAlways) {
   bool repeated = false;
   CoalitionRun run;
   run.batch_size = 8;
+  int max_batch = 0;
   const ShapleyResult r =
-      partition_shap(as_coalitions(kGameM, game, &calls, nullptr, &seen, &repeated), kGameM, tree, 100000, run);
+      partition_shap(as_coalitions(kGameM, game, &calls, &max_batch, &seen, &repeated), kGameM, tree, 100000, run);
+  EXPECT_LE(max_batch, 8);
   EXPECT_TRUE(r.exact);
   EXPECT_FALSE(repeated);
   EXPECT_EQ(calls, r.evaluations);
@@ -320,11 +322,21 @@ TEST(PartitionShap, FullBudgetIsExactOwenAndEfficiencyAlways) {
   EXPECT_GT(rms_error(owen, shapley), 1e-3);  // the hierarchy matters for this game
   EXPECT_NEAR(r.gap, 0.0, 1e-12);
   // A small budget: efficiency still, at most the budget spent.
-  for (int64_t budget : {2, 5, 12}) {
+  for (int64_t budget : {1, 2, 5, 12}) {
     calls = 0;
     const ShapleyResult s = partition_shap(as_coalitions(kGameM, game, &calls), kGameM, tree, budget, run);
     EXPECT_FALSE(s.exact) << budget;
     EXPECT_LE(calls, budget + 1) << budget;  // + the full coalition, not known here
+    EXPECT_NEAR(s.gap, 0.0, 1e-12) << budget;
+  }
+  // The full coalition known (the prediction): max_evals bounds every other evaluation.
+  run.have_full = true;
+  run.f_full = game(std::vector<int>(kGameM, 1));
+  for (int64_t budget : {2, 3, 9, 20}) {
+    calls = 0;
+    const ShapleyResult s = partition_shap(as_coalitions(kGameM, game, &calls), kGameM, tree, budget, run);
+    EXPECT_LE(calls, budget) << budget;
+    EXPECT_GE(calls, budget - 1) << budget;  // expansions cost 2: at most one evaluation unspent
     EXPECT_NEAR(s.gap, 0.0, 1e-12) << budget;
   }
 }

@@ -160,8 +160,10 @@ ShapleyResult partition_shap(const CoalitionFunction& f, int M, const Hierarchy&
     Entry e;
     std::vector<uint8_t> m10, m01;
   };
+  // Evaluations past the full coalition: what max_evals bounds.
+  auto spent = [&]() { return evals - (run.have_full ? 0 : 1); };
   while (!q.empty()) {
-    if (evals >= max_evals) {
+    if (spent() + 2 > max_evals) {  // no room for another expansion
       while (!q.empty()) {
         const Entry& e = q.top();
         dvalues[static_cast<size_t>(e.node)] += (e.f11 - e.f00) * e.weight;
@@ -172,7 +174,7 @@ ShapleyResult partition_shap(const CoalitionFunction& f, int M, const Hierarchy&
     }
     std::vector<Expansion> batch;
     std::vector<std::vector<uint8_t>> ms;
-    while (!q.empty() && ms.size() < B && evals + static_cast<int64_t>(ms.size()) < max_evals) {
+    while (!q.empty() && ms.size() + 2 <= B && spent() + static_cast<int64_t>(ms.size()) + 2 <= max_evals) {
       Entry e = q.top();
       q.pop();
       if (e.node < M) {
