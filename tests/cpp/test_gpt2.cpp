@@ -486,3 +486,24 @@ TEST(Gpt2Explain, IntegratedGradientsConvergeFromThePadBaseline) {
     }
   EXPECT_TRUE(found);
 }
+
+TEST(Gpt2Explain, IntegratedHessiansCloseTheirGapsThroughCausalAttentionAndGeluNew) {
+  // Integrated Hessians runs forward-mode over the backward pass through
+  // every op of GPT-2 (causal attention's and gelu_new's second
+  // derivatives): the interactions must sum to f(x) - f(baseline) and their
+  // rows to IG's attributions, on the defaults (adaptive, pad baseline).
+  const std::string dir = dir_of("gpt2-cls");
+  const ModelConfig cfg = read_model_config_file(dir + "/config.json");
+  auto model = load_model_dir(dir);
+  auto tok = load_tokenizer_dir(dir, cfg);
+  ExplainRequest r;
+  r.method = "integrated-hessians";
+  const Explanation e = explain(*model, *tok, "the movie was not very good.", r);
+  int found = 0;
+  for (const ExplanationCheck& c : e.checks)
+    if (c.name == "interaction-completeness-gap" || c.name == "row-sum-ig-gap") {
+      ++found;
+      EXPECT_LT(c.relative, 0.01) << c.name << " " << c.value << " of " << c.reference;
+    }
+  EXPECT_EQ(found, 2);
+}
