@@ -223,14 +223,16 @@ void run(MethodContext& ctx, Explanation& e) {
   ExplanationCheck x;
   x.name = "exact-shapley";
   x.value = r.exact ? 1 : 0;
-  x.reference = static_cast<double>(r.samples);
+  x.reference = 1;
+  x.relative = x.value;
   x.description = r.exact ? "every coalition was evaluated: these are the exact Shapley values"
-                          : "sampled coalitions: an estimate of the Shapley values (reference: coalitions used)";
+                          : std::to_string(r.samples) + " sampled coalitions: an estimate of the Shapley values";
   e.checks.push_back(x);
   ExplanationCheck fe;
   fe.name = "f-empty";
   fe.value = r.f_empty;
   fe.reference = r.f_full;
+  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
   fe.description = "the output with every word absent (reference: with the text)";
   e.checks.push_back(fe);
   if (!r.exact) e.checks.push_back(samples_per_feature_check(r.samples, M));

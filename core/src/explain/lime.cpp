@@ -117,13 +117,14 @@ void run(MethodContext& ctx, Explanation& e) {
   lp.name = "local-prediction";
   lp.value = r.local_prediction;
   lp.reference = r.f_full;
-  lp.relative = r.f_full != 0 ? std::fabs(r.local_prediction - r.f_full) / std::fabs(r.f_full) : 0;
+  lp.relative = r.f_full != 0 ? std::fabs(r.local_prediction) / std::fabs(r.f_full) : 0;
   lp.description = "the fit at the text (reference: the model's output there)";
   e.checks.push_back(lp);
   ExplanationCheck ic;
   ic.name = "intercept";
   ic.value = r.intercept;
   ic.reference = r.f_full;
+  ic.relative = r.f_full != 0 ? std::fabs(r.intercept) / std::fabs(r.f_full) : 0;
   ic.description = "the fit's intercept: its output with every word absent";
   e.checks.push_back(ic);
   if (r.samples < 2LL * M) e.checks.push_back(samples_per_feature_check(r.samples, M));

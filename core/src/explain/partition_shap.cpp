@@ -248,7 +248,8 @@ void run(MethodContext& ctx, Explanation& e) {
   ExplanationCheck x;
   x.name = "fully-expanded";
   x.value = r.exact ? 1 : 0;
-  x.reference = static_cast<double>(r.evaluations);
+  x.reference = 1;
+  x.relative = x.value;
   x.description = r.exact ? "every group was expanded: these are the exact Owen values of the hierarchy"
                           : "the budget ran out: groups left unexpanded share their change among their words";
   e.checks.push_back(x);
@@ -256,6 +257,7 @@ void run(MethodContext& ctx, Explanation& e) {
   fe.name = "f-empty";
   fe.value = r.f_empty;
   fe.reference = r.f_full;
+  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
   fe.description = "the output with every word absent (reference: with the text)";
   e.checks.push_back(fe);
 }

@@ -293,7 +293,7 @@ ExplanationCheck samples_per_feature_check(int64_t samples, int M) {
   c.name = "samples-per-feature";
   c.value = M > 0 ? static_cast<double>(samples) / M : 0;
   c.reference = 2;
-  c.relative = 0;
+  c.relative = c.value / 2;
   c.description = c.value < 2 ? "few coalitions per feature (under 2): the estimate is rough; raise the budget"
                               : "coalitions evaluated per feature";
   return c;

@@ -120,6 +120,7 @@ void run(MethodContext& ctx, Explanation& e) {
   fe.name = "f-empty";
   fe.value = r.f_empty;
   fe.reference = r.f_full;
+  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
   fe.description = "the output with every word absent (reference: with the text)";
   e.checks.push_back(fe);
 }
