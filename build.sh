@@ -6,7 +6,7 @@
 #   ./build.sh test          setup + build + every test suite (native ctest, the same tests in wasm under node)
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
-#   ./build.sh bench [name]  run benchmarks (gemm, explain; all by default), tables on stdout, JSON lines in build/bench/
+#   ./build.sh bench [name]  run benchmarks (gemm, explain; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
 #   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -90,6 +90,10 @@ bench() {
   local which=${1:-all}
   mkdir -p build/bench
   native
+  if [ "$which" = scale ]; then  # MPI ranks on this machine (issue 22); needs no wasm build
+    bench/scale.sh
+    return
+  fi
   log "wasm build (pthreads) for benchmarks"
   cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
   case $which in
@@ -106,7 +110,7 @@ bench() {
       ;;
     gemm | explain | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, explain, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, scale, all)" >&2
       exit 2
       ;;
   esac

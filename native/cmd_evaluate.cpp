@@ -253,8 +253,9 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   }
   if (session.distributed()) {
     std::string failure;
+    mpi::DistributedStats stats;
     const EvalRunResult r = mpi::run_evaluation_distributed(session, *model, *tok, data, o, info, out_dir, limit,
-                                                            a.integer("chunk", 0), control, &failure);
+                                                            a.integer("chunk", 0), control, &failure, &stats);
     if (session.rank() != 0) return 0;  // rank 0 reports for the job
     if (!r.finished) {
       // MPI_Abort: a rank declared dead may be hung rather than gone. (Open
@@ -267,12 +268,17 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
     done["evaluated"] = r.evaluated;
     done["resumed"] = r.resumed;
     done["ranks"] = session.size();
+    done["seconds"] = stats.seconds;              // handing out and doing the documents
+    done["messages"] = stats.messages;            // received by rank 0
+    done["merge_seconds"] = stats.merge_seconds;  // merging the rank files, results.json, report.html
     done["results"] = out_dir + "/results.json";
     done["report"] = out_dir + "/report.html";
     std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
     return 0;
   }
+  const auto t_run = std::chrono::steady_clock::now();
   const EvalRunResult r = run_evaluation(*model, *tok, data, o, info, out_dir, limit, control);
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   if (!r.finished) throw Error("stopped before the end; run the same command again to resume");
   std::remove(mpi::unfinished_note_path(out_dir).c_str());  // an earlier MPI run's note: now done
   // Through nlohmann: a folder name with quotes or control characters stays
@@ -281,6 +287,7 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   done["out"] = out_dir;
   done["evaluated"] = r.evaluated;
   done["resumed"] = r.resumed;
+  done["seconds"] = run_seconds;  // the documents, results.json and the report (not loading the model and data)
   done["results"] = out_dir + "/results.json";
   done["report"] = out_dir + "/report.html";
   std::printf("%s\n", done.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());

@@ -16,7 +16,8 @@ namespace wordlight::mpi {
 EvalRunResult run_evaluation_distributed(const Session& session, const Model& model, const Tokenizer& tokenizer,
                                          const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,
                                          const std::string& out_dir, int64_t limit, int64_t chunk,
-                                         const EvalRunControl& control, std::string* failure) {
+                                         const EvalRunControl& control, std::string* failure,
+                                         DistributedStats* stats) {
   const std::vector<int> labels = eval_label_ids(data, info.label_names);
   ThreadPool& pool = default_pool();
   const size_t group = static_cast<size_t>(std::max(1, pool.threads())) * 2;
@@ -89,7 +90,13 @@ EvalRunResult run_evaluation_distributed(const Session& session, const Model& mo
   int64_t confirmed = static_cast<int64_t>(plan.pending.size()) - static_cast<int64_t>(outcome.unconfirmed.size());
   res.evaluated = confirmed;
   std::vector<int64_t> missing;
+  const auto t_merge = std::chrono::steady_clock::now();
   res.results_json = finish_evaluation_run(data, options, info, out_dir, limit, control.warning, &missing);
+  if (stats) {
+    stats->seconds = outcome.seconds;
+    stats->messages = outcome.messages;
+    stats->merge_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_merge).count();
+  }
   res.finished = !res.results_json.empty();
   if (!res.finished && failure) {
     std::string ranks;

@@ -15,6 +15,13 @@
 
 namespace wordlight::mpi {
 
+// What the distribution cost (rank 0): wall seconds of the distribution
+// loop, messages received, seconds of the final merge and summary.
+struct DistributedStats {
+  double seconds = 0, merge_seconds = 0;
+  int64_t messages = 0;
+};
+
 // Every rank calls it with the same arguments. On rank 0, the run's result
 // (finished false: a rank died; `control.warning` has named the documents
 // not done). On the other ranks, a result with finished = true and only
@@ -23,6 +30,7 @@ namespace wordlight::mpi {
 EvalRunResult run_evaluation_distributed(const Session& session, const Model& model, const Tokenizer& tokenizer,
                                          const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,
                                          const std::string& out_dir, int64_t limit, int64_t chunk,
-                                         const EvalRunControl& control, std::string* failure);
+                                         const EvalRunControl& control, std::string* failure,
+                                         DistributedStats* stats = nullptr);
 
 }  // namespace wordlight::mpi

@@ -252,6 +252,9 @@ WorkOutcome run_worker(const Session& session, Work& work) {
   LocalWorker local(work, session.rank());
   send(0, kRequest, {work.want});
   auto last_sent = Clock::now();
+  auto asked = Clock::now();
+  double waited = 0;  // between asking for a chunk and getting it
+  int64_t chunks = 0;
   for (;;) {
     std::vector<int64_t> chunk;
     int src = 0, tag = 0;
@@ -260,7 +263,9 @@ WorkOutcome run_worker(const Session& session, Work& work) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         continue;
       }
+      if (chunks > 0) waited += since(asked);  // (the first wait is rank 0 starting up)
       if (chunk.empty()) break;  // no more work
+      ++chunks;
       local.start(std::move(chunk));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -272,7 +277,7 @@ WorkOutcome run_worker(const Session& session, Work& work) {
     }
     if (was_busy && !local.busy()) {
       send(0, kRequest, {work.want});
-      last_sent = Clock::now();
+      last_sent = asked = Clock::now();
     } else if (since(last_sent) > 1.0) {
       send(0, kBeat, {});
       last_sent = Clock::now();
@@ -280,6 +285,11 @@ WorkOutcome run_worker(const Session& session, Work& work) {
   }
   out.written_here = local.written();
   out.seconds = since(t0);
+  // The benchmark's measure of the distribution's cost (bench/scale.sh).
+  if (const char* v = std::getenv("WORDLIGHT_MPI_STATS"); v && *v == '1')
+    std::fprintf(stderr, "mpi-stats: rank %d: %lld documents in %lld chunks, %.6f s waiting for work, %.3f s in all\n",
+                 session.rank(), static_cast<long long>(out.written_here), static_cast<long long>(chunks), waited,
+                 out.seconds);
   return out;
 }
 

@@ -102,7 +102,9 @@ struct WorkOutcome {
 // by dead ranks). Test hooks: WORDLIGHT_MPI_TEST_DIE="K:N" makes rank K exit
 // (status 3, without a word) once it has written N documents, before it
 // tells rank 0; WORDLIGHT_MPI_TEST_SLOW_MS=M makes every written group take
-// at least M ms more.
+// at least M ms more. WORDLIGHT_MPI_STATS=1: every rank but 0 prints a line
+// "mpi-stats: rank K: D documents in C chunks, W s waiting for work, T s in
+// all" (W: from asking for a chunk to getting it, the first one excepted).
 WorkOutcome distribute(const Session& session, Work& work);
 
 // <out>/unfinished.txt: the message of a run that ended with documents not
