@@ -32,6 +32,7 @@
 #include "wordlight/safetensors.h"
 #include "wordlight/text_escape.h"
 #include "wordlight/tokenizer.h"
+#include "wordlight/train.h"
 
 using namespace wordlight;
 
@@ -173,6 +174,9 @@ TEST(HostileNumbers, OverflowingOutputsAreErrorsNotNaNResults) {
     });
     EXPECT_NE(msg.find("not finite"), std::string::npos) << method << ": " << msg;
   }
+  // wordlight evaluate's accuracy: an error, not NaN counted as class 0.
+  const EncodedSet set = encode_texts(*tok, {"the film is good", "a bad film"}, {1, 0}, 0, nullptr);
+  EXPECT_ERROR_HAS(evaluate_accuracy(*model, set, 2), "evaluate", "not finite");
   // A finite explanation passes the check unchanged.
   auto fine = wltest::tiny_model(kCnn, 3);
   Explanation e = explain(*fine.model, *fine.tok, "the film is good", ExplainRequest{});

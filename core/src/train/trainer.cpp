@@ -130,6 +130,12 @@ double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_si
     const float* logits = g.value(model.forward(g, x, batch));
     for (int r = 0; r < batch.B; ++r) {
       const float* row = logits + static_cast<size_t>(r) * C;
+      // NaN would compare false and count as class 0: an accuracy from a
+      // broken model must be an error, not a number (issue 14).
+      for (int c = 0; c < C; ++c)
+        if (!std::isfinite(row[c]))
+          throw Error("evaluate: the model's output for example " + std::to_string(order[begin + r]) +
+                      " is not finite (logit " + std::to_string(c) + "); its weights or this text overflow float32");
       const int pred = static_cast<int>(std::max_element(row, row + C) - row);
       correct += pred == set.labels[order[begin + r]];
     }
