@@ -343,7 +343,12 @@ WorkOutcome run_master(const Session& session, Work& work) {
       ++out.messages;
       RankState& r = ranks[static_cast<size_t>(src)];
       r.heard = Clock::now();
-      if (r.dead) continue;  // declared dead, then heard from: its work is already counted as lost
+      if (r.dead) {
+        // Declared dead, then heard from (it was only stalled): its chunk is
+        // counted as lost already; let it stop rather than wait forever.
+        if (tag == kRequest) send(src, kWork, {});
+        continue;
+      }
       if (tag == kRequest) {
         std::vector<int64_t> chunk = hand_out(msg.empty() ? 1 : msg[0]);
         r.held.insert(chunk.begin(), chunk.end());
@@ -372,7 +377,10 @@ WorkOutcome run_master(const Session& session, Work& work) {
     for (int k = 1; k < n; ++k) {
       RankState& r = ranks[static_cast<size_t>(k)];
       if (r.stopped || r.dead) continue;
-      if (since(r.heard) > dead_after) {
+      // A rank holding no work is still starting up (loading the model and
+      // the data can take long on a busy file system): more patience.
+      const double limit = r.held.empty() ? std::max(600.0, 10 * dead_after) : dead_after;
+      if (since(r.heard) > limit) {
         r.dead = true;
         out.dead_ranks.push_back(k);
         continue;

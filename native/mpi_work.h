@@ -22,7 +22,8 @@
 //
 // A rank that dies: under `mpirun --enable-recovery` (or `srun --no-kill`)
 // the job goes on; rank 0 declares a rank dead when it has not heard from
-// it for WORDLIGHT_MPI_DEAD_AFTER seconds (default 60) while it held work,
+// it for WORDLIGHT_MPI_DEAD_AFTER seconds (default 60) while it held work
+// (a rank that has not asked for work yet: 10 times that, at least 600 s),
 // lets the others finish, and the command names the documents that are
 // not done. Under plain mpirun the job is stopped at once: rank 0 catches
 // the SIGTERM mpirun sends and names the documents not yet confirmed.
