@@ -29,8 +29,9 @@ fi
 MODEL=$ROOT/tests/golden/ours/cnn
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-# Open MPI as root (CI containers), more ranks than cores, no network probing.
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
+# Open MPI as root (CI containers), more ranks than cores, this machine only
+# (plm isolated: no ssh needed), no network probing.
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca plm isolated --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
 export OMPI_MCA_rmaps_base_oversubscribe=1
 fail() {
   echo "FAIL: $*" >&2
