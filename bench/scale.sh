@@ -25,7 +25,7 @@ if ! ldd "$WL" | grep -q libmpi; then
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --mca plm isolated --mca btl self,vader --mca btl_vader_single_copy_mechanism none)
 GEN='
 const s = ["a gorgeous , witty , seductive movie", "the plot is nothing but boilerplate clichés from start to finish",
   "it is not a bad film , just a very dull one", "an utterly charming and hilarious film that reminded me of why i love movies",
