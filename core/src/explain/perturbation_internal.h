@@ -34,7 +34,10 @@ Features make_features(const Explanation& e, const std::string& features, bool b
 //   remove          deleted (the sequence gets shorter)
 //   zero            kept, their word embeddings set to zero
 //   attention-off   kept, with attention mask 0 (transformers: no token
-//                   attends to them; positions are unchanged)
+//                   attends to them; BERT's and DistilBERT's positions are
+//                   unchanged, RoBERTa counts positions over attended
+//                   tokens, so there the later words' positions shift as
+//                   with remove; Hugging Face's RoBERTa would keep them)
 // Special tokens ([CLS], [SEP]) are always present.
 CoalitionFunction model_coalitions(MethodContext& ctx, const Features& feats, const std::string& absent);
 
