@@ -82,7 +82,7 @@ grep -q 'evaluate: 24/24 documents' "$T/mpi3.err" || fail "no progress line on r
 
 echo "== rank 2 dies after 2 documents of a chunk of 4 (mpirun --enable-recovery: the others finish)"
 set +e
-WORDLIGHT_MPI_TEST_DIE=2:2 WORDLIGHT_MPI_TEST_SLOW_MS=150 WORDLIGHT_MPI_DEAD_AFTER=3 "${MPIRUN[@]}" --enable-recovery -np 3 "$WL" "${EVAL[@]}" \
+WORDLIGHT_MPI_TEST_DIE=2:2 WORDLIGHT_MPI_TEST_SLOW_MS=300 WORDLIGHT_MPI_DEAD_AFTER=3 "${MPIRUN[@]}" --enable-recovery -np 3 "$WL" "${EVAL[@]}" \
   --out "$T/dead" --chunk 4 >"$T/dead.out" 2>"$T/dead.err"
 set -e
 # (Open MPI 4's mpirun exits 0 under --enable-recovery whatever the ranks
@@ -111,7 +111,7 @@ grep -q '"resumed":2[0-3],' "$T/dead2.out" || fail "the rerun resumed too little
 
 echo "== rank 1 dies under plain mpirun (the job is stopped)"
 set +e
-WORDLIGHT_MPI_TEST_DIE=1:2 WORDLIGHT_MPI_TEST_SLOW_MS=150 "${MPIRUN[@]}" -np 3 "$WL" "${EVAL[@]}" --out "$T/killed" --chunk 2 >"$T/killed.out" 2>"$T/killed.err"
+WORDLIGHT_MPI_TEST_DIE=1:2 WORDLIGHT_MPI_TEST_SLOW_MS=300 "${MPIRUN[@]}" -np 3 "$WL" "${EVAL[@]}" --out "$T/killed" --chunk 2 >"$T/killed.out" 2>"$T/killed.err"
 rc=$?
 set -e
 [ $rc -ne 0 ] || fail "a stopped job exited 0"
