@@ -136,7 +136,7 @@ mkdir -p "$T/torn"
 cp "$T/single/run.json" "$T/torn/"
 sed -n '1,10p' "$T/single/results.jsonl" >"$T/torn/results.jsonl"
 sed -n '11,15p' "$T/single/results.jsonl" >"$T/torn/results.rank-1.jsonl"
-sed -n '16p' "$T/single/results.jsonl" | head -c 200 >>"$T/torn/results.rank-1.jsonl"
+sed -n '16p' "$T/single/results.jsonl" | cut -c1-200 | tr -d '\n' >>"$T/torn/results.rank-1.jsonl"
 sed -n '17,19p' "$T/single/results.jsonl" >"$T/torn/results.rank-4.jsonl"
 "${MPIRUN[@]}" -np 3 "$WL" "${EVAL[@]}" --out "$T/torn" >"$T/torn.out" 2>"$T/torn.err" || { cat "$T/torn.err"; fail "torn rerun"; }
 grep -q 'results.rank-1.jsonl: line 6: .*dropped' "$T/torn.err" || { cat "$T/torn.err"; fail "the torn line was not reported"; }
@@ -163,5 +163,19 @@ if (a.map(x => x.line).join(",") !== [...Array(24).keys()].map(i => i + 1).join(
 if (!a[5].error || !a[4].explanation || a[4].explanation.words.length < 1) { console.error("line 6 should be the error"); process.exit(1); }
 ' "$T/ex1/explanations.jsonl" "$T/ex3/explanations.jsonl" || fail "explain under mpirun differs from one process"
 ! ls "$T"/ex3/explanations.rank-*.jsonl >/dev/null 2>&1 || fail "explain rank files left"
+
+echo "== explain resumes from explanations.jsonl and a rank file with a torn line, with 2 ranks"
+mkdir -p "$T/exr"
+cp "$T/ex1/run.json" "$T/exr/"
+sed -n '1,10p' "$T/ex1/explanations.jsonl" >"$T/exr/explanations.jsonl"
+sed -n '11,14p' "$T/ex1/explanations.jsonl" >"$T/exr/explanations.rank-2.jsonl"
+sed -n '15p' "$T/ex1/explanations.jsonl" | cut -c1-100 | tr -d '\n' >>"$T/exr/explanations.rank-2.jsonl"
+set +e
+"${MPIRUN[@]}" -np 2 "$WL" "${EX[@]}" --out "$T/exr" >"$T/exr.out" 2>"$T/exr.err"
+set -e
+grep -q 'explanations.rank-2.jsonl: line 5: .*dropped' "$T/exr.err" || { cat "$T/exr.err"; fail "explain: the torn line was not reported"; }
+grep -q '"explained":10,"resumed":14' "$T/exr.out" || fail "explain resume: $(cat "$T/exr.out")"
+cmp <(sed 's/"seconds":[0-9.e+-]*//g' "$T/ex1/explanations.jsonl") <(sed 's/"seconds":[0-9.e+-]*//g' "$T/exr/explanations.jsonl") ||
+  fail "explain: the resumed explanations.jsonl differs from one process's"
 
 echo "PASS: MPI evaluate and explain"
