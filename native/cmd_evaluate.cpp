@@ -234,9 +234,10 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
     first = false;
     last = now;
     char line[256];
-    std::snprintf(line, sizeof line, "evaluate: %lld/%lld documents (%lld resumed), %s elapsed, about %s left",
+    const double rate = p.seconds > 0 ? static_cast<double>(p.done - p.resumed) / p.seconds : 0;
+    std::snprintf(line, sizeof line, "evaluate: %lld/%lld documents (%lld resumed), %.2f documents/s, %s elapsed, about %s left",
                   static_cast<long long>(p.done), static_cast<long long>(p.total), static_cast<long long>(p.resumed),
-                  hms(p.seconds).c_str(), hms(p.eta_seconds).c_str());
+                  rate, hms(p.seconds).c_str(), hms(p.eta_seconds).c_str());
     if (tty)
       std::fprintf(stderr, "\r%s\x1b[K%s", line, end ? "\n" : "");
     else

@@ -242,8 +242,11 @@ int explain_to_dir(const Args& a, const ExplainRequest& req, const mpi::Session&
     if (!end && !first && std::chrono::duration<double>(now - last).count() < (tty ? 0.2 : 30)) return;
     first = false;
     last = now;
-    std::fprintf(stderr, "%sexplain: %lld/%lld texts, %.1f s%s", tty ? "\r" : "", static_cast<long long>(p.written),
-                 static_cast<long long>(p.total), p.seconds, tty && !end ? "\x1b[K" : "\n");
+    const double rate = p.seconds > 0 ? static_cast<double>(p.written - p.resumed) / p.seconds : 0;
+    const double left = rate > 0 ? static_cast<double>(p.total - p.written) / rate : 0;
+    std::fprintf(stderr, "%sexplain: %lld/%lld texts, %.2f texts/s, %.1f s, about %.0f s left%s", tty ? "\r" : "",
+                 static_cast<long long>(p.written), static_cast<long long>(p.total), rate, p.seconds, left,
+                 tty && !end ? "\x1b[K" : "\n");
   };
   const mpi::ExplainDirResult res =
       mpi::explain_to_dir(session, *model, *tok, r, texts, path, dir, out_dir, a.integer("chunk", 0), warning, progress);

@@ -212,7 +212,7 @@ ExplainDirResult explain_to_dir(const Session& session, const Model& model, cons
   const int64_t total = static_cast<int64_t>(texts.size());
   const int64_t resumed = res.resumed;
   work.progress = [&](const WorkProgress& p) {
-    if (progress) progress({resumed + p.written, total, p.seconds});
+    if (progress) progress({resumed + p.written, total, p.seconds, resumed});
   };
   work.on_terminate = [&](const std::vector<int64_t>& unconfirmed) {
     const std::string text = "the job was stopped (a rank died or was killed) with " +

@@ -69,6 +69,7 @@ struct WorkProgress {
   int64_t written = 0;        // documents confirmed written (this run)
   int64_t total = 0;          // documents to do in this run
   double seconds = 0;         // since the distribution started
+  int64_t resumed = 0;        // of `written`, done by an earlier run (set by the commands)
 };
 
 struct Work {
