@@ -304,3 +304,17 @@ describe('every view exports', () => {
     expect(json.view).toBe('deletion-curve');
   });
 });
+
+describe('check verdicts', () => {
+  it('judge only error-like checks by the 1% rule', async () => {
+    const { checkVerdict } = await import('../../web/src/names.js');
+    expect(checkVerdict({ name: 'completeness-gap', relative: 0.002 })).toBe(true);
+    expect(checkVerdict({ name: 'conservation-gap', relative: 0.7 })).toBe(false);
+    expect(checkVerdict({ name: 'efficiency-gap', relative: 0 })).toBe(true);
+    expect(checkVerdict({ name: 'step-change', relative: 0.5 })).toBe(false);
+    // Facts, not errors: no verdict.
+    for (const name of ['r-squared', 'intercept', 'f-empty', 'exact-shapley', 'absorbed:softmax', 'local-prediction'])
+      expect(checkVerdict({ name, relative: 0.92 }), name).toBe(null);
+    expect(checkVerdict({ name: 'samples-per-feature', relative: 0.5 })).toBe(false);
+  });
+});

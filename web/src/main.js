@@ -7,7 +7,7 @@ import { formatScore } from './colour.js';
 import { renderHeatmap, renderLegend, hideTooltip } from './heatmap.js';
 import { decodeState, encodeState, parseOption, repairOptions, VIEWS } from './state.js';
 import { EXPORT_FONT, fileStem, toHtml, toJson, toSvg } from './export.js';
-import { architectureGroup, checkName, explainedPhrase, methodName, requestOptions, resolveMethods, resultScores, resultTitle, setRegistry } from './names.js';
+import { architectureGroup, checkName, checkVerdict, explainedPhrase, methodName, requestOptions, resolveMethods, resultScores, resultTitle, setRegistry } from './names.js';
 import { unreadFromTokens, unreadInfo, unreadSentence, wordUnknown } from './unread.js';
 import { createCompareView } from './views/compare.js';
 import { createLayersView } from './views/layers.js';
@@ -470,9 +470,9 @@ function renderExplanation() {
       `${c.adaptive ? 'adaptive: ' : ''}${c.steps} steps, `, h('b', { class: c.converged ? 'ok' : 'warn', text: c.converged ? 'converged' : 'not converged' })));
   }
   for (const c of r.checks || []) {
-    const good = Math.abs(c.relative) < 0.01;
+    const good = checkVerdict(c);
     facts.push(
-      h('span', { title: c.description }, `${checkName(c.name)}: `, h('b', { class: good ? 'ok' : '', text: formatScore(c.value, 2) }), ` (${(100 * Math.abs(c.relative)).toPrecision(2)}% of ${formatScore(c.reference, 3)})`),
+      h('span', { title: c.description }, `${checkName(c.name)}: `, h('b', { class: good === true ? 'ok' : good === false ? 'warn' : '', text: formatScore(c.value, 2) }), ` (${(100 * Math.abs(c.relative)).toPrecision(2)}% of ${formatScore(c.reference, 3)})`),
     );
   }
   facts.push(h('span', { text: `${r.model_evaluations} model evaluation${r.model_evaluations === 1 ? '' : 's'} in ${(1000 * r.seconds).toFixed(0)} ms` }));

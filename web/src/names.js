@@ -91,6 +91,18 @@ export function checkName(name) {
   return String(name).replace(/-/g, ' ');
 }
 
+// Whether a check's number is good (true), bad (false) or neither (null).
+// Only the checks that measure an error against an exact identity (a
+// completeness, conservation or efficiency gap, the change of adaptive
+// steps, the smoothed model's difference) are judged by the 1% rule; an
+// R^2, an intercept, f(empty) or an "absorbed" share are facts, not errors.
+export function checkVerdict(c) {
+  const name = String(c?.name ?? '');
+  if (name === 'samples-per-feature') return false; // reported only when the budget is rough
+  if (!/(-gap|^step-change|^smoothing-difference)$/.test(name)) return null;
+  return Number.isFinite(c.relative) ? Math.abs(c.relative) < 0.01 : null;
+}
+
 // What a result explains: its `explains` (a kind, or { kind, title, unit }), else the method's.
 export function resultKind(r) {
   const k = typeof r?.explains === 'string' ? r.explains : r?.explains?.kind;

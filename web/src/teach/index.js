@@ -8,7 +8,7 @@
 // only while it is open.
 import './teach.css';
 import { h, replace, clear } from '../dom.js';
-import { methodName } from '../names.js';
+import { checkVerdict, methodName } from '../names.js';
 import { toDom, num, pct, signed } from './vnode.js';
 import { isUnsigned, wordsOf } from './common.js';
 import { CONTENT, NO_CHECK, checkMeaning } from './content.js';
@@ -95,7 +95,7 @@ export function checkLines(r) {
   for (const c of r.checks || []) {
     const meaning = checkMeaning(c.name);
     const rel = Number.isFinite(c.relative) ? ` (${pct(c.relative)} of ${num(c.reference, 4)})` : '';
-    lines.push({ name: c.name, value: `${c.name.replace(/-/g, ' ')}: ${signed(c.value, 3)}${rel}`, meaning: meaning || c.description || '', good: Number.isFinite(c.relative) ? Math.abs(c.relative) < 0.01 : null });
+    lines.push({ name: c.name, value: `${c.name.replace(/-/g, ' ')}: ${signed(c.value, 3)}${rel}`, meaning: meaning || c.description || '', good: checkVerdict(c) });
   }
   const cv = r.convergence;
   if (cv && typeof cv === 'object') {
