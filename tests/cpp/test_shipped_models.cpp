@@ -95,6 +95,8 @@ TEST(ShippedModels, EveryMethodRunsOnEveryShippedModelWithFiniteWordScores) {
       for (const OptionSpec& s : info.options) {
         if (s.name == "steps") o["steps"] = "4";
         if (s.name == "max-steps") o["max-steps"] = "8";
+        if (s.name == "permutations") o["permutations"] = "2";
+        if (s.name == "max-evals") o["max-evals"] = "20";
         if (s.name == "samples") o["samples"] = "3";
         if (s.name == "baseline-samples") o["baseline-samples"] = "2";
       }
