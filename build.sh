@@ -136,9 +136,11 @@ serve() {
 # binaries with AddressSanitizer and UBSan, each run for FUZZ_SECONDS
 # (default 60) from the committed corpus (tests/fuzz/corpus/<target>/, which
 # the ctest suite replays) plus a working corpus in build/fuzz/work/; a
-# finding lands in build/fuzz/findings/ and stops the run: copy it into
-# tests/fuzz/corpus/<target>/ with the fix. Then the whole C++ test suite
-# built with ASan/UBSan (build/asan; too slow for every `./build.sh test`).
+# finding lands in build/fuzz/findings/ (the other targets still run; the
+# command fails at the end): copy it into tests/fuzz/corpus/<target>/ with
+# the fix. Then the readers' own test suites on the same sanitized core, and
+# the whole C++ test suite built with ASan/UBSan (build/asan; too slow for
+# every `./build.sh test` on two cores).
 fuzz() {
   local secs=${1:-${FUZZ_SECONDS:-60}}
   if ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
@@ -163,6 +165,9 @@ fuzz() {
       -print_final_stats=1 -artifact_prefix="build/fuzz/findings/$t-" "build/fuzz/work/$t" "tests/fuzz/corpus/$t" ||
       failed+=("$t")
   done
+  log "the readers' test suites under ASan/UBSan (build/fuzz/reader_tests_asan)"
+  cmake --build build/fuzz -j "$JOBS" --target reader_tests_asan
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 build/fuzz/reader_tests_asan
   log "C++ tests under ASan/UBSan (build/asan)"
   if [ ! -f build/asan/build.ninja ]; then
     cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWORDLIGHT_BENCH=OFF \

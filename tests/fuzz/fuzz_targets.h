@@ -342,9 +342,12 @@ inline void mutate_text(std::string& s, Rng& rng) {
       s.insert(pick(rng, s.size() + 1), line);
       break;
     }
-    case 8:  // a JSON token anywhere
-      s.insert(pick(rng, s.size() + 1), json_bits()[pick(rng, json_bits().size())]);
+    case 8: {  // a JSON token anywhere (one draw per statement: argument
+               // order differs between compilers, the mutants must not)
+      const size_t at = pick(rng, s.size() + 1);
+      s.insert(at, json_bits()[pick(rng, json_bits().size())]);
       break;
+    }
     case 9:  // truncate
       s.resize(pick(rng, s.size() + 1));
       break;
@@ -416,8 +419,12 @@ inline void mutate_safetensors(std::string& s, Rng& rng) {
       break;
     }
     case 4:  // trailing bytes, or a shorter data section
-      if (rng() % 2) data.append(1 + rng() % 16, static_cast<char>(rng()));
-      else data.resize(pick(rng, data.size() + 1));
+      if (rng() % 2) {
+        const size_t n_bytes = 1 + rng() % 16;
+        data.append(n_bytes, static_cast<char>(rng()));
+      } else {
+        data.resize(pick(rng, data.size() + 1));
+      }
       break;
     default: {  // the header's length field
       std::string out = std::string(8, '\0') + header + data;
