@@ -196,6 +196,8 @@ export class Engine {
   }
 
   predict(id, text, { maxLength = -1 } = {}) {
+    checkText(text, 'predict');
+    checkMaxLength(maxLength, 'predict');
     const m = this.model(id);
     const r = m.h.predict(encoder.encode(text), maxLength);
     if (!r) throw moduleError(this.M);
@@ -203,10 +205,10 @@ export class Engine {
   }
 
   tokenize(id, text, { maxLength = -1 } = {}) {
+    checkText(text, 'tokenize');
+    checkMaxLength(maxLength, 'tokenize');
     const m = this.model(id);
     const r = m.h.tokenize(encoder.encode(text), maxLength);
-    checkText(text, 'predict');
-    checkMaxLength(maxLength, 'predict');
     if (!r) throw moduleError(this.M);
     const j = JSON.parse(r);
     const map = utf16Offsets(text);
@@ -214,8 +216,6 @@ export class Engine {
     j.byte_offsets = j.offsets;
     j.offsets = j.offsets.map(conv);
     j.byte_words = j.words;
-    checkText(text, 'tokenize');
-    checkMaxLength(maxLength, 'tokenize');
     j.words = j.words.map(conv);
     return j;
   }
@@ -224,6 +224,8 @@ export class Engine {
   // total), shouldCancel() -> bool }. Neither hook may throw into the module:
   // a throwing onProgress cancels the run and its error is rethrown here.
   explain(id, text, request = {}, hooks = {}) {
+    checkText(text, 'explain');
+    checkExplainRequest(request);
     const m = this.model(id);
     const { method = 'gradient', target, maxLength = -1, options = {} } = request;
     if (hooks.shouldCancel?.()) {
@@ -233,8 +235,6 @@ export class Engine {
       throw e;
     }
     let hookError = null;
-    checkText(text, 'explain');
-    checkExplainRequest(request);
     const progress = (done, total) => {
       try {
         hooks.onProgress?.(done, total);
