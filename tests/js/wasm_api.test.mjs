@@ -55,7 +55,9 @@ describe('the method registry', () => {
     }
     const ig = methods.find((m) => m.name === 'integrated-gradients');
     const steps = ig.options.find((o) => o.name === 'steps');
-    expect(steps).toMatchObject({ type: 'integer', default: 32, min: 1 });
+    // Adaptive by default: the first try, doubled until converged.
+    expect(steps).toMatchObject({ type: 'integer', default: 16, min: 1 });
+    expect(ig.options.find((o) => o.name === 'adaptive')).toMatchObject({ type: 'boolean', default: true });
   });
 });
 
@@ -327,7 +329,7 @@ describe('cancelling', () => {
   afterAll(() => model?.dispose());
 
   it('an abort mid-run rejects at once with AbortError, then the same explanation comes out right', async () => {
-    const request = { method: 'integrated-gradients', steps: 64, batchSize: 4 };
+    const request = { method: 'integrated-gradients', steps: 64, batchSize: 4, adaptive: false };
     const reference = await model.explain(TEXT, request);
     const ac = new AbortController();
     const seen = [];
@@ -341,7 +343,7 @@ describe('cancelling', () => {
       },
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError', message: 'explanation cancelled' });
-    // Stopped at the next batch: it saw progress up to 8 of 66 and no more.
+    // Stopped at the next batch: it saw progress up to 9 of 65 and no more.
     expect(seen.at(-1).done).toBeLessThan(seen.at(-1).total);
     expect(seen.at(-1).done).toBeLessThanOrEqual(12);
     expect(performance.now() - t0).toBeLessThan(reference.seconds * 1000 + 2000);

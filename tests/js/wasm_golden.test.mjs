@@ -89,7 +89,11 @@ describe.skipIf(!explainGoldens.length)('explanation goldens (every case against
       try {
         for (const c of gold.cases) {
           const where = `${file}: ${c.method} ${c.options} target ${c.target}`;
-          const e = await model.explain(gold.text, { method: c.method, target: c.target, ...parseOptions(c.options) });
+          // The reference integrates with exactly the steps and from the
+          // baseline it names (zero when none): no adaptive growth, no
+          // per-architecture default (as tests/cpp/test_explain_golden.cpp).
+          const fixed = ['integrated-gradients', 'integrated-hessians'].includes(c.method) ? { adaptive: false, baseline: 'zero' } : {};
+          const e = await model.explain(gold.text, { method: c.method, target: c.target, ...fixed, ...parseOptions(c.options) });
           expect(e.tokens.map((t) => t.id), where).toEqual(gold.input_ids);
           expect(e.tokens.map((t) => t.word), where).toEqual(gold.word_of_token);
           expect(e.prediction.label, where).toBe(gold.predicted);
