@@ -213,28 +213,12 @@ void run(MethodContext& ctx, Explanation& e) {
   const ShapleyResult r = kernel_shap(f, M, ctx.opts.integer("samples"),
                                       static_cast<uint64_t>(ctx.opts.integer("seed")), coalition_run(ctx));
   set_feature_scores(ctx, e, feats, r.values);
-  ExplanationCheck c;
-  c.name = "efficiency-gap";
-  c.reference = r.f_full - r.f_empty;
-  c.value = r.gap;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the values minus (f(text) - f(every word absent)); enforced exactly";
-  e.checks.push_back(c);
-  ExplanationCheck x;
-  x.name = "exact-shapley";
-  x.value = r.exact ? 1 : 0;
-  x.reference = 1;
-  x.relative = x.value;
-  x.description = r.exact ? "every coalition was evaluated: these are the exact Shapley values"
-                          : std::to_string(r.samples) + " sampled coalitions: an estimate of the Shapley values";
-  e.checks.push_back(x);
-  ExplanationCheck fe;
-  fe.name = "f-empty";
-  fe.value = r.f_empty;
-  fe.reference = r.f_full;
-  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
-  fe.description = "the output with every word absent (reference: with the text)";
-  e.checks.push_back(fe);
+  e.checks.push_back(efficiency_check(r, "enforced exactly"));
+  e.checks.push_back(flag_check("exact-shapley", r.exact,
+                                r.exact ? "every coalition was evaluated: these are the exact Shapley values"
+                                        : std::to_string(r.samples) +
+                                              " sampled coalitions: an estimate of the Shapley values"));
+  e.checks.push_back(f_empty_check(r));
   if (!r.exact) e.checks.push_back(samples_per_feature_check(r.samples, M));
 }
 

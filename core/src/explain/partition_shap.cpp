@@ -238,28 +238,12 @@ void run(MethodContext& ctx, Explanation& e) {
   const ShapleyResult r =
       partition_shap(f, M, text_partition_tree(texts), ctx.opts.integer("max-evals"), coalition_run(ctx));
   set_feature_scores(ctx, e, feats, r.values);
-  ExplanationCheck c;
-  c.name = "efficiency-gap";
-  c.reference = r.f_full - r.f_empty;
-  c.value = r.gap;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the values minus (f(text) - f(every word absent)); 0 by construction";
-  e.checks.push_back(c);
-  ExplanationCheck x;
-  x.name = "fully-expanded";
-  x.value = r.exact ? 1 : 0;
-  x.reference = 1;
-  x.relative = x.value;
-  x.description = r.exact ? "every group was expanded: these are the exact Owen values of the hierarchy"
-                          : "the budget ran out: groups left unexpanded share their change among their words";
-  e.checks.push_back(x);
-  ExplanationCheck fe;
-  fe.name = "f-empty";
-  fe.value = r.f_empty;
-  fe.reference = r.f_full;
-  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
-  fe.description = "the output with every word absent (reference: with the text)";
-  e.checks.push_back(fe);
+  e.checks.push_back(efficiency_check(r, "0 by construction"));
+  e.checks.push_back(flag_check("fully-expanded", r.exact,
+                                r.exact ? "every group was expanded: these are the exact Owen values of the hierarchy"
+                                        : "the budget ran out: groups left unexpanded share their change among "
+                                          "their words"));
+  e.checks.push_back(f_empty_check(r));
 }
 
 }  // namespace

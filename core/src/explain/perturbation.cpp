@@ -288,6 +288,36 @@ std::vector<double> solve_psd(std::vector<double> A, std::vector<double> b, int 
   }
 }
 
+ExplanationCheck efficiency_check(const ShapleyResult& r, const std::string& how) {
+  ExplanationCheck c;
+  c.name = "efficiency-gap";
+  c.reference = r.f_full - r.f_empty;
+  c.value = r.gap;
+  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
+  c.description = "sum of the values minus (f(text) - f(every word absent)); " + how;
+  return c;
+}
+
+ExplanationCheck f_empty_check(const ShapleyResult& r) {
+  ExplanationCheck fe;
+  fe.name = "f-empty";
+  fe.value = r.f_empty;
+  fe.reference = r.f_full;
+  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
+  fe.description = "the output with every word absent (reference: with the text)";
+  return fe;
+}
+
+ExplanationCheck flag_check(const std::string& name, bool on, const std::string& description) {
+  ExplanationCheck x;
+  x.name = name;
+  x.value = on ? 1 : 0;
+  x.reference = 1;
+  x.relative = x.value;
+  x.description = description;
+  return x;
+}
+
 ExplanationCheck samples_per_feature_check(int64_t samples, int M) {
   ExplanationCheck c;
   c.name = "samples-per-feature";

@@ -73,5 +73,11 @@ std::vector<double> solve_psd(std::vector<double> A, std::vector<double> b, int 
 
 // "2 samples per word" and the like: a check with the budget per feature.
 ExplanationCheck samples_per_feature_check(int64_t samples, int M);
+// The checks every Shapley-family method reports: the efficiency gap (sum of
+// the values - (f(text) - f(empty)); `how` says why it is 0), f(empty)
+// against f(text), and a 0/1 flag (exact values, or a fully expanded tree).
+ExplanationCheck efficiency_check(const ShapleyResult& r, const std::string& how);
+ExplanationCheck f_empty_check(const ShapleyResult& r);
+ExplanationCheck flag_check(const std::string& name, bool on, const std::string& description);
 
 }  // namespace wordlight::explain_detail

@@ -98,13 +98,7 @@ void run(MethodContext& ctx, Explanation& e) {
       if (w >= 0 && e.words[static_cast<size_t>(w)].tokens.size() == 1)
         e.words[static_cast<size_t>(w)].standard_error = r.standard_errors[static_cast<size_t>(k)];
     }
-  ExplanationCheck c;
-  c.name = "efficiency-gap";
-  c.reference = r.f_full - r.f_empty;
-  c.value = r.gap;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the values minus (f(text) - f(every word absent)); 0 by construction";
-  e.checks.push_back(c);
+  e.checks.push_back(efficiency_check(r, "0 by construction"));
   ExplanationCheck s;
   s.name = "max-standard-error";
   size_t worst = 0;
@@ -116,13 +110,7 @@ void run(MethodContext& ctx, Explanation& e) {
   s.description = "the largest standard error of a word's value over the permutations (reference: |f(text) - "
                   "f(empty)|); shrinks like 1 / sqrt(permutations)";
   e.checks.push_back(s);
-  ExplanationCheck fe;
-  fe.name = "f-empty";
-  fe.value = r.f_empty;
-  fe.reference = r.f_full;
-  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
-  fe.description = "the output with every word absent (reference: with the text)";
-  e.checks.push_back(fe);
+  e.checks.push_back(f_empty_check(r));
 }
 
 }  // namespace
