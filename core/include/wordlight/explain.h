@@ -123,7 +123,7 @@ struct MethodInfo {
 };
 
 // The architecture group of a model for the registry's facts: "cnn",
-// "bilstm" or "transformer" (BERT, DistilBERT, RoBERTa).
+// "bilstm", "transformer" (BERT, DistilBERT, RoBERTa) or "decoder" (GPT-2).
 std::string architecture_group(const ModelConfig& config);
 
 // Every method, in a stable order.
