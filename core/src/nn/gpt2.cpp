@@ -30,20 +30,14 @@
 
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "dense_layers.h"
 #include "model_internal.h"
 
 namespace wordlight {
 namespace {
 
-struct Linear {
-  int O = 0, I = 0;
-  std::vector<float> w, b;  // w: (O, I), b: (O)
-  PackedLinear packed;
-};
-
-struct Norm {
-  std::vector<float> gamma, beta;  // (C)
-};
+using Linear = detail::DenseLinear;  // w: (O, I), b: (O)
+using Norm = detail::LayerNormParams;
 
 // One Conv1D as stored: weight (I, O) and bias (O).
 struct Conv1D {
@@ -253,12 +247,9 @@ class Gpt2Model : public Model {
     n.beta = take(p + "bias", {C_});
     return n;
   }
-  static Var lin(Graph<float>& g, Var x, const Linear& l) {
-    return g.linear(x, g.parameter(Shape{l.O, l.I}, l.w.data(), &l.packed), g.parameter(Shape{l.O}, l.b.data()));
-  }
+  static Var lin(Graph<float>& g, Var x, const Linear& l) { return detail::apply_linear(g, x, l); }
   Var layer_norm(Graph<float>& g, Var x, const Norm& n) const {
-    return g.layernorm(x, g.parameter(Shape{C_}, n.gamma.data()), g.parameter(Shape{C_}, n.beta.data()),
-                       config_.layer_norm_eps);
+    return detail::apply_layer_norm(g, x, n, C_, config_.layer_norm_eps);
   }
   const float* lm_head_weights() const { return lm_head_.empty() ? wte_.data() : lm_head_.data(); }
 

@@ -6,20 +6,14 @@
 
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "dense_layers.h"
 #include "model_internal.h"
 
 namespace wordlight {
 namespace {
 
-struct Linear {
-  int O = 0, I = 0;
-  std::vector<float> w, b;  // w: (O, I), b: (O)
-  PackedLinear packed;
-};
-
-struct Norm {
-  std::vector<float> gamma, beta;  // (C)
-};
+using Linear = detail::DenseLinear;  // w: (O, I), b: (O)
+using Norm = detail::LayerNormParams;
 
 struct Block {
   Linear q, k, v, out, ffn1, ffn2;
@@ -322,9 +316,7 @@ class TransformerModel : public Model {
     return n;
   }
   static Var param(Graph<float>& g, const std::vector<float>& v, Shape s) { return g.parameter(s, v.data()); }
-  static Var lin(Graph<float>& g, Var x, const Linear& l) {
-    return g.linear(x, g.parameter(Shape{l.O, l.I}, l.w.data(), &l.packed), g.parameter(Shape{l.O}, l.b.data()));
-  }
+  static Var lin(Graph<float>& g, Var x, const Linear& l) { return detail::apply_linear(g, x, l); }
   // The decoder's weights: the word embeddings unless the checkpoint gave
   // it a different table.
   const float* decoder_weights() const { return decoder_.w.empty() ? word_.data() : decoder_.w.data(); }
@@ -335,7 +327,7 @@ class TransformerModel : public Model {
     return g.dropout(x, config_.dropout, g.next_dropout_seed());
   }
   Var layer_norm(Graph<float>& g, Var x, const Norm& n) const {
-    return g.layernorm(x, param(g, n.gamma, {C_}), param(g, n.beta, {C_}), config_.layer_norm_eps);
+    return detail::apply_layer_norm(g, x, n, C_, config_.layer_norm_eps);
   }
 
   const SafetensorsFile* st_;  // only during construction
