@@ -164,6 +164,15 @@ export function createCompareView(app, panel) {
 
   return {
     panel,
+    // A link's compared methods, checked against those offered -> notices.
+    acceptState(st) {
+      const list = (st.compare || []).filter((n) => app.applicable(n) && app.method(n) && offered().some((m) => m.name === n));
+      const changes = [];
+      for (const n of st.compare || []) if (!list.includes(n)) changes.push(`Compare: \u201c${n}\u201d is not a method that can be compared on this model: left out.`);
+      app.state.compare = [...new Set(list)].slice(0, 4);
+      this.setPicks(app.state.compare);
+      return changes;
+    },
     setPicks(list) {
       if (list?.length) picks = list.filter((n) => offered().some((m) => m.name === n));
       if (app.methods.length) fillPicks();
