@@ -87,6 +87,7 @@
  *
  * Exports (set by exports.js):
  * @property {(view: string, getExport: () => Export|null) => HTMLElement} exportRow   PNG/SVG/HTML/JSON buttons (ids export-<view>-<format>)
+ * @property {(getExport: () => Export|null, format: 'png'|'svg'|'html'|'json') => Promise<void>} doExport  one export, downloaded
  * @property {(fontSize: number, font: string) => (t: string) => number} measure
  * @property {string} exportFont
  *
@@ -95,6 +96,7 @@
  * @property {() => void} saveStateSoon    debounced
  * @property {(reason: string) => void} requestExplain  a setting changed: recompute the shown view (soon, or ask)
  * @property {(text: string) => void} setText  sets the text and explains it
+ * @property {() => void} afterChange     a model was loaded: every view hears of it, the shown one computes
  * @property {() => Promise<void>} predictNow  (set by prediction.js)
  *
  * The Words view (set by views/words.js):
