@@ -1,17 +1,31 @@
 // The page never misleads (issue 13), its logic without a browser: unsigned
 // scores on a sequential scale whose legend says "importance"; the registry's
-// facts (titles, what is explained, options per architecture) and the
-// fallbacks that stand in for them; a hostile link's options repaired with a
+// facts (titles, what is explained) read from the registry, with no copy
+// of them in the page (options per architecture: wasm_facts.test.mjs, the
+// module's own resolution); a hostile link's options repaired with a
 // sentence per change; unread words marked in every export; every view's
 // export in SVG, HTML and JSON with its colour bar; the link keeps every
 // setting.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import * as wordlight from '../../wasm/wordlight.mjs';
 
 import { GNBU, PUOR, contrast, divergingRgb, hexToRgb, legendMeaning, legendTicks, scoreColours, sequentialRgb } from '../../web/src/colour.js';
-import { architectureGroup, explainsKind, methodName, requestOptions, resolveMethods, resultScores, resultTitle, setRegistry } from '../../web/src/names.js';
+import { explainsKind, methodName, requestOptions, resultScores, resultTitle, setRegistry } from '../../web/src/names.js';
 import { decodeState, encodeState, repairOptions, checkInteger } from '../../web/src/state.js';
 import { compareExport, curveExport, layout, matrixExport, runs, toHtml, toJson, toSvg } from '../../web/src/export.js';
 import { tailStart, unreadFromTokens, unreadInfo, unreadSentence, wordUnknown } from '../../web/src/unread.js';
+
+// The page reads the facts of a method from the module's registry, as it
+// does in the browser (no copy of them in the page or here).
+let REAL = [];
+beforeAll(async () => {
+  REAL = await wordlight.methods({ threads: 1 });
+  setRegistry(REAL);
+});
+afterAll(async () => {
+  await wordlight.shutdown();
+});
 
 function result(text, scores, extra = {}) {
   const words = [];
@@ -101,32 +115,19 @@ describe('the registry\'s facts', () => {
     expect(methodName('saliency')).toBe('Saliency');
     expect(explainsKind('neuron-relevance')).toBe('neuron');
     expect(explainsKind('lrp')).toBe('output');
+    expect(resultScores({ method: 'saliency' })).toBe('unsigned');
     setRegistry([]);
-    // The fallbacks, until the module carries the fields.
+    // The page keeps no copy of the facts: a method the registry does not
+    // list is shown by its own name, as signed scores of the output.
+    expect(methodName('integrated-gradients')).toBe('integrated-gradients');
+    expect(explainsKind('layer-relevance')).toBe('output');
+    expect(resultScores({ method: 'saliency' })).toBe('signed');
+    // A result that says what its numbers are is drawn as it says.
+    expect(resultScores({ method: 'smoothgrad-squared', scores: 'unsigned' })).toBe('unsigned');
+    setRegistry(REAL);
     expect(methodName('integrated-gradients')).toBe('Integrated Gradients');
     expect(explainsKind('layer-relevance')).toBe('layers');
     expect(resultScores({ method: 'smoothgrad-squared' })).toBe('unsigned');
-  });
-
-  it('offer per architecture only the options and values that apply', () => {
-    const bilstm = resolveMethods(REGISTRY, 'bilstm');
-    const lrp = bilstm.find((m) => m.name === 'lrp');
-    expect(lrp.options.map((o) => o.name)).toEqual(['rule']);
-    expect(lrp.options[0].choices).toEqual(['epsilon']);
-    expect(bilstm.find((m) => m.name === 'only-cnn').applicable).toBe(false);
-    expect(bilstm.find((m) => m.name === 'only-cnn').why).toMatch(/cnn/);
-    const bert = resolveMethods(REGISTRY, 'transformer').find((m) => m.name === 'lrp');
-    expect(bert.options.map((o) => o.name)).toEqual(['rule', 'variant']);
-    const cnn = resolveMethods(REGISTRY, 'cnn').find((m) => m.name === 'lrp');
-    expect(cnn.options[0].choices).toEqual(['epsilon', 'z-plus', 'alpha-beta']);
-    // Fallback (a registry without the fields): LRP's rules on the BiLSTM.
-    const old = [{ name: 'lrp', options: [{ name: 'rule', type: 'choice', default: 'epsilon', choices: ['epsilon', 'z-plus', 'alpha-beta'] }, { name: 'variant', type: 'choice', default: 'attnlrp', choices: ['attnlrp', 'cp-lrp'] }] }];
-    const fb = resolveMethods(old, 'bilstm')[0];
-    expect(fb.options.map((o) => o.name)).toEqual(['rule']);
-    expect(fb.options[0].choices).toEqual(['epsilon']);
-    expect(architectureGroup({ architecture: 'wordlight-bilstm' })).toBe('bilstm');
-    expect(architectureGroup({ architecture: 'bert' })).toBe('transformer');
-    expect(architectureGroup({ architecture: 'bert', architecture_group: 'cnn' })).toBe('cnn');
   });
 
   it('send the per-model defaults that differ from the registry\'s, and the user\'s choices', () => {

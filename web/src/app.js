@@ -76,6 +76,10 @@
  * @property {() => string} text
  * @property {() => number|undefined} targetArg   the class to explain (undefined: the predicted one)
  * @property {(what: 'text'|'model'|'target') => void} emit   tells every view (View.invalidate)
+ * @property {(method: string, opts?: {text?: string, extra?: object, label?: string}) => Promise<object|null>} explainJob
+ *   one explanation by `method` of the page's text (or opts.text) for the page's class, with the
+ *   options every view sends (explainOptions(method, opts.extra)), as the page's job (progress
+ *   "label: done of total", Cancel) -> the result, or null when cancelled; an error rejects
  *
  * Status and jobs (set by status.js):
  * @property {(msg: string) => void} showError
@@ -110,6 +114,8 @@
  * @property {(source: Map<string, Uint8Array>|object, entry: object) => Promise<boolean>} loadModel
  */
 
+import { methodName, requestOptions } from './names.js';
+
 export const DEFAULT_METHOD = 'integrated-gradients';
 
 /**
@@ -117,10 +123,9 @@ export const DEFAULT_METHOD = 'integrated-gradients';
  * add the rest.
  * @param {object} api the wordlight JS API module
  * @param {{ text: HTMLTextAreaElement }} el
- * @param {(name?: string, extra?: object) => object} requestOptions names.js requestOptions
  * @returns {App}
  */
-export function createApp(api, el, requestOptions) {
+export function createApp(api, el) {
   const app = {
     api,
     manifest: { default: null, models: [] },
@@ -153,6 +158,16 @@ export function createApp(api, el, requestOptions) {
   // view sends the same for the same method.
   app.explainOptions = (name = app.state.method, extra = {}) =>
     requestOptions(app.method(name), app.globalMethod(name), { ...(name === app.state.method ? app.state.options : {}), ...extra });
+  app.explainJob = (method, { text = app.text(), extra = {}, label = methodName(method) } = {}) =>
+    app.runJob(`${label}\u2026`, (signal, progress) =>
+      app.model.explain(text, {
+        method,
+        target: app.targetArg(),
+        ...app.explainOptions(method, extra),
+        signal,
+        onProgress: ({ done, total }) => progress(`${label}: ${done} of ${total}`, done, total),
+      }),
+    );
   app.emit = (what) => {
     for (const v of Object.values(app.views)) v.invalidate(what);
   };

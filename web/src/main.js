@@ -10,7 +10,7 @@ import './style.css';
 import { $, debounce } from './dom.js';
 import { hideTooltip } from './heatmap.js';
 import { decodeState, encodeState, repairOptions, VIEWS } from './state.js';
-import { methodName, requestOptions, setRegistry } from './names.js';
+import { methodName, setRegistry } from './names.js';
 import { createApp } from './app.js';
 import { installStatus } from './status.js';
 import { installExports } from './exports.js';
@@ -62,7 +62,7 @@ const el = {
   drop: $('#drop'),
 };
 
-const app = createApp(api, el, requestOptions);
+const app = createApp(api, el);
 app.timings = timings; // the same object: the Words view adds 'heatmap'
 window.wordlightPage = app; // for the console and the end-to-end tests
 

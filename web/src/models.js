@@ -6,7 +6,7 @@
 // for the start-up in main.js.
 import { $, h, replace, clear } from './dom.js';
 import { repairOptions } from './state.js';
-import { architectureGroup, methodName, resolveMethods, setRegistry } from './names.js';
+import { methodName, setRegistry } from './names.js';
 import { fetchModelFiles, filesFromDrop, filesFromInput, missingModelFiles } from './files.js';
 import { DEFAULT_METHOD } from './app.js';
 
@@ -127,17 +127,19 @@ export function installModelPicker(app, el) {
       return false;
     }
     if (!m) return false;
-    if (old) old.dispose().catch(() => {});
-    // The methods and options as they apply to this model.
-    let resolved = null;
-    if (typeof m.methods === 'function') {
-      try {
-        resolved = await m.methods();
-      } catch {
-        resolved = null;
-      }
+    // The methods and options as they apply to this model (the registry
+    // resolved by the module for its architecture).
+    let resolved;
+    try {
+      resolved = await m.methods();
+    } catch (e) {
+      m.dispose().catch(() => {});
+      app.showError(`Could not read the methods for ${entry.name}: ${e.message}`);
+      fillModels();
+      return false;
     }
-    app.modelMethods = Array.isArray(resolved) && resolved.length ? resolved : resolveMethods(app.methods, architectureGroup(m.info));
+    if (old) old.dispose().catch(() => {});
+    app.modelMethods = resolved;
     setRegistry(app.modelMethods);
     app.model = m;
     app.modelName = entry.name;

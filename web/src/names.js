@@ -1,13 +1,13 @@
-// What the page knows about a method comes from the registry
-// (wordlight.methods(), and model.methods() for the loaded model): its
-// display name (`title`), whether its numbers are signed evidence or
-// unsigned magnitudes (`scores`), what it explains (`explains`: the class's
-// output, a neuron or the layers), which architectures and option values
-// apply (`applies_to`, options' `applies_to` and `by_architecture`).
-//
-// FALLBACK: the tables below stand in for those fields only while the
-// module in wasm/dist predates them (each field is used as soon as it is
-// there); delete them once every build carries the fields.
+// What the page knows about a method comes from the registry, declared
+// once in C++ (core/src/explain/registry.cpp, serialised by
+// registry_json.cpp) and read through wordlight.methods() and, for the
+// loaded model, model.methods(): its display name (`title`), whether its
+// numbers are signed evidence or unsigned magnitudes (`scores`,
+// `unsigned_when`), what it explains (`explains`: the class's output, a
+// neuron or the layers), which architectures and option values apply
+// (`applicable`, `why`, the options resolved for the model). The page keeps
+// no table of its own: a method the registry does not list is shown by its
+// name, as signed scores of the output.
 
 let registry = new Map();
 
@@ -16,38 +16,11 @@ export function setRegistry(list) {
   registry = new Map((list || []).map((m) => [m.name, m]));
 }
 
-const FALLBACK_TITLES = {
-  gradient: 'Gradient',
-  saliency: 'Saliency',
-  'gradient-x-input': 'Gradient \u00d7 input',
-  'integrated-gradients': 'Integrated Gradients',
-  'integrated-hessians': 'Integrated Hessians',
-  smoothgrad: 'SmoothGrad',
-  'smoothgrad-squared': 'SmoothGrad\u00b2',
-  occlusion: 'Occlusion',
-  lrp: 'LRP',
-  'layer-relevance': 'Layer relevance',
-  'neuron-relevance': 'Neuron relevance',
-};
-const FALLBACK_UNSIGNED = new Set(['saliency', 'smoothgrad-squared']);
-const FALLBACK_UNSIGNED_WHEN = { gradient: { reduce: 'l2' }, smoothgrad: { reduce: 'l2' } };
-const FALLBACK_EXPLAINS = { 'layer-relevance': 'layers', 'neuron-relevance': 'neuron' };
-// Option facts per architecture group (what lrp.cpp's descriptions say).
-const FALLBACK_OPTION_ARCH = {
-  lrp: { alpha: ['cnn'], 'bias-factor': ['bilstm'], variant: ['transformer'] },
-};
-const FALLBACK_OPTION_BY_ARCH = {
-  lrp: { rule: { bilstm: { choices: ['epsilon'] }, transformer: { choices: ['epsilon'] } } },
-  // From zero the trained transformers' path turns sharply near its start
-  // (16 points leave a gap of several hundred percent); from [UNK] it is smooth.
-  'integrated-hessians': { baseline: { transformer: { default: 'unk' } } },
-};
-
 const entry = (m) => (typeof m === 'string' ? registry.get(m) || { name: m } : m || {});
 
 export function methodName(m) {
   const e = entry(m);
-  return e.title || FALLBACK_TITLES[e.name] || e.name || '';
+  return e.title || e.name || '';
 }
 
 // The name without a parenthesised remark.
@@ -58,8 +31,7 @@ export function shortMethodName(m) {
 // 'signed' (evidence for / against) or 'unsigned' (a magnitude: importance).
 export function methodScores(m) {
   const e = entry(m);
-  if (e.scores === 'signed' || e.scores === 'unsigned') return e.scores;
-  return FALLBACK_UNSIGNED.has(e.name) ? 'unsigned' : 'signed';
+  return e.scores === 'unsigned' ? 'unsigned' : 'signed';
 }
 
 // What a result's numbers are: the result's own `scores`, else the method's,
@@ -68,7 +40,7 @@ export function methodScores(m) {
 export function resultScores(r) {
   if (r?.scores === 'signed' || r?.scores === 'unsigned') return r.scores;
   const e = entry(r?.method);
-  const when = e.unsigned_when || (e.applies_to ? null : FALLBACK_UNSIGNED_WHEN[e.name]);
+  const when = e.unsigned_when;
   if (when && Object.entries(when).every(([k, v]) => String(r.options?.[k]) === String(v))) return 'unsigned';
   return methodScores(r?.method);
 }
@@ -77,8 +49,7 @@ export function resultScores(r) {
 export function explainsKind(m) {
   const e = entry(m);
   const k = typeof e.explains === 'string' ? e.explains : e.explains?.kind;
-  if (k === 'output' || k === 'neuron' || k === 'layers') return k;
-  return FALLBACK_EXPLAINS[e.name] || 'output';
+  return k === 'neuron' || k === 'layers' ? k : 'output';
 }
 
 // Methods whose word scores explain the class's output (Compare and the
@@ -127,47 +98,6 @@ export function explainedPhrase(r) {
   const kind = resultKind(r);
   if (kind !== 'output') return (typeof r?.explains === 'object' && r.explains.unit) || r?.unit || (kind === 'neuron' ? 'the neuron' : 'the layers');
   return `the ${r.prediction.output} of \u201c${r.prediction.target_name}\u201d`;
-}
-
-// 'cnn' | 'bilstm' | 'transformer' for a model's info.
-export function architectureGroup(info) {
-  if (info?.architecture_group) return info.architecture_group;
-  const a = String(info?.architecture || info?.model_type || '').toLowerCase();
-  if (/cnn/.test(a)) return 'cnn';
-  if (/lstm/.test(a)) return 'bilstm';
-  return 'transformer';
-}
-
-// The registry resolved for one architecture group, in the shape of
-// model.methods(): each method with `applicable` (and `why`), its options
-// filtered to those that apply, with the effective default and choices.
-export function resolveMethods(list, group) {
-  return (list || []).map((m) => {
-    const applies = Array.isArray(m.applies_to) ? m.applies_to : null;
-    const applicable = !applies || applies.includes(group);
-    const options = [];
-    // A registry that says where methods apply says it for options too; the
-    // fallback tables are for one that predates the fields.
-    const old = !Array.isArray(m.applies_to);
-    for (const o of m.options || []) {
-      const oa = Array.isArray(o.applies_to) ? o.applies_to : old ? FALLBACK_OPTION_ARCH[m.name]?.[o.name] : null;
-      if (oa && !oa.includes(group)) continue;
-      const by = o.by_architecture?.[group] || (old ? FALLBACK_OPTION_BY_ARCH[m.name]?.[o.name]?.[group] : null) || {};
-      const r = { ...o };
-      delete r.by_architecture;
-      delete r.applies_to;
-      if (by.choices) r.choices = by.choices;
-      if (by.default !== undefined) r.default = by.default;
-      if (r.choices && !r.choices.includes(r.default)) r.default = r.choices[0];
-      options.push(r);
-    }
-    return {
-      ...m,
-      options,
-      applicable: m.applicable ?? applicable,
-      why: m.why ?? (applicable ? undefined : `${methodName(m)} does not apply to ${group} models (only to ${applies.join(', ')})`),
-    };
-  });
 }
 
 // The options to send with an explanation: the user's, plus the resolved

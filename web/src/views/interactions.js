@@ -9,11 +9,12 @@ import { checkInteger } from '../state.js';
 import { matrixExport } from '../export.js';
 import { wordUnknown } from '../unread.js';
 
-// The steps option of integrated-hessians as it applies to the loaded model
-// (FALLBACK: 1 to 256, default 16, until the registry is read).
+// The steps option of integrated-hessians as the registry resolves it for
+// the loaded model (range and default). Before the registry is read (or
+// in a module without the method) the box takes no value: min > max.
 function stepsSpec(app) {
   const o = app.method('integrated-hessians')?.options?.find((x) => x.name === 'steps');
-  return { min: o?.min ?? 1, max: o?.max ?? 256, default: o?.default ?? 16 };
+  return o ? { min: o.min, max: o.max, default: o.default } : { min: 1, max: 0, default: '' };
 }
 
 const MAX_WORDS = 60;
@@ -71,7 +72,9 @@ export function createInteractionsView(app, panel) {
   );
   syncSteps();
 
-  const requestOpts = () => app.explainOptions('integrated-hessians', app.state.ihSteps !== '' && app.state.ihSteps !== undefined ? { steps: Number(app.state.ihSteps) } : {});
+  // The steps box's value when it overrides the method's steps.
+  const stepsOverride = () => (app.state.ihSteps !== '' && app.state.ihSteps !== undefined ? { steps: Number(app.state.ihSteps) } : {});
+  const requestOpts = () => app.explainOptions('integrated-hessians', stepsOverride());
   const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, requestOpts()]);
 
   async function refresh(force) {
@@ -86,15 +89,7 @@ export function createInteractionsView(app, panel) {
     const k = currentKey();
     app.clearError();
     try {
-      const r = await app.runJob(`${methodName('integrated-hessians')}…`, (signal, progress) =>
-        app.model.explain(text, {
-          method: 'integrated-hessians',
-          ...requestOpts(),
-          target: app.targetArg(),
-          signal,
-          onProgress: ({ done, total }) => progress(`Integrated Hessians: ${done} of ${total}`, done, total),
-        }),
-      );
+      const r = await app.explainJob('integrated-hessians', { text, extra: stepsOverride() });
       if (!r) return;
       result = r;
       key = k;

@@ -9,13 +9,13 @@ import { methodName, resultScores, resultTitle } from '../names.js';
 import { matrixExport } from '../export.js';
 import { wordUnknown } from '../unread.js';
 
-// The mode option of layer-relevance as it applies to the loaded model
-// (FALLBACK: the two modes, until the registry lists them).
+// The mode option of layer-relevance as the registry resolves it for the
+// loaded model (its choices are shown as the registry spells them, as in
+// the options form); none when the module has no such option.
 function modeSpec(app) {
   const o = app.method('layer-relevance')?.options?.find((x) => x.name === 'mode');
-  return o?.choices?.length ? o : { name: 'mode', choices: ['lrp', 'gradient-x-activation'], default: 'lrp' };
+  return o?.choices?.length ? o : { name: 'mode', choices: [], default: '' };
 }
-const MODE_NAMES = { lrp: 'LRP', 'gradient-x-activation': 'gradient \u00d7 activation' };
 
 // A cell's number in a few characters: .31, −.072, 1.5, 2e−3.
 function compact(v) {
@@ -35,7 +35,7 @@ export function createLayersView(app, panel) {
   function fillModes() {
     const spec = modeSpec(app);
     const want = app.state.layersMode && spec.choices.includes(app.state.layersMode) ? app.state.layersMode : spec.default;
-    replace(mode, spec.choices.map((c) => h('option', { value: c, text: MODE_NAMES[c] || c, selected: c === want })));
+    replace(mode, spec.choices.map((c) => h('option', { value: c, text: c, selected: c === want })));
     mode.value = want;
   }
   mode.addEventListener('change', () => {
@@ -75,9 +75,7 @@ export function createLayersView(app, panel) {
     const k = currentKey();
     app.clearError();
     try {
-      const r = await app.runJob('Layer relevance…', (signal) =>
-        app.model.explain(text, { method: 'layer-relevance', target: app.targetArg(), ...app.explainOptions('layer-relevance', { mode: mode.value, topK: 8 }), signal }),
-      );
+      const r = await app.explainJob('layer-relevance', { text, extra: { mode: mode.value, topK: 8 } });
       if (!r) return;
       result = r;
       key = k;
@@ -184,9 +182,7 @@ export function createLayersView(app, panel) {
     const text = result.text;
     const target = neuronBox.querySelector('.neuron-out');
     try {
-      const r = await app.runJob(`Neuron ${neuron}…`, (signal) =>
-        app.model.explain(text, { method: 'neuron-relevance', target: app.targetArg(), ...app.explainOptions('neuron-relevance', { mode: mode.value, layer: li, neuron }), signal }),
-      );
+      const r = await app.explainJob('neuron-relevance', { text, extra: { mode: mode.value, layer: li, neuron }, label: `Neuron ${neuron}` });
       if (!r) return;
       neuronResult = r;
       // A neuron's explanation is about the neuron, not the class.
@@ -219,7 +215,7 @@ export function createLayersView(app, panel) {
       stem: `wordlight_${app.modelName}_layers`.replace(/[^A-Za-z0-9_.-]/g, '-'),
       ...matrixExport(
         {
-          head: `${app.modelName} \u00b7 ${methodName('layer-relevance')} (${MODE_NAMES[mode.value] || mode.value}) \u00b7 ${resultTitle(r)}`,
+          head: `${app.modelName} \u00b7 ${methodName('layer-relevance')} (${mode.value}) \u00b7 ${resultTitle(r)}`,
           rowLabels: r.layers.map((L) => L.layer),
           colLabels: cols.map((c) => c.label),
           values: rows,
@@ -250,7 +246,7 @@ export function createLayersView(app, panel) {
       const spec = modeSpec(app);
       const changes = [];
       if (st.layersMode && !spec.choices.includes(st.layersMode)) {
-        changes.push(`Layers: mode \u201c${st.layersMode}\u201d is not offered for this model: using ${MODE_NAMES[spec.default] || spec.default}.`);
+        changes.push(`Layers: mode \u201c${st.layersMode}\u201d is not offered for this model: using ${spec.default}.`);
         app.state.layersMode = '';
       } else app.state.layersMode = st.layersMode && st.layersMode !== spec.default ? st.layersMode : '';
       fillModes();

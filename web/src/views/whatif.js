@@ -87,9 +87,7 @@ export function createWhatIfView(app, panel) {
       renderChips(t);
       const [p0, p1] = await Promise.all([app.model.predict(app.text()), app.model.predict(t)]);
       renderDelta(p0, p1);
-      const r = await app.runJob(`${methodName(app.state.method)}…`, (signal) =>
-        app.model.explain(t, { method: app.state.method, target: app.targetArg(), ...app.explainOptions(app.state.method), signal }),
-      );
+      const r = await app.explainJob(app.state.method, { text: t });
       if (!r) return;
       key = k;
       const { scale, unread } = renderHeatmap(hm, r, {});

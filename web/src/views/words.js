@@ -50,15 +50,7 @@ export function createWordsView(app, panel) {
     const method = app.state.method;
     const started = performance.now();
     try {
-      const r = await app.runJob(`${methodName(method)}…`, (signal, progress) =>
-        app.model.explain(text, {
-          method,
-          target: app.targetArg(),
-          ...app.explainOptions(method),
-          signal,
-          onProgress: ({ done, total }) => progress(`${methodName(method)}: ${done} of ${total}`, done, total),
-        }),
-      );
+      const r = await app.explainJob(method, { text });
       if (!r) return;
       app.lastSeconds = (performance.now() - started) / 1000;
       app.result = r;
