@@ -108,6 +108,10 @@ export async function readModelFiles(source, { fileNames, onProgress } = {}) {
         throw new Error(`wordlight: could not fetch ${url}: ${e.message}`);
       }
       if (res.status === 404) return;
+      // A single-page app's server (Vite's default, most static hosts'
+      // fallback) answers a missing file with its index.html: no model
+      // file is HTML, so that is an absent file too.
+      if (res.ok && /^text\/html\b/i.test(res.headers.get('content-type') || '')) return;
       if (!res.ok) throw new Error(`wordlight: ${url}: HTTP ${res.status} ${res.statusText}`);
       const len = Number(res.headers.get('content-length')) || 0;
       totals.set(n, len);

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildManifest } from './manifest.mjs';
+import { runtimeFiles } from '../../wasm/vite.mjs';
 
 export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
@@ -58,15 +59,11 @@ const TYPES = {
   '.safetensors': 'application/octet-stream',
 };
 
-// The files of the JS package the page needs (not its tests or sources).
-const PACKAGE_FILES = ['wordlight.mjs', 'engine.mjs', 'sources.mjs', 'worker.js'];
-
+// The files of the JS package the page loads at run time (its modules,
+// worker and wasm builds): the same list the package's own Vite plugin
+// serves to apps that install it (wasm/vite.mjs).
 export function packageFiles(wasmDir) {
-  const out = PACKAGE_FILES.map((f) => [f, path.join(wasmDir, f)]);
-  const dist = path.join(wasmDir, 'dist');
-  if (fs.existsSync(dist))
-    for (const f of fs.readdirSync(dist)) if (/\.(js|wasm|json)$/.test(f)) out.push(['dist/' + f, path.join(dist, f)]);
-  return out;
+  return runtimeFiles(wasmDir);
 }
 
 // url path (no query) -> file on disk, or null.
