@@ -52,7 +52,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wordlight-npm-'));
   // The prepack script checks that the wasm builds are there (not run
   // with --ignore-scripts, so run the pack with scripts).
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, '--loglevel=error'], { cwd: path.join(ROOT, 'wasm'), encoding: 'utf8' });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, '--loglevel=error'], { cwd: path.join(ROOT, 'wasm'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const info = JSON.parse(out)[0];
   tarball = path.join(tmp, info.filename);
   expected = { files: info.files.map((f) => f.path).sort() };
@@ -93,13 +93,34 @@ console.log(JSON.stringify({ label: e.prediction.target_name, words: e.words.map
 await model.dispose();
 await wordlight.shutdown();
 `;
-    const dir = project('node-app', { 'explain.mjs': script });
+    // The same use in TypeScript, checked against the package's types.
+    const ts = `import * as wordlight from 'wordlight';
+import type { Explanation, MethodInfo } from 'wordlight';
+import vitePlugin from 'wordlight/vite';
+const plugin: { name: string } = vitePlugin();
+const model = await wordlight.load('m', { threads: 1 });
+const e: Explanation = await model.explain('a film', { method: 'integrated-gradients', steps: 8 });
+const top: string = e.words[0].text;
+const score: number | null = e.words[0].score;
+const methods: MethodInfo[] = await wordlight.methods();
+// @ts-expect-error: the text must be a string
+await model.predict(42);
+export { top, score, methods, plugin };
+`;
+    const tsconfig = { compilerOptions: { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: ['check.mts'] };
+    const dir = project('node-app', { 'explain.mjs': script, 'check.mts': ts, 'tsconfig.json': JSON.stringify(tsconfig) });
     // Installed from the tarball, not linked to the repository.
     expect(fs.lstatSync(path.join(dir, 'node_modules/wordlight')).isSymbolicLink()).toBe(false);
     const got = JSON.parse(execFileSync(process.execPath, ['explain.mjs'], { cwd: dir, encoding: 'utf8' }).trim().split('\n').at(-1));
     expect(got.label).toBe(expected.label);
     expect(got.methods).toBeGreaterThan(5);
     close(got.words);
+    // `types` and `exports` resolve for TypeScript (tsc of the repository's devDependencies).
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: dir, encoding: 'utf8' });
+    } catch (e) {
+      throw new Error(`tsc: ${e.stdout}${e.stderr}`);
+    }
   });
 
   it('works in a Vite app built with the wordlight/vite plugin, in Chromium', async () => {
