@@ -2,6 +2,7 @@
 // signed scores, sequential for magnitudes), and a few SVG pieces.
 import { contrast, divergingRgb, hexToRgb, rgbToHex, scoreColours } from '../colour.js';
 import { v, approxMeasure } from './vnode.js';
+import { methodScores } from '../names.js';
 
 export const INK = '#161b26';
 export const MUTED = '#4a5468';
@@ -29,12 +30,12 @@ export function wordsOf(r) {
   }));
 }
 
-// Magnitudes (never negative): the registry says so, or the method is one
-// of the two known ones (older modules do not say).
+// Magnitudes (never negative): the result says so, else the registry
+// (names.js reads it; the page keeps no list of its own).
 export function isUnsigned(r, info) {
   const s = r?.scores ?? info?.scores;
   if (s === 'unsigned' || s === 'signed') return s === 'unsigned';
-  return ['saliency', 'smoothgrad-squared'].includes(r?.method ?? info?.name);
+  return methodScores(r?.method ?? info?.name ?? '') === 'unsigned';
 }
 
 // ColorBrewer BuGn (5 classes, light to dark): a sequential scale that is
