@@ -29,6 +29,7 @@
 #include "wordlight/backend.h"
 #include "wordlight/error.h"
 #include "wordlight/gemm.h"
+#include "wordlight/op_attrs.h"
 #include "wordlight/ops.h"
 #include "wordlight/shape.h"
 
@@ -38,29 +39,6 @@ struct Var {
   int id = -1;
   bool valid() const { return id >= 0; }
 };
-
-enum class OpKind : uint8_t {
-  leaf,
-  linear,
-  matmul,
-  embedding,
-  conv1d,
-  maxpool,
-  unary,
-  binary,
-  scale,
-  softmax,
-  cross_entropy,
-  layernorm,
-  attention,
-  dropout,
-  concat,
-  slice,
-  reshape,
-  sum,
-  pick,
-};
-const char* op_name(OpKind k);
 
 // Layer-wise relevance propagation as a backward mode (Graph::lrp_backward,
 // core/src/autodiff/lrp.cpp): the gradient-times-input trick, a backward
@@ -162,8 +140,10 @@ class Graph {
   Var tanh(Var x) { return unary(x, {ops::Unary::tanh, 1.0}); }
   Var sigmoid(Var x) { return unary(x, {ops::Unary::sigmoid, 1.0}); }
   Var softplus(Var x, double beta) { return unary(x, {ops::Unary::softplus, beta}); }
-  Var add(Var a, Var b);  // numpy broadcasting
-  Var mul(Var a, Var b);  // numpy broadcasting
+  // a op b with numpy broadcasting (add, mul)
+  Var binary(Var a, Var b, ops::Binary op);
+  Var add(Var a, Var b) { return binary(a, b, ops::Binary::add); }
+  Var mul(Var a, Var b) { return binary(a, b, ops::Binary::mul); }
   Var scale(Var x, T s);
   Var softmax(Var x);      // over the last dim
   Var log_softmax(Var x);  // over the last dim
@@ -208,6 +188,14 @@ class Graph {
   const T* tangent(Var v) const { return node(v).tangent; }
   const T* grad_tangent(Var v) const { return node(v).grad_tangent; }
   bool requires_grad(Var v) const { return node(v).requires_grad; }
+  // The node's op, its inputs in order (concat: every part; an absent
+  // optional input before a present one is an invalid Var, absent trailing
+  // ones, such as a missing bias, are left out) and its named
+  // attributes (op_attrs.h): attrs<LinearAttrs>(v) throws unless v is a linear.
+  OpKind op(Var v) const { return node(v).op; }
+  std::vector<Var> inputs(Var v) const;
+  template <class A>
+  const A& attrs(Var v) const { return node(v).template attr<A>(); }
   // Training: adds into out (n values) the gradient of every parameter()
   // node whose data lies inside [data, data + n), at its offset there. A
   // weight can appear in several nodes (the masked-LM decoder tied to the
@@ -262,11 +250,9 @@ class Graph {
     uint8_t* bytes = nullptr;  // dropout mask, attention key mask
     const T* class_w = nullptr;
     const PackedLinear* packed = nullptr;
-    // attributes
-    ops::UnaryParams unary;
-    ops::Binary binary = ops::Binary::add;
-    double f = 0;          // scale factor, eps, dropout p
-    int64_t i[6] = {0, 0, 0, 0, 0, 0};
+    OpAttrs attrs;  // the op's struct (op_attrs.h)
+    template <class A>
+    const A& attr() const { return op_attrs<A>(op, attrs); }
   };
 
   Node& node(Var v);

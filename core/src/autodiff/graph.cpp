@@ -1,7 +1,6 @@
 // The tape: builds nodes eagerly and runs the derivative passes by calling
 // the four functions of each op in ops.h. See graph.h for the passes.
 #include "wordlight/graph.h"
-#include "node_dims.h"
 
 #include <algorithm>
 #include <cstring>
@@ -34,6 +33,11 @@ const char* op_name(OpKind k) {
   return "?";
 }
 
+void throw_wrong_op_attrs(OpKind k, const OpAttrs& a) {
+  throw Error(std::string("graph: the attributes of a ") + op_name(k) + " node (alternative " +
+              std::to_string(a.index()) + " of OpAttrs) were read as another op's");
+}
+
 namespace {
 std::string str(const Shape& s) { return s.str(); }
 [[noreturn]] void fail(const char* op, const std::string& msg) { throw Error(std::string(op) + ": " + msg); }
@@ -57,6 +61,21 @@ const typename Graph<T>::Node& Graph<T>::node(Var v) const {
     throw Error("graph: variable " + std::to_string(v.id) + " does not belong to this graph (size " +
                 std::to_string(nodes_.size()) + ")");
   return nodes_[v.id];
+}
+
+template <class T>
+std::vector<Var> Graph<T>::inputs(Var v) const {
+  const Node& n = node(v);
+  std::vector<Var> out;
+  if (n.op == OpKind::concat) {
+    for (int j = 0; j < n.multi_count; ++j) out.push_back(Var{multi_[n.multi_begin + j]});
+    return out;
+  }
+  int last = -1;
+  for (int j = 0; j < 3; ++j)
+    if (n.in[j] >= 0) last = j;
+  for (int j = 0; j <= last; ++j) out.push_back(Var{n.in[j]});
+  return out;
 }
 
 template <class T>
@@ -161,13 +180,14 @@ Var Graph<T>::linear(Var x, Var w, Var b) {
   n.in[1] = w.id;
   n.in[2] = b.id;
   n.packed = node(w).packed;
-  n.i[0] = xs.numel() / (xs[-1] ? xs[-1] : 1);  // R
-  n.i[1] = ws[1];                                // I
-  n.i[2] = ws[0];                                // O
-  if (xs[-1] == 0) n.i[0] = xs.prod(0, xs.rank - 1);
+  LinearAttrs a;
+  a.R = xs[-1] ? xs.numel() / xs[-1] : xs.prod(0, xs.rank - 1);
+  a.I = ws[1];
+  a.O = ws[0];
+  n.attrs = a;
   n.value = alloc(n.shape.numel());
-  ops::linear_forward<T>(be_, n.i[0], n.i[1], n.i[2], node(x).value, node(w).value,
-                         b.valid() ? node(b).value : nullptr, n.value, n.packed);
+  ops::linear_forward<T>(be_, a.R, a.I, a.O, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr,
+                         n.value, n.packed);
   return push(std::move(n));
 }
 
@@ -199,12 +219,7 @@ Var Graph<T>::matmul(Var a, Var b, bool ta, bool tb) {
   n.shape[-1] = md.N;
   n.in[0] = a.id;
   n.in[1] = b.id;
-  n.i[0] = md.batch;
-  n.i[1] = md.M;
-  n.i[2] = md.N;
-  n.i[3] = md.K;
-  n.i[4] = ta;
-  n.i[5] = tb;
+  n.attrs = md;
   n.value = alloc(n.shape.numel());
   ops::matmul_forward<T>(be_, md, node(a).value, node(b).value, n.value);
   return push(std::move(n));
@@ -224,9 +239,7 @@ Var Graph<T>::embedding(Var table, const int32_t* ids, const Shape& ids_shape) {
   n.shape = ids_shape;
   n.shape.dims[n.shape.rank++] = ts[1];
   n.in[0] = table.id;
-  n.i[0] = n_ids;
-  n.i[1] = ts[0];
-  n.i[2] = ts[1];
+  n.attrs = EmbeddingAttrs{n_ids, ts[0], ts[1]};
   n.ints = arena_.alloc<int32_t>(n_ids);
   if (n_ids) std::memcpy(n.ints, ids, sizeof(int32_t) * n_ids);
   n.value = alloc(n.shape.numel());
@@ -257,13 +270,14 @@ Var Graph<T>::conv1d(Var x, Var w, Var b, int64_t pad) {
   n.in[0] = x.id;
   n.in[1] = w.id;
   n.in[2] = b.id;
-  n.i[0] = xs[0];
-  n.i[1] = xs[1];
-  n.i[2] = xs[2];
-  n.i[3] = ws[0];
-  n.i[4] = ws[1];
-  n.i[5] = pad;
-  const ops::Conv1dDims d = node_dims::conv(n.i);
+  ops::Conv1dDims d;
+  d.B = xs[0];
+  d.T = xs[1];
+  d.Cin = xs[2];
+  d.Cout = ws[0];
+  d.W = ws[1];
+  d.pad = pad;
+  n.attrs = d;
   n.shape = Shape{xs[0], d.t_out(), ws[0]};
   n.value = alloc(n.shape.numel());
   ops::conv1d_forward<T>(be_, d, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr, n.value);
@@ -281,12 +295,13 @@ Var Graph<T>::maxpool(Var x, int64_t window, int64_t stride) {
   Node n;
   n.op = OpKind::maxpool;
   n.in[0] = x.id;
-  n.i[0] = xs[0];
-  n.i[1] = xs[1];
-  n.i[2] = xs[2];
-  n.i[3] = window;
-  n.i[4] = stride;
-  const ops::PoolDims d = node_dims::pool(n.i);
+  ops::PoolDims d;
+  d.B = xs[0];
+  d.T = xs[1];
+  d.C = xs[2];
+  d.window = window;
+  d.stride = stride;
+  n.attrs = d;
   n.shape = Shape{xs[0], d.t_out(), xs[2]};
   n.value = alloc(n.shape.numel());
   n.ints = arena_.alloc<int32_t>(n.shape.numel());
@@ -310,7 +325,7 @@ Var Graph<T>::unary(Var x, ops::UnaryParams p) {
     fail("softplus", "temperature beta must be > 0, got " + std::to_string(p.beta));
   Node n;
   n.op = OpKind::unary;
-  n.unary = p;
+  n.attrs = p;
   n.shape = node(x).shape;
   n.in[0] = x.id;
   n.value = alloc(n.shape.numel());
@@ -319,32 +334,18 @@ Var Graph<T>::unary(Var x, ops::UnaryParams p) {
 }
 
 template <class T>
-Var Graph<T>::add(Var a, Var b) {
-  check_same_graph(a, "add");
-  check_same_graph(b, "add");
+Var Graph<T>::binary(Var a, Var b, ops::Binary op) {
+  const char* name = op == ops::Binary::add ? "add" : "mul";
+  check_same_graph(a, name);
+  check_same_graph(b, name);
   Node n;
   n.op = OpKind::binary;
-  n.binary = ops::Binary::add;
-  n.shape = broadcast_shapes(node(a).shape, node(b).shape, "add");
+  n.attrs = BinaryAttrs{op};
+  n.shape = broadcast_shapes(node(a).shape, node(b).shape, name);
   n.in[0] = a.id;
   n.in[1] = b.id;
   n.value = alloc(n.shape.numel());
-  ops::binary_forward<T>(be_, n.binary, node(a).shape, node(b).shape, node(a).value, node(b).value, n.value);
-  return push(std::move(n));
-}
-
-template <class T>
-Var Graph<T>::mul(Var a, Var b) {
-  check_same_graph(a, "mul");
-  check_same_graph(b, "mul");
-  Node n;
-  n.op = OpKind::binary;
-  n.binary = ops::Binary::mul;
-  n.shape = broadcast_shapes(node(a).shape, node(b).shape, "mul");
-  n.in[0] = a.id;
-  n.in[1] = b.id;
-  n.value = alloc(n.shape.numel());
-  ops::binary_forward<T>(be_, n.binary, node(a).shape, node(b).shape, node(a).value, node(b).value, n.value);
+  ops::binary_forward<T>(be_, op, node(a).shape, node(b).shape, node(a).value, node(b).value, n.value);
   return push(std::move(n));
 }
 
@@ -355,7 +356,7 @@ Var Graph<T>::scale(Var x, T s) {
   n.op = OpKind::scale;
   n.shape = node(x).shape;
   n.in[0] = x.id;
-  n.f = static_cast<double>(s);
+  n.attrs = ScaleAttrs{static_cast<double>(s)};
   n.value = alloc(n.shape.numel());
   const T* xv = node(x).value;
   for (int64_t j = 0; j < n.shape.numel(); ++j) n.value[j] = s * xv[j];
@@ -371,11 +372,10 @@ Var Graph<T>::softmax(Var x) {
   n.op = OpKind::softmax;
   n.shape = xs;
   n.in[0] = x.id;
-  n.i[0] = 0;
-  n.i[1] = xs.numel() / xs[-1];
-  n.i[2] = xs[-1];
+  const SoftmaxAttrs a{false, xs.numel() / xs[-1], xs[-1]};
+  n.attrs = a;
   n.value = alloc(xs.numel());
-  ops::softmax_forward<T>(be_, false, n.i[1], n.i[2], node(x).value, n.value);
+  ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -388,11 +388,10 @@ Var Graph<T>::log_softmax(Var x) {
   n.op = OpKind::softmax;
   n.shape = xs;
   n.in[0] = x.id;
-  n.i[0] = 1;
-  n.i[1] = xs.numel() / xs[-1];
-  n.i[2] = xs[-1];
+  const SoftmaxAttrs a{true, xs.numel() / xs[-1], xs[-1]};
+  n.attrs = a;
   n.value = alloc(xs.numel());
-  ops::softmax_forward<T>(be_, true, n.i[1], n.i[2], node(x).value, n.value);
+  ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -407,8 +406,7 @@ Var Graph<T>::cross_entropy(Var logits, const int32_t* labels, const T* class_we
   n.op = OpKind::cross_entropy;
   n.shape = Shape{};
   n.in[0] = logits.id;
-  n.i[0] = R;
-  n.i[1] = C;
+  n.attrs = CrossEntropyAttrs{R, C};
   n.ints = arena_.alloc<int32_t>(R);
   if (R) std::memcpy(n.ints, labels, sizeof(int32_t) * R);
   if (class_weights) {
@@ -440,13 +438,12 @@ Var Graph<T>::layernorm(Var x, Var gamma, Var beta, T eps) {
   n.in[0] = x.id;
   n.in[1] = gamma.id;
   n.in[2] = beta.id;
-  n.f = static_cast<double>(eps);
-  n.i[0] = xs.numel() / xs[-1];
-  n.i[1] = xs[-1];
+  const LayernormAttrs a{xs.numel() / xs[-1], xs[-1], static_cast<double>(eps)};
+  n.attrs = a;
   n.value = alloc(xs.numel());
-  n.saved = alloc(n.i[0]);
-  n.saved2 = alloc(n.i[0]);
-  ops::layernorm_forward<T>(be_, n.i[0], n.i[1], eps, node(x).value, node(gamma).value,
+  n.saved = alloc(a.R);
+  n.saved2 = alloc(a.R);
+  ops::layernorm_forward<T>(be_, a.R, a.C, eps, node(x).value, node(gamma).value,
                             beta.valid() ? node(beta).value : nullptr, n.value, n.saved, n.saved2);
   return push(std::move(n));
 }
@@ -468,18 +465,20 @@ Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_m
   n.in[0] = q.id;
   n.in[1] = k.id;
   n.in[2] = v.id;
-  n.i[0] = qs[0];
-  n.i[1] = qs[1];
-  n.i[2] = heads;
-  n.i[3] = qs[2] / heads;
-  n.i[4] = causal ? 1 : 0;
+  ops::AttentionDims d;
+  d.B = qs[0];
+  d.T = qs[1];
+  d.H = heads;
+  d.Dh = qs[2] / heads;
+  d.causal = causal;
+  n.attrs = d;
   if (key_mask) {
     n.bytes = arena_.alloc<uint8_t>(qs[0] * qs[1]);
     std::memcpy(n.bytes, key_mask, qs[0] * qs[1]);
   }
   n.saved = alloc(qs[0] * heads * qs[1] * qs[1]);
   n.value = alloc(qs.numel());
-  ops::attention_forward<T>(be_, node_dims::attention(n.i), node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
+  ops::attention_forward<T>(be_, d, node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
                             n.value);
   return push(std::move(n));
 }
@@ -493,7 +492,7 @@ Var Graph<T>::dropout(Var x, double p, uint64_t seed) {
   n.op = OpKind::dropout;
   n.shape = node(x).shape;
   n.in[0] = x.id;
-  n.f = p;
+  n.attrs = DropoutAttrs{p};
   n.bytes = arena_.alloc<uint8_t>(n.shape.numel());
   n.value = alloc(n.shape.numel());
   ops::dropout_forward<T>(n.shape.numel(), p, seed, node(x).value, n.value, n.bytes);
@@ -524,7 +523,7 @@ Var Graph<T>::concat(const std::vector<Var>& xs, int axis) {
   Node n;
   n.op = OpKind::concat;
   n.shape = out;
-  n.i[0] = axis;
+  n.attrs = ConcatAttrs{axis};
   n.multi_begin = static_cast<int>(multi_.size());
   n.multi_count = static_cast<int>(xs.size());
   for (Var v : xs) multi_.push_back(v.id);
@@ -553,9 +552,7 @@ Var Graph<T>::slice(Var x, int axis, int64_t start, int64_t end) {
   n.shape = xs;
   n.shape[axis] = end - start;
   n.in[0] = x.id;
-  n.i[0] = axis;
-  n.i[1] = start;
-  n.i[2] = end;
+  n.attrs = SliceAttrs{axis, start, end};
   n.value = alloc(n.shape.numel());
   ops::slice_forward<T>(xs, axis, start, end, node(x).value, n.value);
   return push(std::move(n));
@@ -600,8 +597,7 @@ Var Graph<T>::pick(Var x, const int32_t* index) {
   n.shape = xs;
   n.shape.rank -= 1;
   n.in[0] = x.id;
-  n.i[0] = R;
-  n.i[1] = C;
+  n.attrs = PickAttrs{R, C};
   n.ints = arena_.alloc<int32_t>(R);
   n.value = alloc(R);
   const T* xv = node(x).value;
@@ -730,53 +726,77 @@ void Graph<T>::run_tangent(Node& n) {
   n.tangent = alloc(static_cast<int64_t>(K) * ny);
   T* dy = n.tangent;
   switch (n.op) {
-    case OpKind::linear:
-      ops::linear_tangent<T>(be_, n.i[0], n.i[1], n.i[2], K, val(0), val(1), tan(0), tan(1), tan(2), dy, n.packed);
+    case OpKind::linear: {
+      const auto& a = n.template attr<LinearAttrs>();
+      ops::linear_tangent<T>(be_, a.R, a.I, a.O, K, val(0), val(1), tan(0), tan(1), tan(2), dy, n.packed);
       break;
-    case OpKind::matmul:
-      ops::matmul_tangent<T>(be_, node_dims::matmul(n.i), K, val(0), val(1), tan(0), tan(1), dy);
+    }
+    case OpKind::matmul: {
+      const auto& a = n.template attr<ops::MatmulDims>();
+      ops::matmul_tangent<T>(be_, a, K, val(0), val(1), tan(0), tan(1), dy);
       break;
-    case OpKind::embedding:
-      ops::embedding_tangent<T>(n.i[0], n.ints, n.i[1], n.i[2], K, tan(0), dy);
+    }
+    case OpKind::embedding: {
+      const auto& a = n.template attr<EmbeddingAttrs>();
+      ops::embedding_tangent<T>(a.n_ids, n.ints, a.V, a.D, K, tan(0), dy);
       break;
-    case OpKind::conv1d:
-      ops::conv1d_tangent<T>(be_, node_dims::conv(n.i), K, val(0), val(1), tan(0), tan(1), tan(2), dy);
+    }
+    case OpKind::conv1d: {
+      const auto& a = n.template attr<ops::Conv1dDims>();
+      ops::conv1d_tangent<T>(be_, a, K, val(0), val(1), tan(0), tan(1), tan(2), dy);
       break;
-    case OpKind::maxpool:
-      ops::maxpool_tangent<T>(node_dims::pool(n.i), K, n.ints, tan(0), dy);
+    }
+    case OpKind::maxpool: {
+      const auto& a = n.template attr<ops::PoolDims>();
+      ops::maxpool_tangent<T>(a, K, n.ints, tan(0), dy);
       break;
-    case OpKind::unary:
-      ops::unary_tangent<T>(be_, n.unary, ny, K, val(0), n.value, tan(0), dy);
+    }
+    case OpKind::unary: {
+      const auto& a = n.template attr<ops::UnaryParams>();
+      ops::unary_tangent<T>(be_, a, ny, K, val(0), n.value, tan(0), dy);
       break;
-    case OpKind::binary:
-      ops::binary_tangent<T>(be_, n.binary, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, K, val(0), val(1), tan(0),
+    }
+    case OpKind::binary: {
+      const auto& a = n.template attr<BinaryAttrs>();
+      ops::binary_tangent<T>(be_, a.op, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, K, val(0), val(1), tan(0),
                              tan(1), dy);
       break;
+    }
     case OpKind::scale: {
+      const auto& a = n.template attr<ScaleAttrs>();
       const T* dx = tan(0);
-      const T s = static_cast<T>(n.f);
+      const T s = static_cast<T>(a.s);
       for (int64_t j = 0; j < K * ny; ++j) dy[j] = s * dx[j];
       break;
     }
-    case OpKind::softmax:
-      ops::softmax_tangent<T>(be_, n.i[0] != 0, n.i[1], n.i[2], K, n.value, tan(0), dy);
+    case OpKind::softmax: {
+      const auto& a = n.template attr<SoftmaxAttrs>();
+      ops::softmax_tangent<T>(be_, a.log, a.R, a.C, K, n.value, tan(0), dy);
       break;
-    case OpKind::cross_entropy:
-      ops::cross_entropy_tangent<T>(be_, n.i[0], n.i[1], K, n.saved, n.ints, n.class_w, tan(0), dy);
+    }
+    case OpKind::cross_entropy: {
+      const auto& a = n.template attr<CrossEntropyAttrs>();
+      ops::cross_entropy_tangent<T>(be_, a.R, a.C, K, n.saved, n.ints, n.class_w, tan(0), dy);
       break;
-    case OpKind::layernorm:
-      ops::layernorm_tangent<T>(be_, n.i[0], n.i[1], K, val(0), val(1), n.saved, n.saved2, tan(0), tan(1), tan(2), dy);
+    }
+    case OpKind::layernorm: {
+      const auto& a = n.template attr<LayernormAttrs>();
+      ops::layernorm_tangent<T>(be_, a.R, a.C, K, val(0), val(1), n.saved, n.saved2, tan(0), tan(1), tan(2), dy);
       break;
+    }
     case OpKind::attention: {
-      const ops::AttentionDims d = node_dims::attention(n.i);
+      const auto& d = n.template attr<ops::AttentionDims>();
       n.saved2 = alloc(static_cast<int64_t>(K) * d.B * d.H * d.T * d.T);
       ops::attention_tangent<T>(be_, d, K, val(0), val(1), val(2), n.saved, tan(0), tan(1), tan(2), n.saved2, dy);
       break;
     }
-    case OpKind::dropout:
-      ops::dropout_apply<T>(ny, K, n.f, n.bytes, tan(0), dy, false);
+    case OpKind::dropout: {
+      const auto& a = n.template attr<DropoutAttrs>();
+      ops::dropout_apply<T>(ny, K, a.p, n.bytes, tan(0), dy, false);
       break;
+    }
     case OpKind::concat: {
+      const auto& a = n.template attr<ConcatAttrs>();
       tl_shapes.clear();
       std::vector<const T*> ptrs(n.multi_count);
       int64_t max_in = 0;
@@ -795,15 +815,16 @@ void Graph<T>::run_tangent(Node& n) {
             ptrs[j] = zeros;
           }
         }
-        ops::concat_forward<T>(n.multi_count, tl_shapes.data(), static_cast<int>(n.i[0]), ptrs.data(), dy + k * ny);
+        ops::concat_forward<T>(n.multi_count, tl_shapes.data(), a.axis, ptrs.data(), dy + k * ny);
       }
       break;
     }
     case OpKind::slice: {
+      const auto& a = n.template attr<SliceAttrs>();
       const Node& in = nodes_[n.in[0]];
       const int64_t nx = in.shape.numel();
       for (int k = 0; k < K; ++k)
-        ops::slice_forward<T>(in.shape, static_cast<int>(n.i[0]), n.i[1], n.i[2], in.tangent + k * nx, dy + k * ny);
+        ops::slice_forward<T>(in.shape, a.axis, a.start, a.end, in.tangent + k * nx, dy + k * ny);
       break;
     }
     case OpKind::sum: {
@@ -817,8 +838,9 @@ void Graph<T>::run_tangent(Node& n) {
       break;
     }
     case OpKind::pick: {
+      const auto& a = n.template attr<PickAttrs>();
       const T* dx = tan(0);
-      const int64_t R = n.i[0], C = n.i[1];
+      const int64_t R = a.R, C = a.C;
       for (int k = 0; k < K; ++k)
         for (int64_t r = 0; r < R; ++r) dy[k * R + r] = dx[(k * R + r) * C + n.ints[r]];
       break;
@@ -839,50 +861,77 @@ void Graph<T>::run_backward(Node& n) {
   const T* gy = n.grad;
   const int64_t ny = n.shape.numel();
   switch (n.op) {
-    case OpKind::linear:
-      ops::linear_backward<T>(be_, n.i[0], n.i[1], n.i[2], val(0), val(1), gy, gin(0), gin(1), gin(2), n.packed);
+    case OpKind::linear: {
+      const auto& a = n.template attr<LinearAttrs>();
+      ops::linear_backward<T>(be_, a.R, a.I, a.O, val(0), val(1), gy, gin(0), gin(1), gin(2), n.packed);
       break;
-    case OpKind::matmul:
-      ops::matmul_backward<T>(be_, node_dims::matmul(n.i), val(0), val(1), gy, gin(0), gin(1));
+    }
+    case OpKind::matmul: {
+      const auto& a = n.template attr<ops::MatmulDims>();
+      ops::matmul_backward<T>(be_, a, val(0), val(1), gy, gin(0), gin(1));
       break;
-    case OpKind::embedding:
-      if (T* g = gin(0)) ops::embedding_backward<T>(n.i[0], n.ints, n.i[1], n.i[2], gy, g);
+    }
+    case OpKind::embedding: {
+      const auto& a = n.template attr<EmbeddingAttrs>();
+      if (T* g = gin(0)) ops::embedding_backward<T>(a.n_ids, n.ints, a.V, a.D, gy, g);
       break;
-    case OpKind::conv1d:
-      ops::conv1d_backward<T>(be_, node_dims::conv(n.i), val(0), val(1), gy, gin(0), gin(1), gin(2));
+    }
+    case OpKind::conv1d: {
+      const auto& a = n.template attr<ops::Conv1dDims>();
+      ops::conv1d_backward<T>(be_, a, val(0), val(1), gy, gin(0), gin(1), gin(2));
       break;
-    case OpKind::maxpool:
-      if (T* g = gin(0)) ops::maxpool_backward<T>(node_dims::pool(n.i), n.ints, gy, g);
+    }
+    case OpKind::maxpool: {
+      const auto& a = n.template attr<ops::PoolDims>();
+      if (T* g = gin(0)) ops::maxpool_backward<T>(a, n.ints, gy, g);
       break;
-    case OpKind::unary:
-      if (T* g = gin(0)) ops::unary_backward<T>(be_, n.unary, ny, val(0), n.value, gy, g);
+    }
+    case OpKind::unary: {
+      const auto& a = n.template attr<ops::UnaryParams>();
+      if (T* g = gin(0)) ops::unary_backward<T>(be_, a, ny, val(0), n.value, gy, g);
       break;
-    case OpKind::binary:
-      ops::binary_backward<T>(be_, n.binary, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, val(0), val(1), gy, gin(0),
+    }
+    case OpKind::binary: {
+      const auto& a = n.template attr<BinaryAttrs>();
+      ops::binary_backward<T>(be_, a.op, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, val(0), val(1), gy, gin(0),
                               gin(1));
       break;
-    case OpKind::scale:
+    }
+    case OpKind::scale: {
+      const auto& a = n.template attr<ScaleAttrs>();
       if (T* g = gin(0)) {
-        const T s = static_cast<T>(n.f);
+        const T s = static_cast<T>(a.s);
         for (int64_t j = 0; j < ny; ++j) g[j] += s * gy[j];
       }
       break;
-    case OpKind::softmax:
-      if (T* g = gin(0)) ops::softmax_backward<T>(be_, n.i[0] != 0, n.i[1], n.i[2], n.value, gy, g);
+    }
+    case OpKind::softmax: {
+      const auto& a = n.template attr<SoftmaxAttrs>();
+      if (T* g = gin(0)) ops::softmax_backward<T>(be_, a.log, a.R, a.C, n.value, gy, g);
       break;
-    case OpKind::cross_entropy:
-      if (T* g = gin(0)) ops::cross_entropy_backward<T>(be_, n.i[0], n.i[1], n.saved, n.ints, n.class_w, gy[0], g);
+    }
+    case OpKind::cross_entropy: {
+      const auto& a = n.template attr<CrossEntropyAttrs>();
+      if (T* g = gin(0)) ops::cross_entropy_backward<T>(be_, a.R, a.C, n.saved, n.ints, n.class_w, gy[0], g);
       break;
-    case OpKind::layernorm:
-      ops::layernorm_backward<T>(be_, n.i[0], n.i[1], val(0), val(1), n.saved, n.saved2, gy, gin(0), gin(1), gin(2));
+    }
+    case OpKind::layernorm: {
+      const auto& a = n.template attr<LayernormAttrs>();
+      ops::layernorm_backward<T>(be_, a.R, a.C, val(0), val(1), n.saved, n.saved2, gy, gin(0), gin(1), gin(2));
       break;
-    case OpKind::attention:
-      ops::attention_backward<T>(be_, node_dims::attention(n.i), val(0), val(1), val(2), n.saved, gy, gin(0), gin(1), gin(2));
+    }
+    case OpKind::attention: {
+      const auto& a = n.template attr<ops::AttentionDims>();
+      ops::attention_backward<T>(be_, a, val(0), val(1), val(2), n.saved, gy, gin(0), gin(1), gin(2));
       break;
-    case OpKind::dropout:
-      if (T* g = gin(0)) ops::dropout_apply<T>(ny, 1, n.f, n.bytes, gy, g, true);
+    }
+    case OpKind::dropout: {
+      const auto& a = n.template attr<DropoutAttrs>();
+      if (T* g = gin(0)) ops::dropout_apply<T>(ny, 1, a.p, n.bytes, gy, g, true);
       break;
+    }
     case OpKind::concat: {
+      const auto& a = n.template attr<ConcatAttrs>();
       tl_shapes.clear();
       std::vector<T*> gptrs(n.multi_count, nullptr);
       for (int j = 0; j < n.multi_count; ++j) {
@@ -890,13 +939,15 @@ void Graph<T>::run_backward(Node& n) {
         tl_shapes.push_back(nodes_[id].shape);
         if (nodes_[id].requires_grad) gptrs[j] = ensure_grad(id);
       }
-      ops::concat_backward<T>(n.multi_count, tl_shapes.data(), static_cast<int>(n.i[0]), gy, gptrs.data());
+      ops::concat_backward<T>(n.multi_count, tl_shapes.data(), a.axis, gy, gptrs.data());
       break;
     }
-    case OpKind::slice:
+    case OpKind::slice: {
+      const auto& a = n.template attr<SliceAttrs>();
       if (T* g = gin(0))
-        ops::slice_backward<T>(nodes_[n.in[0]].shape, static_cast<int>(n.i[0]), n.i[1], n.i[2], gy, g);
+        ops::slice_backward<T>(nodes_[n.in[0]].shape, a.axis, a.start, a.end, gy, g);
       break;
+    }
     case OpKind::reshape:
       if (T* g = gin(0))
         for (int64_t j = 0; j < ny; ++j) g[j] += gy[j];
@@ -907,10 +958,12 @@ void Graph<T>::run_backward(Node& n) {
         for (int64_t j = 0; j < nx; ++j) g[j] += gy[0];
       }
       break;
-    case OpKind::pick:
+    case OpKind::pick: {
+      const auto& a = n.template attr<PickAttrs>();
       if (T* g = gin(0))
-        for (int64_t r = 0; r < n.i[0]; ++r) g[r * n.i[1] + n.ints[r]] += gy[r];
+        for (int64_t r = 0; r < a.R; ++r) g[r * a.C + n.ints[r]] += gy[r];
       break;
+    }
     case OpKind::leaf:
       break;
   }
@@ -930,50 +983,72 @@ void Graph<T>::run_backward_tangent(Node& n) {
   const T* dgy = n.grad_tangent;
   const int64_t ny = n.shape.numel();
   switch (n.op) {
-    case OpKind::linear:
-      ops::linear_backward_tangent<T>(be_, n.i[0], n.i[1], n.i[2], K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
+    case OpKind::linear: {
+      const auto& a = n.template attr<LinearAttrs>();
+      ops::linear_backward_tangent<T>(be_, a.R, a.I, a.O, K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
                                       gtin(1), gtin(2), n.packed);
       break;
-    case OpKind::matmul:
-      ops::matmul_backward_tangent<T>(be_, node_dims::matmul(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
+    }
+    case OpKind::matmul: {
+      const auto& a = n.template attr<ops::MatmulDims>();
+      ops::matmul_backward_tangent<T>(be_, a, K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
                                       gtin(1));
       break;
-    case OpKind::embedding:
-      if (T* g = gtin(0)) ops::embedding_backward_tangent<T>(n.i[0], n.ints, n.i[1], n.i[2], K, dgy, g);
+    }
+    case OpKind::embedding: {
+      const auto& a = n.template attr<EmbeddingAttrs>();
+      if (T* g = gtin(0)) ops::embedding_backward_tangent<T>(a.n_ids, n.ints, a.V, a.D, K, dgy, g);
       break;
-    case OpKind::conv1d:
-      ops::conv1d_backward_tangent<T>(be_, node_dims::conv(n.i), K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
+    }
+    case OpKind::conv1d: {
+      const auto& a = n.template attr<ops::Conv1dDims>();
+      ops::conv1d_backward_tangent<T>(be_, a, K, val(0), val(1), tan(0), tan(1), gy, dgy, gtin(0),
                                       gtin(1), gtin(2));
       break;
-    case OpKind::maxpool:
-      if (T* g = gtin(0)) ops::maxpool_backward_tangent<T>(node_dims::pool(n.i), K, n.ints, dgy, g);
+    }
+    case OpKind::maxpool: {
+      const auto& a = n.template attr<ops::PoolDims>();
+      if (T* g = gtin(0)) ops::maxpool_backward_tangent<T>(a, K, n.ints, dgy, g);
       break;
-    case OpKind::unary:
-      if (T* g = gtin(0)) ops::unary_backward_tangent<T>(be_, n.unary, ny, K, val(0), n.value, tan(0), gy, dgy, g);
+    }
+    case OpKind::unary: {
+      const auto& a = n.template attr<ops::UnaryParams>();
+      if (T* g = gtin(0)) ops::unary_backward_tangent<T>(be_, a, ny, K, val(0), n.value, tan(0), gy, dgy, g);
       break;
-    case OpKind::binary:
-      ops::binary_backward_tangent<T>(be_, n.binary, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, K, val(0), val(1),
+    }
+    case OpKind::binary: {
+      const auto& a = n.template attr<BinaryAttrs>();
+      ops::binary_backward_tangent<T>(be_, a.op, nodes_[n.in[0]].shape, nodes_[n.in[1]].shape, K, val(0), val(1),
                                       tan(0), tan(1), gy, dgy, gtin(0), gtin(1));
       break;
-    case OpKind::scale:
+    }
+    case OpKind::scale: {
+      const auto& a = n.template attr<ScaleAttrs>();
       if (T* g = gtin(0)) {
-        const T s = static_cast<T>(n.f);
+        const T s = static_cast<T>(a.s);
         for (int64_t j = 0; j < K * ny; ++j) g[j] += s * dgy[j];
       }
       break;
-    case OpKind::softmax:
-      if (T* g = gtin(0)) ops::softmax_backward_tangent<T>(be_, n.i[0] != 0, n.i[1], n.i[2], K, n.value, tan(0), gy, dgy, g);
+    }
+    case OpKind::softmax: {
+      const auto& a = n.template attr<SoftmaxAttrs>();
+      if (T* g = gtin(0)) ops::softmax_backward_tangent<T>(be_, a.log, a.R, a.C, K, n.value, tan(0), gy, dgy, g);
       break;
-    case OpKind::cross_entropy:
+    }
+    case OpKind::cross_entropy: {
+      const auto& a = n.template attr<CrossEntropyAttrs>();
       if (T* g = gtin(0))
-        ops::cross_entropy_backward_tangent<T>(be_, n.i[0], n.i[1], K, n.saved, n.ints, n.class_w, tan(0), gy[0], dgy, g);
+        ops::cross_entropy_backward_tangent<T>(be_, a.R, a.C, K, n.saved, n.ints, n.class_w, tan(0), gy[0], dgy, g);
       break;
-    case OpKind::layernorm:
-      ops::layernorm_backward_tangent<T>(be_, n.i[0], n.i[1], K, val(0), val(1), n.saved, n.saved2, tan(0), tan(1), gy,
+    }
+    case OpKind::layernorm: {
+      const auto& a = n.template attr<LayernormAttrs>();
+      ops::layernorm_backward_tangent<T>(be_, a.R, a.C, K, val(0), val(1), n.saved, n.saved2, tan(0), tan(1), gy,
                                          dgy, gtin(0), gtin(1), gtin(2));
       break;
+    }
     case OpKind::attention: {
-      const ops::AttentionDims d = node_dims::attention(n.i);
+      const auto& d = n.template attr<ops::AttentionDims>();
       // With no input tangent the forward tangent never ran here: dP = 0.
       const T* dprobs = n.tangent ? n.saved2 : nullptr;
       T* zeros = nullptr;
@@ -982,10 +1057,13 @@ void Graph<T>::run_backward_tangent(Node& n) {
                                          dprobs ? dprobs : zeros, gy, dgy, gtin(0), gtin(1), gtin(2));
       break;
     }
-    case OpKind::dropout:
-      if (T* g = gtin(0)) ops::dropout_apply<T>(ny, K, n.f, n.bytes, dgy, g, true);
+    case OpKind::dropout: {
+      const auto& a = n.template attr<DropoutAttrs>();
+      if (T* g = gtin(0)) ops::dropout_apply<T>(ny, K, a.p, n.bytes, dgy, g, true);
       break;
+    }
     case OpKind::concat: {
+      const auto& a = n.template attr<ConcatAttrs>();
       tl_shapes.clear();
       std::vector<T*> gptrs(n.multi_count, nullptr);
       std::vector<T*> base(n.multi_count, nullptr);
@@ -1000,17 +1078,19 @@ void Graph<T>::run_backward_tangent(Node& n) {
       for (int k = 0; k < K; ++k) {
         for (int j = 0; j < n.multi_count; ++j)
           gptrs[j] = base[j] ? base[j] + static_cast<int64_t>(k) * tl_shapes[j].numel() : nullptr;
-        ops::concat_backward<T>(n.multi_count, tl_shapes.data(), static_cast<int>(n.i[0]), dgy + k * ny, gptrs.data());
+        ops::concat_backward<T>(n.multi_count, tl_shapes.data(), a.axis, dgy + k * ny, gptrs.data());
       }
       break;
     }
-    case OpKind::slice:
+    case OpKind::slice: {
+      const auto& a = n.template attr<SliceAttrs>();
       if (T* g = gtin(0)) {
         const Shape& xs = nodes_[n.in[0]].shape;
         for (int k = 0; k < K; ++k)
-          ops::slice_backward<T>(xs, static_cast<int>(n.i[0]), n.i[1], n.i[2], dgy + k * ny, g + k * xs.numel());
+          ops::slice_backward<T>(xs, a.axis, a.start, a.end, dgy + k * ny, g + k * xs.numel());
       }
       break;
+    }
     case OpKind::reshape:
       if (T* g = gtin(0))
         for (int64_t j = 0; j < K * ny; ++j) g[j] += dgy[j];
@@ -1022,13 +1102,15 @@ void Graph<T>::run_backward_tangent(Node& n) {
           for (int64_t j = 0; j < nx; ++j) g[k * nx + j] += dgy[k];
       }
       break;
-    case OpKind::pick:
+    case OpKind::pick: {
+      const auto& a = n.template attr<PickAttrs>();
       if (T* g = gtin(0)) {
-        const int64_t R = n.i[0], C = n.i[1];
+        const int64_t R = a.R, C = a.C;
         for (int k = 0; k < K; ++k)
           for (int64_t r = 0; r < R; ++r) g[(k * R + r) * C + n.ints[r]] += dgy[k * R + r];
       }
       break;
+    }
     case OpKind::leaf:
       break;
   }

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "wordlight/graph.h"
-#include "node_dims.h"
 
 namespace wordlight {
 
@@ -131,7 +130,8 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::linear: {
       T* gx = gin(0);
       if (!gx) break;
-      const int64_t R = n.i[0], I = n.i[1], O = n.i[2];
+      const auto& la = n.template attr<LinearAttrs>();
+      const int64_t R = la.R, I = la.I, O = la.O;
       if (o.rule == LrpRule::epsilon) {
         ops::linear_backward<T>(be, R, I, O, val(0), val(1), eps_scaled(), gx, nullptr, nullptr, n.packed);
       } else {
@@ -148,7 +148,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::conv1d: {
       T* gx = gin(0);
       if (!gx) break;
-      const ops::Conv1dDims d = node_dims::conv(n.i);
+      const auto& d = n.template attr<ops::Conv1dDims>();
       if (o.rule == LrpRule::epsilon) {
         ops::conv1d_backward<T>(be, d, val(0), val(1), eps_scaled(), gx, nullptr, nullptr);
       } else {
@@ -165,32 +165,34 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
       T* gx = gin(0);
       if (!gx) break;
       const T* x = val(0);
-      if (n.unary.kind == ops::Unary::relu) {  // relu(x) / x is its derivative
+      const auto& u = n.template attr<ops::UnaryParams>();
+      if (u.kind == ops::Unary::relu) {  // relu(x) / x is its derivative
         for (int64_t j = 0; j < ny; ++j) gx[j] += x[j] > T(0) ? gy[j] : T(0);
         break;
       }
       T d0 = 0, d2 = 0;
-      ops::unary_derivatives<T>(n.unary, T(0), &d0, &d2);
+      ops::unary_derivatives<T>(u, T(0), &d0, &d2);
       for (int64_t j = 0; j < ny; ++j) gx[j] += gy[j] * (x[j] != T(0) ? n.value[j] / x[j] : d0);
       break;
     }
     case OpKind::binary:
-      if (n.binary == ops::Binary::mul && wants(0) && wants(1)) {
+      if (n.template attr<BinaryAttrs>().op == ops::Binary::mul && wants(0) && wants(1)) {
         const Shape &as = nodes_[n.in[0]].shape, &bs = nodes_[n.in[1]].shape;
         if (o.product == LrpProduct::gate)
-          ops::binary_backward<T>(be, n.binary, as, bs, val(0), val(1), gy, nullptr, gin(1));
+          ops::binary_backward<T>(be, ops::Binary::mul, as, bs, val(0), val(1), gy, nullptr, gin(1));
         else
-          ops::binary_backward<T>(be, n.binary, as, bs, val(0), val(1), halved(), gin(0), gin(1));
+          ops::binary_backward<T>(be, ops::Binary::mul, as, bs, val(0), val(1), halved(), gin(0), gin(1));
       } else {
         run_backward(n);
       }
       break;
     case OpKind::matmul:
       if (wants(0) && wants(1)) {
+        const auto& md = n.template attr<ops::MatmulDims>();
         if (o.product == LrpProduct::gate)
-          ops::matmul_backward<T>(be, node_dims::matmul(n.i), val(0), val(1), gy, nullptr, gin(1));
+          ops::matmul_backward<T>(be, md, val(0), val(1), gy, nullptr, gin(1));
         else
-          ops::matmul_backward<T>(be, node_dims::matmul(n.i), val(0), val(1), halved(), gin(0), gin(1));
+          ops::matmul_backward<T>(be, md, val(0), val(1), halved(), gin(0), gin(1));
       } else {
         run_backward(n);
       }
@@ -200,7 +202,8 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
       // map, its transpose applied to the epsilon-scaled G(y).
       T* gx = gin(0);
       if (!gx) break;
-      const int64_t R = n.i[0], C = n.i[1];
+      const auto& ln = n.template attr<LayernormAttrs>();
+      const int64_t R = ln.R, C = ln.C;
       const T* gamma = val(1);
       const T* s = eps_scaled();
       std::vector<T> u(static_cast<size_t>(C));
@@ -217,7 +220,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
       break;
     }
     case OpKind::attention: {
-      const ops::AttentionDims d = node_dims::attention(n.i);
+      const auto& d = n.template attr<ops::AttentionDims>();
       if (o.attention == LrpAttention::cp_lrp) {
         // P detached: out = P v is linear in v, q and k get nothing.
         ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, gy, nullptr, nullptr, gin(2));
