@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "masked_lm.h"
 #include "mpi_explain.h"
 #include "mpi_work.h"
 #include "wordlight/error.h"
@@ -287,6 +288,9 @@ int cmd_explain(const Args& a) {
   req.options = opts;
   resolve_options(req.method, req.options);  // fail before loading the model
   req.max_length = static_cast<int>(a.integer("max-length", -1));
+  const MaskedLm mlm = load_masked_lm(a, dir, req.method == "input-marginalization");
+  req.masked_lm = mlm.model.get();
+  req.masked_lm_tokenizer = mlm.tokenizer.get();
   if (a.has("text") == a.has("input")) throw Error("give either --text or --input");
   if ((a.has("out") || a.has("chunk")) && !a.has("input")) throw Error("--out and --chunk go with --input");
   if (a.has("out")) {
@@ -397,13 +401,14 @@ int cmd_explain(const Args& a) {
 const RegisterCommand reg_explain(
     {"explain",
      "explain --model DIR [--method NAME] [--options k=v,k=v] [--option k=v] (--text TEXT | --input FILE.jsonl)\n"
-     "[--target LABEL|ID] [--max-length N] [--json] [--plain] | explain --list\n"
+     "[--target LABEL|ID] [--max-length N] [--mlm DIR] [--json] [--plain] | explain --list\n"
      "which words pushed the prediction: a red (for) / blue (against) heatmap, or JSON (one object per\n"
      "text; a line each with --input, whose lines are JSON strings or objects with \"text\"); the target\n"
      "is the predicted class unless given; --list prints every method with its options and ranges;\n"
      "--input FILE --out DIR [--chunk N]: DIR/explanations.jsonl ({\"line\", \"explanation\" or \"error\"} per input\n"
-     "line, resumable), also under mpirun -np N (MPI build; see docs/cluster.md)",
-     {"model", "method", "options", "option", "text", "input", "target", "max-length", "out", "chunk"},
+     "line, resumable), also under mpirun -np N (MPI build; see docs/cluster.md); --mlm DIR: the masked LM of\n"
+     "input-marginalization (default models/sst2-bert-mlm)",
+     {"model", "method", "options", "option", "text", "input", "target", "max-length", "out", "chunk", "mlm"},
      {"json", "plain", "list"},
      cmd_explain,
      40});

@@ -38,7 +38,7 @@
 //                      word_interactions); token score = row sum = IG
 //                      attribution (see integrated_hessians below)
 //   lrp                sum_d R_td, the layer-wise relevance reaching the word
-//                      embedding (core/src/explain/lrp.cpp: CNN epsilon / z+ /
+//                      embedding (core/src/explain/lrp_method.cpp: CNN epsilon / z+ /
 //                      alpha-beta, BiLSTM after Arras et al. 2017, transformers
 //                      AttnLRP or CP-LRP); check conservation-gap
 // Word scores merge the scores of a word's sub-word tokens (option merge:
@@ -172,6 +172,15 @@ struct TokenScore {
   double score = 0;
 };
 
+// input-marginalization: one of the words the masked LM proposed in a
+// word's place.
+struct WordCandidate {
+  std::string text;          // the candidate word (the masked LM's vocabulary entry)
+  double weight = 0;         // its share of the marginalization (probability renormalised over the kept candidates)
+  double probability = 0;    // the masked LM's probability
+  double output = 0;         // the class's probability with the candidate in the word's place
+};
+
 struct WordScore {
   std::string text;  // the text's bytes [span.begin, span.end)
   Span span;
@@ -179,6 +188,7 @@ struct WordScore {
   std::vector<int32_t> tokens;  // indices into Explanation::tokens
   bool unknown = false;         // one of its tokens is the unknown token: not read by the model as typed
   double standard_error = -1;   // sampling estimators (shapley-sampling): the score's standard error; -1: none
+  std::vector<WordCandidate> candidates;  // input-marginalization: the top candidates, most probable first
 };
 
 // What of the text the model did not read: words mapped to the unknown
@@ -293,6 +303,10 @@ struct ExplainRequest {
   int target = -1;        // class to explain; -1: the predicted one
   int max_length = -1;    // tokens, special ones included; -1: the tokenizer's maximum
   ExplainControl control;
+  // input-marginalization: the masked language model proposing the
+  // candidates, with its tokenizer (not owned; the others ignore them).
+  const Model* masked_lm = nullptr;
+  const Tokenizer* masked_lm_tokenizer = nullptr;
 };
 
 // Explains a sequence classifier's prediction on `text`. Throws Error for a
@@ -300,6 +314,12 @@ struct ExplainRequest {
 // text without tokens.
 Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::string& text,
                     const ExplainRequest& request);
+
+// The same for a text already encoded (enc: ids, tokens, offsets into
+// `text` and words, as Tokenizer::encode gives them); explaining a
+// generated sequence uses it with the ids the model generated.
+Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                            const Encoding& enc, const ExplainRequest& request);
 
 // A label name (id2label) or a class id -> the class id; throws naming the
 // labels when it is neither.

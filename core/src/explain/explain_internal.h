@@ -135,6 +135,8 @@ struct MethodContext {
   const std::string& text;
   const ResolvedOptions& opts;
   ModelTarget& target;
+  const Model* masked_lm = nullptr;  // ExplainRequest::masked_lm
+  const Tokenizer* masked_lm_tokenizer = nullptr;
 };
 
 // A method sets e.tokens[i].score for every token (and, word-level ones,
@@ -158,8 +160,9 @@ std::vector<MethodEntry> kernel_shap_methods();
 std::vector<MethodEntry> shapley_sampling_methods();
 std::vector<MethodEntry> lime_methods();
 std::vector<MethodEntry> partition_shap_methods();
+std::vector<MethodEntry> input_marginalization_methods();
 
-// LRP's absorbed relevance (lrp.cpp): the records of Graph::lrp_backward
+// LRP's absorbed relevance (lrp_method.cpp): the records of Graph::lrp_backward
 // summed by kind into checks named "absorbed:<kind>" (biases, epsilon,
 // layernorm-shift, softmax, position-embeddings, token-type-embeddings,
 // constants, other), each relative to |explained|; with the input tokens'

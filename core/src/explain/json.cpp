@@ -53,6 +53,13 @@ std::string explanation_to_json(const Explanation& e, int indent) {
                      {"unknown", w.unknown},
                      {"tokens", w.tokens}});
     if (w.standard_error >= 0) words.back()["standard_error"] = num(w.standard_error);
+    if (!w.candidates.empty()) {
+      json cs = json::array();
+      for (const WordCandidate& c : w.candidates)
+        cs.push_back({{"text", c.text}, {"weight", num(c.weight)}, {"probability", num(c.probability)},
+                      {"output", num(c.output)}});
+      words.back()["candidates"] = cs;
+    }
   }
   j["words"] = words;
   json checks = json::array();
