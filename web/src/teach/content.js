@@ -31,6 +31,8 @@ const S = {
   ribeiro: 'Ribeiro, Singh & Guestrin 2016: \u201cWhy should I trust you?\u201d: explaining the predictions of any classifier (LIME). KDD.',
   garreau: 'Garreau & von Luxburg 2020: Explaining the explainer: a first theoretical analysis of LIME. AISTATS.',
   kumar: 'Kumar, Venkatasubramanian, Scheidegger & Friedler 2020: Problems with Shapley-value-based explanations as feature importance measures. ICML.',
+  kim: 'Kim, Yi, Kim & Yoon 2020: Interpretation of NLP models through input marginalization. EMNLP.',
+  pham: 'Pham, Bui, Mai & Nguyen 2021: Double trouble: how to not explain a text classifier\u2019s decisions using counterfactuals synthesized by masked language models? arXiv:2110.11929.',
 };
 
 const SATURATION = 'Saturation: where the model is already sure, its output hardly moves for a small change, so a word it relies on completely can get a slope near 0 (Shrikumar et al. 2017; Sundararajan et al. 2017).';
@@ -177,6 +179,18 @@ export const CONTENT = {
   },
 };
 
+CONTENT['input-marginalization'] = {
+  words: 'Instead of replacing a word by a placeholder the model never saw in training, ask a masked language model what could stand in its place, run the classifier with each of those words, and average the class\u2019s probability weighted by how likely each word is. The score is how much the real word raises the odds of the class over that average, in bits.',
+  symbols: 'p(y | x\u2216w) = \u03a3_c p_MLM(c | x with w masked) p(y | x with c) / \u03a3_c p_MLM(c | \u2026),  over the candidates c with p_MLM(c) > \u03c3;   score(w) = log\u2082 odds p(y | x) \u2212 log\u2082 odds p(y | x\u2216w)',
+  picture: 'One row per word: the words the masked LM proposed in its place, each as wide as its weight; hover a row for the candidates, their weights and the class\u2019s probability with each.',
+  misleads: [
+    'The masked LM often proposes the word itself, which drives predictable words towards 0 (Pham et al. 2021): option exclude-original leaves it out.',
+    'Only the candidates above \u03c3 (and within max-candidates) are averaged over: the kept-mass check says how much of the masked LM\u2019s belief that is. For word-level models, candidates the classifier cannot read are dropped too (mapping-lost-mass).',
+    'One word at a time: what two words do together is not seen (as with occlusion).',
+  ],
+  sources: [S.kim, S.pham],
+};
+
 // Meaning of each check, by name (or prefix).
 export const CHECKS = {
   'completeness-gap': 'Completeness: the word scores should add up to f(x) \u2212 f(x\u2032) exactly; what is left is the error of summing over finitely many points of the path. Below 1% of f(x) \u2212 f(x\u2032) the integral has converged.',
@@ -192,6 +206,10 @@ export const CHECKS = {
   'r-squared': 'How well the linear fit explains the outputs of the perturbed texts, near the text (1 is perfect).',
   'local-prediction': 'The fit\u2019s output at the whole text, against the model\u2019s.',
   intercept: 'The fit\u2019s output with every word absent: where its waterfall starts.',
+  'kept-mass': 'How much of the masked LM\u2019s probability the averaged candidates cover, per word on average (1 would be all of it).',
+  'mapping-lost-mass': 'The masked LM\u2019s probability on candidates the classifier\u2019s vocabulary does not have (dropped), per word on average.',
+  'candidates-per-word': 'Candidate words averaged over per word (each one model run).',
+  'words-without-candidates': 'Words with no usable candidate: their score is 0.',
   'absorbed:': 'Relevance absorbed by one part of the network; with the word relevances, the parts add up to the explained output.',
 };
 

@@ -17,6 +17,7 @@ import { slopePicture, noisePicture } from './gradient.js';
 import { occlusionPicture } from './occlusion.js';
 import { lrpFlowPicture } from './lrp.js';
 import { coalitionPicture } from './coalition.js';
+import { marginalizationPicture } from './marginalization.js';
 
 export { CONTENT };
 
@@ -81,6 +82,8 @@ export function teachPicture(r, extras = {}, opts = {}) {
     case 'partition-shap':
     case 'lime':
       return coalitionPicture(r, opts);
+    case 'input-marginalization':
+      return marginalizationPicture(r, opts);
     case 'gradient':
     case 'saliency':
     case 'gradient-x-input':
