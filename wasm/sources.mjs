@@ -2,6 +2,7 @@
 // object of file names to bytes (ArrayBuffer, typed array, Blob/File,
 // string), a list of Files (a dropped folder), or in node a directory path.
 // Only the files the loader reads (fileNames) are kept.
+import { responseBytes } from './bytes.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions === 'object' && !!process.versions.node;
 
@@ -113,42 +114,14 @@ export async function readModelFiles(source, { fileNames, onProgress } = {}) {
       // file is HTML, so that is an absent file too.
       if (res.ok && /^text\/html\b/i.test(res.headers.get('content-type') || '')) return;
       if (!res.ok) throw new Error(`wordlight: ${url}: HTTP ${res.status} ${res.statusText}`);
-      const len = Number(res.headers.get('content-length')) || 0;
-      totals.set(n, len);
-      if (!res.body || !len) {
-        const b = new Uint8Array(await res.arrayBuffer());
-        totals.set(n, b.length);
-        loaded.set(n, b.length);
-        files.set(n, b);
-        progress(n);
-        return;
-      }
-      // Stream into one buffer of the announced size, reporting as it
-      // comes; a compressed response can be longer than Content-Length,
-      // then the chunks are kept and joined.
-      let out = new Uint8Array(len);
-      let chunks = null;
-      let at = 0;
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (!chunks && at + value.length > len) chunks = [out.subarray(0, at)];
-        if (chunks) chunks.push(value);
-        else out.set(value, at);
-        at += value.length;
-        loaded.set(n, at);
-        progress(n);
-      }
-      if (chunks) {
-        out = new Uint8Array(at);
-        let k = 0;
-        for (const c of chunks) {
-          out.set(c, k);
-          k += c.length;
-        }
-      }
-      files.set(n, at === out.length ? out : out.subarray(0, at));
+      files.set(
+        n,
+        await responseBytes(res, (done, total) => {
+          loaded.set(n, done);
+          totals.set(n, total);
+          progress(n);
+        }),
+      );
     }),
   );
   return { files, name: s };

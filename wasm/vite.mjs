@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PREFIX = 'wordlight/';
 // The files the API loads at run time, besides the entry module itself.
-const RUNTIME = ['wordlight.mjs', 'engine.mjs', 'sources.mjs', 'worker.js'];
+const RUNTIME = ['wordlight.mjs', 'engine.mjs', 'sources.mjs', 'bytes.mjs', 'worker.js'];
 const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
 // [name under wordlight/, file on disk] for every file the API loads at run

@@ -1,6 +1,7 @@
 // A user's own model from their disk: the files of a picked or dropped
 // folder (only its top level; a checkpoint's sub-folders are not the model),
 // checked for the files a model needs before the wasm module reads them.
+import { responseBytes } from '../../wasm/bytes.mjs';
 
 const TOKENIZER_SETS = [['tokenizer.json'], ['vocab.txt'], ['vocab.json', 'merges.txt']];
 
@@ -86,33 +87,12 @@ export async function fetchModelFiles(baseUrl, names, { onProgress, signal } = {
       const url = new URL(encodeURIComponent(name), baseUrl);
       const res = await fetch(url, { signal });
       if (!res.ok) throw new Error(`${url.pathname}: HTTP ${res.status}`);
-      const total = Number(res.headers.get('content-length')) || 0;
-      totals.set(name, total);
-      if (!res.body || !total) {
-        const b = new Uint8Array(await res.arrayBuffer());
-        totals.set(name, b.length);
-        done.set(name, b.length);
+      const bytes = await responseBytes(res, (d, t) => {
+        done.set(name, d);
+        totals.set(name, t);
         report();
-        return [name, b];
-      }
-      const chunks = [];
-      let at = 0;
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        chunks.push(value);
-        at += value.length;
-        done.set(name, at);
-        report();
-      }
-      const out = new Uint8Array(at);
-      let k = 0;
-      for (const c of chunks) {
-        out.set(c, k);
-        k += c.length;
-      }
-      return [name, out];
+      });
+      return [name, bytes];
     }),
   );
   return new Map(entries);
