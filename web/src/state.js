@@ -3,7 +3,7 @@
 // explained class, view, token and number toggles, compared methods, the
 // Interactions view's steps, the Layers view's mode, and the text.
 
-export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions'];
+export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions', 'dataset'];
 
 export function encodeState(st) {
   const p = new URLSearchParams();

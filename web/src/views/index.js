@@ -6,6 +6,7 @@ import { createCompareView } from './compare.js';
 import { createLayersView } from './layers.js';
 import { createWhatIfView } from './whatif.js';
 import { createInteractionsView } from './interactions.js';
+import { createDatasetView } from './dataset.js';
 
 export const VIEW_MODULES = [
   { name: 'explain', create: createWordsView },
@@ -13,4 +14,5 @@ export const VIEW_MODULES = [
   { name: 'layers', create: createLayersView },
   { name: 'whatif', create: createWhatIfView },
   { name: 'interactions', create: createInteractionsView },
+  { name: 'dataset', create: createDatasetView },
 ];
