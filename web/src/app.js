@@ -76,6 +76,8 @@
  * @property {() => string} text
  * @property {() => number|undefined} targetArg   the class to explain (undefined: the predicted one)
  * @property {(what: 'text'|'model'|'target') => void} emit   tells every view (View.invalidate)
+ * @property {(progress?: (label: string, done: number, total: number) => void) => Promise<object>} maskedLm
+ *   the masked LM input-marginalization reads (maskedlm.js), loaded once; explainJob passes it
  * @property {(method: string, opts?: {text?: string, extra?: object, label?: string}) => Promise<object|null>} explainJob
  *   one explanation by `method` of the page's text (or opts.text) for the page's class, with the
  *   options every view sends (explainOptions(method, opts.extra)), as the page's job (progress
@@ -115,6 +117,7 @@
  */
 
 import { methodName, requestOptions } from './names.js';
+import { NEEDS_MASKED_LM, maskedLmLoader } from './maskedlm.js';
 
 export const DEFAULT_METHOD = 'integrated-gradients';
 
@@ -158,12 +161,15 @@ export function createApp(api, el) {
   // view sends the same for the same method.
   app.explainOptions = (name = app.state.method, extra = {}) =>
     requestOptions(app.method(name), app.globalMethod(name), { ...(name === app.state.method ? app.state.options : {}), ...extra });
+  // input-marginalization's masked LM (maskedlm.js): loaded with the first explanation that needs it.
+  app.maskedLm = maskedLmLoader(app);
   app.explainJob = (method, { text = app.text(), extra = {}, label = methodName(method) } = {}) =>
-    app.runJob(`${label}\u2026`, (signal, progress) =>
+    app.runJob(`${label}\u2026`, async (signal, progress) =>
       app.model.explain(text, {
         method,
         target: app.targetArg(),
         ...app.explainOptions(method, extra),
+        ...(NEEDS_MASKED_LM.has(method) ? { maskedLm: await app.maskedLm(progress) } : {}),
         signal,
         onProgress: ({ done, total }) => progress(`${label}: ${done} of ${total}`, done, total),
       }),
