@@ -6,7 +6,8 @@
 #   ./build.sh test          setup + build + every test suite (native ctest, the same tests in wasm under node)
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
-#   ./build.sh bench [name]  run benchmarks (gemm, explain; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
+#   ./build.sh bench [name]  run benchmarks (gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort,
+#                            counterfactuals; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
 #   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,7 +18,7 @@ JOBS=${JOBS:-$(nproc)}
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 APT_PACKAGES=(cmake ninja-build g++ clang emscripten binaryen libopenblas-dev nlohmann-json3-dev googletest
-  libgtest-dev chromium openmpi-bin libopenmpi-dev)
+  libgtest-dev chromium openmpi-bin libopenmpi-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-tools)
 
 setup() {
   local missing=()
@@ -107,10 +108,35 @@ bench() {
       ;;&
     explain | all)
       bench/explain.sh
-      ;;
-    gemm | explain | all) ;;
+      ;;&
+    perturbation | all)
+      # Captum's column when CAPTUM_PATH points to a checkout (bench/perturbation.sh);
+      # wasm: the pthreads module run with 1 thread
+      WASM_DIST=wasm/dist WASM_BUILD=wordlight-simd-threads bench/perturbation.sh
+      ;;&
+    integrated-hessians | all)
+      log "integrated-hessians: ours against PyTorch's double backward"
+      rm -f build/bench/integrated_hessians.jsonl
+      build/cmake-native/bench/integrated_hessians_bench --model models/sst2-bilstm --words 16,32 --steps 16 \
+        --reps 3 --dump build/bench/ih-dump.json | tee -a build/bench/integrated_hessians.jsonl
+      /usr/bin/python3 bench/integrated_hessians_torch.py build/bench/ih-dump.json --samples 16,256 --threads 1 |
+        tee -a build/bench/integrated_hessians.jsonl
+      ;;&
+    convergence | all)
+      log "convergence: the path methods' adaptive defaults against a fixed reference"
+      /usr/bin/python3 bench/convergence.py --model models/sst2-bert --method integrated-gradients
+      ;;&
+    wasm-vs-ort | all)
+      log "wasm-vs-ort: our wasm forward pass against ONNX Runtime Web"
+      cmake_build build/cmake-wasm emcmake cmake
+      node --no-experimental-fetch bench/wasm_vs_ort.mjs
+      ;;&
+    counterfactuals | all)
+      bench/counterfactuals.sh
+      ;;&
+    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, explain, scale, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, scale, all)" >&2
       exit 2
       ;;
   esac
@@ -174,7 +200,8 @@ fuzz() {
       -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
       -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
   fi
-  cmake --build build/asan -j "$JOBS" --target wordlight_tests
+  # (the CLI too: ctest runs it in cli_mpi and cli_memory_budget)
+  cmake --build build/asan -j "$JOBS" --target wordlight_tests wordlight
   (cd build/asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=0 \
     ctest --output-on-failure -j "$JOBS")
   if ((${#failed[@]})); then
