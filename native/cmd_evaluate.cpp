@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "masked_lm.h"
+#include "evaluation_report.h"
 #include "mpi_evaluate.h"
 #include "mpi_work.h"
 #include "wordlight/datasets.h"
@@ -205,6 +207,10 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
     o.model2 = model2.get();
     o.tokenizer2 = tok2.get();
   }
+  const MaskedLm mlm = load_masked_lm(
+      a, model_dir, std::find(o.methods.begin(), o.methods.end(), "input-marginalization") != o.methods.end());
+  o.masked_lm = mlm.model.get();
+  o.masked_lm_tokenizer = mlm.tokenizer.get();
 
   SummaryInfo info;
   info.model = model_dir;
@@ -264,6 +270,7 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
       std::fprintf(stderr, "wordlight evaluate: %s\n", terminal_escape(failure).c_str());
       session.abort(1);
     }
+    write_evaluation_report(out_dir, r.results_json);
     nlohmann::ordered_json done;
     done["out"] = out_dir;
     done["evaluated"] = r.evaluated;
@@ -279,8 +286,9 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   }
   const auto t_run = std::chrono::steady_clock::now();
   const EvalRunResult r = run_evaluation(*model, *tok, data, o, info, out_dir, limit, control);
-  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   if (!r.finished) throw Error("stopped before the end; run the same command again to resume");
+  write_evaluation_report(out_dir, r.results_json);
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   std::remove(mpi::unfinished_note_path(out_dir).c_str());  // an earlier MPI run's note: now done
   // Through nlohmann: a folder name with quotes or control characters stays
   // valid JSON (control characters as \u escapes, harmless on a terminal).
@@ -318,7 +326,7 @@ const RegisterCommand reg_evaluate(
      "prints {\"accuracy\": ..., \"n\": ..., \"left_out\": ...}\n"
      "evaluate --model DIR --data SPEC --methods a,b,c --out DIR [--metrics m,m|all] [--limit N]\n"
      "[--options 'method:k=v,k=v;method:k=v'] [--deletion auto|zero|remove|mask|unk] [--deletion-steps 0,1,2,5]\n"
-     "[--model2 DIR] [--seed N] [--batch-size N] [--max-length N]\n"
+     "[--model2 DIR] [--mlm DIR] [--seed N] [--batch-size N] [--max-length N]\n"
      "how good explanation methods are on a data set (\"random\" is always added as the control):\n"
      "metrics deletion, eraser, plausibility, confidence, faithfulness, consistency, docvectors,\n"
      "topwords, time (default: all; plausibility needs rationales); writes DIR/results.jsonl (one\n"
@@ -329,7 +337,7 @@ const RegisterCommand reg_evaluate(
      "under mpirun (MPI build): mpirun -np N wordlight evaluate ... [--chunk N]: the documents are spread\n"
      "over the ranks (each writes DIR/results.rank-K.jsonl; rank 0 merges): see docs/cluster.md",
      {"model", "data", "batch-size", "max-length", "methods", "metrics", "out", "limit", "options", "deletion",
-      "deletion-steps", "model2", "seed", "chunk"},
+      "deletion-steps", "model2", "seed", "chunk", "mlm"},
      {},
      cmd_evaluate,
      30});

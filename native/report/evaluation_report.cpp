@@ -1,15 +1,23 @@
 // evaluation_report_html(): results.json -> one self-contained HTML page
 // (inline CSS, SVG plots, no scripts, no external resources), laid out as
-// the papers' figures and tables: the ranking first, then word deletion
-// (Arras et al.), ERASER, the diagnostic properties (Atanasova et al.),
-// document vectors and top words.
+// the papers' figures and tables: the ranking first, then one section per
+// metric family (report_sections(): the same names as the core's
+// metric_families() and results.json's keys).
+//
+// The report lives outside the core (decided for issue 16): the core
+// computes results.json, a shell presents it. The CLI writes report.html
+// after a run (write_evaluation_report()). Every number cell carries the
+// JSON pointer of the value it shows (data-json='/eraser/aopc_sufficiency/
+// lrp'), so tests check the page against results.json by parsing it.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "wordlight/error.h"
+#include "evaluation_report.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/explain.h"
 #include "wordlight/json_limits.h"
@@ -245,7 +253,298 @@ std::vector<double> dvec(const Json& a) {
   return v;
 }
 
+// The JSON pointer of /a/b/c (each part escaped as RFC 6901 says).
+std::string pointer(std::initializer_list<std::string> parts) {
+  std::string p;
+  for (const std::string& part : parts) {
+    p += '/';
+    for (char c : part) {
+      if (c == '~')
+        p += "~0";
+      else if (c == '/')
+        p += "~1";
+      else
+        p += c;
+    }
+  }
+  return p;
+}
+// A table cell showing the number at `path` of the results (or a dash),
+// tagged with that path for the tests. bold: <b> around it.
+std::string cell(const Json& root, const std::string& path, const char* fmt = "%.3f", const std::string& cls = "",
+                 bool bold = false, const std::string& after = "") {
+  const Json::json_pointer ptr(path);
+  const Json v = root.contains(ptr) ? root.at(ptr) : Json();
+  std::string shown = val(v, fmt);
+  if (bold) shown = "<b>" + shown + "</b>";
+  return "<td" + (cls.empty() ? std::string() : " class='" + cls + "'") + " data-json='" + esc(path) + "'>" + shown +
+         after + "</td>";
+}
+double number_at(const Json& root, const std::string& path) {
+  const Json::json_pointer ptr(path);
+  return root.contains(ptr) && root.at(ptr).is_number() ? root.at(ptr).get<double>() : std::nan("");
+}
+
+// What every section renderer sees.
+struct Page {
+  Json& j;  // not const: a missing member reads as null, as in the sections' j["a"]["b"]
+  const std::vector<std::string>& methods;
+  const std::vector<std::string>& labels;
+  const Colors& colors;
+  int number = 1;  // the next section's number
+  std::string heading(const char* id, const std::string& title) {
+    return "<h2 id='" + std::string(id) + "'>" + std::to_string(++number) + ". " + title + "</h2>";
+  }
+};
+
 }  // namespace
+
+namespace {
+
+// ------------------------------------------------------------ the sections, one per metric family
+
+void deletion_section(Page& pg, std::string& h) {
+  Json& j = pg.j;
+  Json& d = j["deletion"];
+  const std::vector<double> xs = dvec(d["steps"]);
+  h += pg.heading("deletion", "Word deletion (Arras et al. 2016, 2017)") +
+       "<p class='note'>Relevance for the true class. Left: the " + std::to_string(d["correct"].value("n", 0)) +
+       " initially correctly classified documents, words deleted in decreasing order of relevance: the faster the "
+       "accuracy falls, the better the method found the evidence. Right: the " +
+       std::to_string(d["misclassified"].value("n", 0)) +
+       " initially misclassified documents, words deleted in increasing order (most negative for the true class "
+       "first): the faster the accuracy rises, the better. Dashed grey: random deletion. Deleting a word: " +
+       deletion_words(j.value("deletion_mode", "")) + "." + unsigned_methods_note(pg.methods) + "</p><div class='row'>";
+  for (const char* part : {"correct", "misclassified"}) {
+    std::vector<std::pair<std::string, std::vector<double>>> series;
+    double lo = 1, hi = 0;
+    for (const std::string& m : pg.methods) {
+      std::vector<double> ys = dvec(d[part]["accuracy"][m]);
+      for (double y : ys)
+        if (std::isfinite(y)) {
+          lo = std::min(lo, y);
+          hi = std::max(hi, y);
+        }
+      series.emplace_back(m, ys);
+    }
+    if (d[part].value("n", 0) == 0) continue;
+    lo = std::max(0.0, std::floor(lo * 10) / 10);
+    hi = std::min(1.0, std::ceil(hi * 10) / 10);
+    h += line_chart(std::string(part) == "correct" ? "initially correct: accuracy falls" : "initially false: accuracy rises",
+                    "number of deleted words", "accuracy", xs, series, pg.colors, lo, hi > lo ? hi : lo + 0.1);
+  }
+  h += "</div><table><thead><tr><th>accuracy after deleting k words</th>";
+  std::vector<size_t> show;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double k = xs[i];
+    if (k == 0 || k == 1 || k == 2 || k == 3 || k == 5 || k == 10 || k == 20 || k == 30 || k == 50) show.push_back(i);
+  }
+  for (size_t i : show) h += "<th>k=" + f("%.0f", xs[i]) + "</th>";
+  h += "</tr></thead><tbody>";
+  for (const char* part : {"correct", "misclassified"}) {
+    if (d[part].value("n", 0) == 0) continue;
+    for (const std::string& m : pg.methods) {
+      h += "<tr><td>" + std::string(part) + " &middot; " + esc(m) + "</td>";
+      for (size_t i : show) h += cell(j, pointer({"deletion", part, "accuracy", m, std::to_string(i)}));
+      h += "</tr>";
+    }
+  }
+  h += "</tbody></table>";
+}
+
+void eraser_section(Page& pg, std::string& h) {
+  Json& j = pg.j;
+  Json& e = j["eraser"];
+  h += pg.heading("eraser", "ERASER faithfulness (DeYoung et al. 2020)") +
+       "<p class='note'>Comprehensiveness: the drop of the "
+       "predicted class's probability when the top k% words are deleted (higher: the explanation found what the "
+       "model needs). Sufficiency: the drop when only the top k% are kept (lower: they suffice). AOPC: the mean over "
+       "k in {1, 5, 10, 20, 50}.</p><div class='row'>";
+  std::vector<std::pair<std::string, double>> bc, bs;
+  for (const std::string& m : pg.methods) {
+    bc.emplace_back(m, number_at(j, pointer({"eraser", "aopc_comprehensiveness", m})));
+    bs.emplace_back(m, number_at(j, pointer({"eraser", "aopc_sufficiency", m})));
+  }
+  h += bar_chart("comprehensiveness AOPC", bc, pg.colors, "higher is better");
+  h += bar_chart("sufficiency AOPC", bs, pg.colors, "lower is better");
+  h += "</div><table><thead><tr><th>method</th>";
+  const std::vector<double> pcs = dvec(e["percents"]);
+  for (double p : pcs) h += "<th>comp " + f("%.0f", p) + "%</th>";
+  h += "<th>AOPC comp</th>";
+  for (double p : pcs) h += "<th>suff " + f("%.0f", p) + "%</th>";
+  h += "<th>AOPC suff</th></tr></thead><tbody>";
+  for (const std::string& m : pg.methods) {
+    h += "<tr><td>" + esc(m) + "</td>";
+    for (size_t i = 0; i < pcs.size(); ++i) h += cell(j, pointer({"eraser", "comprehensiveness", m, std::to_string(i)}));
+    h += cell(j, pointer({"eraser", "aopc_comprehensiveness", m}), "%.3f", "", true);
+    for (size_t i = 0; i < pcs.size(); ++i) h += cell(j, pointer({"eraser", "sufficiency", m, std::to_string(i)}));
+    h += cell(j, pointer({"eraser", "aopc_sufficiency", m}), "%.3f", "", true) + "</tr>";
+  }
+  h += "</tbody></table>";
+}
+
+void plausibility_section(Page& pg, std::string& h) {
+  Json& j = pg.j;
+  Json& p = j["plausibility"];
+  h += pg.heading("plausibility", "Plausibility: agreement with human rationales");
+  if (p.value("n", 0) == 0) {
+    h += "<p class='note'>" + esc(p.value("note", "no rationales")) + ".</p>";
+    return;
+  }
+  h += "<p class='note'>" + std::to_string(p.value("n", 0)) + " documents with rationales; hard rationale = the top " +
+       std::to_string(p.value("k", 0)) +
+       " words (the mean human rationale length). Token P/R/F1 per document, averaged; IoU F1 counts a predicted "
+       "run of words as found when its IoU with a human span is at least 0.5 (DeYoung et al. 2020); AUPRC of the "
+       "soft scores (ERASER) and MAP (Atanasova et al. 2020).</p><table><thead><tr><th>method</th><th>token P</th>"
+       "<th>token R</th><th>token F1</th><th>IoU F1</th><th>AUPRC</th><th>MAP</th></tr></thead><tbody>";
+  for (const std::string& m : pg.methods) {
+    h += "<tr><td>" + esc(m) + "</td>";
+    for (const char* k : {"token_precision", "token_recall", "token_f1", "iou_f1", "auprc", "map"})
+      h += cell(j, pointer({"plausibility", k, m}));
+    h += "</tr>";
+  }
+  h += "</tbody></table>";
+}
+
+// A table of one number per method (and maybe a second column).
+void per_method_table(Page& pg, std::string& h, const std::vector<std::pair<std::string, std::string>>& columns,
+                      const char* family, const char* fmt, const std::string& caption) {
+  h += "<table><thead><tr><th>method</th>";
+  for (const auto& c : columns) h += "<th>" + c.second + "</th>";
+  h += "</tr></thead><tbody>";
+  for (const std::string& m : pg.methods) {
+    bool any = false;
+    for (const auto& c : columns) any = any || pg.j[family][c.first].contains(m);
+    if (!any) continue;  // "random" has no time
+    h += "<tr><td>" + esc(m) + "</td>";
+    for (const auto& c : columns) h += cell(pg.j, pointer({family, c.first, m}), c.first == "evaluations_per_explanation" ? "%.0f" : fmt);
+    h += "</tr>";
+  }
+  h += "</tbody>" + (caption.empty() ? std::string() : "<caption>" + caption + "</caption>") + "</table>";
+}
+
+void faithfulness_section(Page& pg, std::string& h) {
+  Json& j = pg.j;
+  h += pg.heading("faithfulness", "Faithfulness: the masking curve (Atanasova et al. 2020)") +
+       "<p class='note'>Macro-F1 against the gold labels with the most salient 0, 10, ..., 100% of the words masked; "
+       "the area under the curve (lower: the explanation found what the model uses).</p><div class='row'>";
+  std::vector<std::pair<std::string, std::vector<double>>> series;
+  for (const std::string& m : pg.methods) series.emplace_back(m, dvec(j["faithfulness"]["macro_f1"][m]));
+  h += line_chart("masking the most salient words", "% of words masked (most salient first)", "macro-F1",
+                  dvec(j["faithfulness"]["percents"]), series, pg.colors, 0, 1);
+  h += "</div>";
+  per_method_table(pg, h, {{"auc", "faithfulness AUC &darr;"}}, "faithfulness", "%.3f", "");
+}
+
+void confidence_section(Page& pg, std::string& h) {
+  h += pg.heading("confidence", "Confidence indication (Atanasova et al. 2020)") +
+       "<p class='note'>A linear regression from the distance between the saliency of the predicted class and of the "
+       "other classes to the predicted probability: its 5-fold cross-validated mean absolute error (lower is better). "
+       "With no feature (predicting the mean): <span data-json='/confidence/mae_without_saliency'>" +
+       val(pg.j["confidence"]["mae_without_saliency"]) + "</span>.</p>";
+  per_method_table(pg, h, {{"mae", "confidence MAE &darr;"}}, "confidence", "%.3f", "");
+}
+
+void consistency_section(Page& pg, std::string& h) {
+  Json& c = pg.j["consistency"];
+  h += pg.heading("consistency", "Consistency (Atanasova et al. 2020)") +
+       "<p class='note'>Dataset consistency: Spearman's rho between activation distance (output layer) and "
+       "explanation distance over " + std::to_string(c.value("pairs", 0)) + " pairs of similar documents. " +
+       (c["rationale"].is_null() ? "Rationale consistency: " + esc(c.value("rationale_note", "")) + "."
+                                 : std::string("Rationale consistency: the same across two models.")) +
+       " Higher is more consistent.</p>";
+  std::vector<std::pair<std::string, std::string>> cols = {{"dataset", "dataset consistency &uarr;"}};
+  if (!c["rationale"].is_null()) cols.push_back({"rationale", "rationale consistency &uarr;"});
+  per_method_table(pg, h, cols, "consistency", "%.3f", "");
+}
+
+void time_section(Page& pg, std::string& h) {
+  h += pg.heading("time", "Cost") + "<p class='note'>Mean seconds and model evaluations per explanation.</p>";
+  per_method_table(pg, h,
+                   {{"seconds_per_explanation", "seconds / explanation"},
+                    {"evaluations_per_explanation", "model evaluations"}},
+                   "time", "%.4f", "");
+}
+
+void docvectors_section(Page& pg, std::string& h) {
+  Json& j = pg.j;
+  Json& dv = j["docvectors"];
+  h += pg.heading("docvectors", "Document vectors (Arras et al. 2017)") +
+       "<p class='note'>Each document as the relevance-weighted sum "
+       "of its word embeddings (uniform: the plain sum), unit length. Leave-one-out kNN accuracy against the gold "
+       "classes over " + std::to_string(dv.value("n", 0)) +
+       " documents: the higher, the more the relevances capture what the classes are about (the explanatory power "
+       "index is the best over k).</p><table><thead><tr><th>weighting</th>";
+  for (const Json& k : dv["ks"]) h += "<th>k=" + std::to_string(k.get<int>()) + "</th>";
+  h += "<th>best (EPI)</th></tr></thead><tbody>";
+  std::vector<std::string> kinds = pg.methods;
+  kinds.push_back("uniform");
+  for (const std::string& m : kinds) {
+    h += "<tr><td>" + esc(m) + "</td>";
+    for (size_t i = 0; i < dv["knn_accuracy"][m].size(); ++i)
+      h += cell(j, pointer({"docvectors", "knn_accuracy", m, std::to_string(i)}));
+    h += cell(j, pointer({"docvectors", "explanatory_power", m}), "%.3f", "", true) + "</tr>";
+  }
+  h += "</tbody></table><div class='row'>";
+  for (const std::string& m : kinds)
+    if (dv["pca"].contains(m)) h += scatter("PCA: " + m, dv["pca"][m], static_cast<int>(pg.labels.size()));
+  h += "</div><p class='note'>Colours: ";
+  for (size_t c = 0; c < pg.labels.size(); ++c)
+    h += "<span class='sw' style='background:hsl(" +
+         f("%.0f", 360.0 * static_cast<double>(c) / static_cast<double>(pg.labels.size())) + ",75%,45%)'></span>" +
+         esc(pg.labels[c]) + " &nbsp;";
+  h += "</p>";
+}
+
+void topwords_section(Page& pg, std::string& h) {
+  h += pg.heading("topwords", "The most relevant words per class") +
+       "<p class='note'>Summed relevance over the correctly classified "
+       "documents of each class (the word's count in brackets).</p>";
+  for (const auto& mk : pg.j["topwords"].items()) {
+    h += "<h3>" + esc(mk.key()) +
+         (unsigned_method(mk.key()) ? " <small>(importance: unsigned, neither for nor against the class)</small>" : "") +
+         "</h3><table class='tw'><thead><tr><th>class</th><th>top words</th></tr></thead><tbody>";
+    for (const auto& ck : mk.value().items()) {
+      h += "<tr><td>" + esc(ck.key()) + "</td><td>";
+      int i = 0;
+      for (const Json& w : ck.value()) {
+        h += (i++ ? ", " : "") + esc(w[0].get<std::string>()) + " <span class='rk'>(" + std::to_string(w[2].get<int>()) + ")</span>";
+      }
+      h += "</td></tr>";
+    }
+    h += "</tbody></table>";
+  }
+}
+
+// The report's half of the metric table: one section per family, by the
+// core's names (metric_families() in core/src/evaluate/families/table.cpp).
+struct ReportSection {
+  const char* family;
+  void (*render)(Page&, std::string&);
+};
+const std::vector<ReportSection>& report_sections() {
+  static const std::vector<ReportSection> t = {
+      {"deletion", deletion_section},       {"eraser", eraser_section},           {"plausibility", plausibility_section},
+      {"faithfulness", faithfulness_section}, {"confidence", confidence_section}, {"consistency", consistency_section},
+      {"time", time_section},               {"docvectors", docvectors_section},   {"topwords", topwords_section}};
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::string> evaluation_report_sections() {
+  std::vector<std::string> v;
+  for (const ReportSection& s : report_sections()) v.push_back(s.family);
+  return v;
+}
+
+void write_evaluation_report(const std::string& out_dir, const std::string& results_json) {
+  const std::string path = out_dir + "/report.html";
+  const std::string html = evaluation_report_html(results_json);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !out.write(html.data(), static_cast<std::streamsize>(html.size())) || !out.flush())
+    throw Error(path + ": cannot write the report");
+}
 
 std::string evaluation_report_html(const std::string& results_json) {
   Json j;
@@ -341,17 +640,21 @@ std::string evaluation_report_html(const std::string& results_json) {
       if (!any) continue;
       h += "<tr><td colspan='" + std::to_string(methods.size() + 2) + "' style='text-align:left;padding-top:8px'><i>" +
            esc(g.second) + "</i></td></tr>";
-      for (const Json& r : j["ranking"]) {
+      for (size_t ri = 0; ri < j["ranking"].size(); ++ri) {
+        const Json& r = j["ranking"][ri];
         if (r.value("group", "") != g.first) continue;
         h += "<tr><td>" + esc(r.value("metric", "")) + "</td><td class='rk'>" +
              (r.value("better", "") == "higher" ? "&uarr; higher" : "&darr; lower") + "</td>";
         for (const std::string& m : methods) {
           const bool have = r["values"].contains(m);
           const bool best = r["rank"].contains(m) && r["rank"][m].get<double>() == 1.0;
-          h += "<td" + std::string(best ? " class='best'" : "") + ">" +
-               (have ? val(r["values"][m], g.first == "cost" ? "%.4f" : "%.3f") : "&ndash;");
-          if (r["rank"].contains(m)) h += " <span class='rk'>(" + val(r["rank"][m], "%g") + ")</span>";
-          h += "</td>";
+          const std::string rank =
+              r["rank"].contains(m) ? " <span class='rk'>(" + val(r["rank"][m], "%g") + ")</span>" : "";
+          if (have)
+            h += cell(j, pointer({"ranking", std::to_string(ri), "values", m}), g.first == "cost" ? "%.4f" : "%.3f",
+                      best ? "best" : "", false, rank);
+          else
+            h += "<td>&ndash;" + rank + "</td>";
         }
         h += "</tr>";
       }
@@ -363,7 +666,7 @@ std::string evaluation_report_html(const std::string& results_json) {
           if (per.contains(m) && per[m].is_number()) best = std::min(best, per[m].get<double>());
         for (const std::string& m : methods) {
           const bool b = per.contains(m) && per[m].is_number() && per[m].get<double>() == best;
-          h += "<td" + std::string(b ? " class='best'" : "") + ">" + (per.contains(m) ? val(per[m], "%.2f") : "&ndash;") + "</td>";
+          h += per.contains(m) ? cell(j, pointer({"mean_rank", g.first, m}), "%.2f", b ? "best" : "") : "<td>&ndash;</td>";
         }
         h += "</tr>";
       }
@@ -373,189 +676,12 @@ std::string evaluation_report_html(const std::string& results_json) {
          "plausibility says which agrees with people. \"random\" is the control: a method should beat it.</caption></table>";
   }
 
-  // ---- deletion
-  if (j.contains("deletion")) {
-    const Json& d = j["deletion"];
-    const std::vector<double> xs = dvec(d["steps"]);
-    h += "<h2 id='deletion'>2. Word deletion (Arras et al. 2016, 2017)</h2><p class='note'>Relevance for the true class. Left: the " +
-         std::to_string(d["correct"].value("n", 0)) +
-         " initially correctly classified documents, words deleted in decreasing order of relevance: the faster the "
-         "accuracy falls, the better the method found the evidence. Right: the " +
-         std::to_string(d["misclassified"].value("n", 0)) +
-         " initially misclassified documents, words deleted in increasing order (most negative for the true class "
-         "first): the faster the accuracy rises, the better. Dashed grey: random deletion. Deleting a word: " +
-         deletion_words(j.value("deletion_mode", "")) + "." + unsigned_methods_note(methods) + "</p><div class='row'>";
-    for (const char* part : {"correct", "misclassified"}) {
-      std::vector<std::pair<std::string, std::vector<double>>> series;
-      double lo = 1, hi = 0;
-      for (const std::string& m : methods) {
-        std::vector<double> ys = dvec(d[part]["accuracy"][m]);
-        for (double y : ys)
-          if (std::isfinite(y)) {
-            lo = std::min(lo, y);
-            hi = std::max(hi, y);
-          }
-        series.emplace_back(m, ys);
-      }
-      if (d[part].value("n", 0) == 0) continue;
-      lo = std::max(0.0, std::floor(lo * 10) / 10);
-      hi = std::min(1.0, std::ceil(hi * 10) / 10);
-      h += line_chart(std::string(part) == "correct" ? "initially correct: accuracy falls" : "initially false: accuracy rises",
-                      "number of deleted words", "accuracy", xs, series, colors, lo, hi > lo ? hi : lo + 0.1);
-    }
-    h += "</div><table><thead><tr><th>accuracy after deleting k words</th>";
-    std::vector<size_t> show;
-    for (size_t i = 0; i < xs.size(); ++i) {
-      const double k = xs[i];
-      if (k == 0 || k == 1 || k == 2 || k == 3 || k == 5 || k == 10 || k == 20 || k == 30 || k == 50) show.push_back(i);
-    }
-    for (size_t i : show) h += "<th>k=" + f("%.0f", xs[i]) + "</th>";
-    h += "</tr></thead><tbody>";
-    for (const char* part : {"correct", "misclassified"}) {
-      if (d[part].value("n", 0) == 0) continue;
-      for (const std::string& m : methods) {
-        h += "<tr><td>" + std::string(part) + " &middot; " + esc(m) + "</td>";
-        for (size_t i : show) h += "<td>" + val(d[part]["accuracy"][m][i]) + "</td>";
-        h += "</tr>";
-      }
-    }
-    h += "</tbody></table>";
-  }
-
-  // ---- ERASER
-  if (j.contains("eraser")) {
-    const Json& e = j["eraser"];
-    h += "<h2 id='eraser'>3. ERASER faithfulness (DeYoung et al. 2020)</h2><p class='note'>Comprehensiveness: the drop of the "
-         "predicted class's probability when the top k% words are deleted (higher: the explanation found what the "
-         "model needs). Sufficiency: the drop when only the top k% are kept (lower: they suffice). AOPC: the mean over "
-         "k in {1, 5, 10, 20, 50}.</p><div class='row'>";
-    std::vector<std::pair<std::string, double>> bc, bs;
-    for (const std::string& m : methods) {
-      bc.emplace_back(m, e["aopc_comprehensiveness"][m].is_number() ? e["aopc_comprehensiveness"][m].get<double>() : std::nan(""));
-      bs.emplace_back(m, e["aopc_sufficiency"][m].is_number() ? e["aopc_sufficiency"][m].get<double>() : std::nan(""));
-    }
-    h += bar_chart("comprehensiveness AOPC", bc, colors, "higher is better");
-    h += bar_chart("sufficiency AOPC", bs, colors, "lower is better");
-    h += "</div><table><thead><tr><th>method</th>";
-    const std::vector<double> pcs = dvec(e["percents"]);
-    for (double p : pcs) h += "<th>comp " + f("%.0f", p) + "%</th>";
-    h += "<th>AOPC comp</th>";
-    for (double p : pcs) h += "<th>suff " + f("%.0f", p) + "%</th>";
-    h += "<th>AOPC suff</th></tr></thead><tbody>";
-    for (const std::string& m : methods) {
-      h += "<tr><td>" + esc(m) + "</td>";
-      for (size_t i = 0; i < pcs.size(); ++i) h += "<td>" + val(e["comprehensiveness"][m][i]) + "</td>";
-      h += "<td><b>" + val(e["aopc_comprehensiveness"][m]) + "</b></td>";
-      for (size_t i = 0; i < pcs.size(); ++i) h += "<td>" + val(e["sufficiency"][m][i]) + "</td>";
-      h += "<td><b>" + val(e["aopc_sufficiency"][m]) + "</b></td></tr>";
-    }
-    h += "</tbody></table>";
-  }
-
-  // ---- plausibility
-  if (j.contains("plausibility")) {
-    const Json& p = j["plausibility"];
-    h += "<h2 id='plausibility'>4. Plausibility: agreement with human rationales</h2>";
-    if (p.value("n", 0) == 0) {
-      h += "<p class='note'>" + esc(p.value("note", "no rationales")) + ".</p>";
-    } else {
-      h += "<p class='note'>" + std::to_string(p.value("n", 0)) + " documents with rationales; hard rationale = the top " +
-           std::to_string(p.value("k", 0)) +
-           " words (the mean human rationale length). Token P/R/F1 per document, averaged; IoU F1 counts a predicted "
-           "run of words as found when its IoU with a human span is at least 0.5 (DeYoung et al. 2020); AUPRC of the "
-           "soft scores (ERASER) and MAP (Atanasova et al. 2020).</p><table><thead><tr><th>method</th><th>token P</th>"
-           "<th>token R</th><th>token F1</th><th>IoU F1</th><th>AUPRC</th><th>MAP</th></tr></thead><tbody>";
-      for (const std::string& m : methods)
-        h += "<tr><td>" + esc(m) + "</td><td>" + val(p["token_precision"][m]) + "</td><td>" + val(p["token_recall"][m]) +
-             "</td><td>" + val(p["token_f1"][m]) + "</td><td>" + val(p["iou_f1"][m]) + "</td><td>" + val(p["auprc"][m]) +
-             "</td><td>" + val(p["map"][m]) + "</td></tr>";
-      h += "</tbody></table>";
-    }
-  }
-
-  // ---- diagnostic properties
-  if (j.contains("faithfulness") || j.contains("confidence") || j.contains("consistency") || j.contains("time")) {
-    h += "<h2 id='diagnostics'>5. Diagnostic properties (Atanasova et al. 2020)</h2><div class='row'>";
-    if (j.contains("faithfulness")) {
-      std::vector<std::pair<std::string, std::vector<double>>> series;
-      for (const std::string& m : methods) series.emplace_back(m, dvec(j["faithfulness"]["macro_f1"][m]));
-      h += line_chart("masking the most salient words", "% of words masked (most salient first)", "macro-F1",
-                      dvec(j["faithfulness"]["percents"]), series, colors, 0, 1);
-    }
-    h += "</div><table><thead><tr><th>method</th><th>MAP &uarr;</th><th>confidence MAE &darr;</th>"
-         "<th>faithfulness AUC &darr;</th><th>dataset consistency &uarr;</th><th>rationale consistency &uarr;</th>"
-         "<th>seconds / explanation</th><th>model evaluations</th></tr></thead><tbody>";
-    for (const std::string& m : methods) {
-      auto get = [&](const char* a, const char* b) -> Json {
-        if (!j.contains(a) || !j[a].is_object() || !j[a].contains(b) || !j[a][b].is_object() || !j[a][b].contains(m)) return nullptr;
-        return j[a][b][m];
-      };
-      h += "<tr><td>" + esc(m) + "</td><td>" + val(get("plausibility", "map")) + "</td><td>" + val(get("confidence", "mae")) +
-           "</td><td>" + val(get("faithfulness", "auc")) + "</td><td>" + val(get("consistency", "dataset")) + "</td><td>" +
-           val(get("consistency", "rationale")) + "</td><td>" + val(get("time", "seconds_per_explanation"), "%.4f") +
-           "</td><td>" + val(get("time", "evaluations_per_explanation"), "%.0f") + "</td></tr>";
-    }
-    h += "</tbody><caption>";
-    if (j.contains("confidence"))
-      h += "Confidence indication: a linear regression from the distance between the saliency of the predicted class "
-           "and of the other classes to the predicted probability (5-fold cross-validated MAE; with no feature: " +
-           val(j["confidence"]["mae_without_saliency"]) + "). ";
-    if (j.contains("consistency"))
-      h += "Dataset consistency: Spearman's rho between activation distance (output layer) and explanation distance "
-           "over " + std::to_string(j["consistency"].value("pairs", 0)) + " pairs of similar documents. " +
-           (j["consistency"]["rationale"].is_null() ? "Rationale consistency: " + esc(j["consistency"].value("rationale_note", "")) + ". "
-                                                    : std::string("Rationale consistency: the same across two models. "));
-    h += "</caption></table>";
-  }
-
-  // ---- document vectors
-  if (j.contains("docvectors")) {
-    const Json& dv = j["docvectors"];
-    h += "<h2 id='docvectors'>6. Document vectors (Arras et al. 2017)</h2><p class='note'>Each document as the relevance-weighted sum "
-         "of its word embeddings (uniform: the plain sum), unit length. Leave-one-out kNN accuracy against the gold "
-         "classes over " + std::to_string(dv.value("n", 0)) +
-         " documents: the higher, the more the relevances capture what the classes are about (the explanatory power "
-         "index is the best over k).</p><table><thead><tr><th>weighting</th>";
-    for (const Json& k : dv["ks"]) h += "<th>k=" + std::to_string(k.get<int>()) + "</th>";
-    h += "<th>best (EPI)</th></tr></thead><tbody>";
-    std::vector<std::string> kinds = methods;
-    kinds.push_back("uniform");
-    for (const std::string& m : kinds) {
-      h += "<tr><td>" + esc(m) + "</td>";
-      for (const Json& a : dv["knn_accuracy"][m]) h += "<td>" + val(a) + "</td>";
-      h += "<td><b>" + val(dv["explanatory_power"][m]) + "</b></td></tr>";
-    }
-    h += "</tbody></table><div class='row'>";
-    for (const std::string& m : kinds)
-      if (dv["pca"].contains(m)) h += scatter("PCA: " + m, dv["pca"][m], static_cast<int>(labels.size()));
-    h += "</div><p class='note'>Colours: ";
-    for (size_t c = 0; c < labels.size(); ++c)
-      h += "<span class='sw' style='background:hsl(" + f("%.0f", 360.0 * static_cast<double>(c) / static_cast<double>(labels.size())) +
-           ",75%,45%)'></span>" + esc(labels[c]) + " &nbsp;";
-    h += "</p>";
-  }
-
-  // ---- top words
-  if (j.contains("topwords")) {
-    h += "<h2 id='topwords'>7. The most relevant words per class</h2><p class='note'>Summed relevance over the correctly classified "
-         "documents of each class (the word's count in brackets).</p>";
-    for (const auto& mk : j["topwords"].items()) {
-      h += "<h3>" + esc(mk.key()) +
-           (unsigned_method(mk.key()) ? " <small>(importance: unsigned, neither for nor against the class)</small>" : "") +
-           "</h3><table class='tw'><thead><tr><th>class</th><th>top words</th></tr></thead><tbody>";
-      for (const auto& ck : mk.value().items()) {
-        h += "<tr><td>" + esc(ck.key()) + "</td><td>";
-        int i = 0;
-        for (const Json& w : ck.value()) {
-          h += (i++ ? ", " : "") + esc(w[0].get<std::string>()) + " <span class='rk'>(" + std::to_string(w[2].get<int>()) + ")</span>";
-        }
-        h += "</td></tr>";
-      }
-      h += "</tbody></table>";
-    }
-  }
+  // ---- one section per metric family in the results
+  Page pg{j, methods, labels, colors};
+  for (const ReportSection& s : report_sections())
+    if (j.contains(s.family) && j[s.family].is_object()) s.render(pg, h);
   h += "<p class='meta'>Written by <code>wordlight evaluate</code>. Metric definitions: "
-       "core/src/evaluate/summary.cpp and document.cpp.</p></body></html>\n";
+       "core/src/evaluate/families/ (one file per metric family).</p></body></html>\n";
   return h;
 }
 

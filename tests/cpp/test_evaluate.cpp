@@ -9,14 +9,17 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "evaluation_report.h"
 #include "golden_util.h"
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
 
@@ -245,8 +248,9 @@ struct TinyCnn {
   std::unique_ptr<Tokenizer> tok;
   TinyCnn() {
     const std::string dir = wltest::golden_dir("ours", "cnn");
-    model = load_model_dir(dir);
-    tok = load_tokenizer_dir(dir, model->config());
+    LoadedModel m = load_model_directory(dir);
+    model = std::move(m.model);
+    tok = std::move(m.tokenizer);
   }
 };
 
@@ -386,6 +390,7 @@ TEST(EvaluateRun, ResumeGivesTheSameResultsAndBadLinesAreDroppedNotTheRest) {
   ASSERT_TRUE(a.finished);
   EXPECT_EQ(a.evaluated, 12);
   EXPECT_EQ(comparable(slurp(whole + "/results.json")), comparable(a.results_json));
+  write_evaluation_report(whole, a.results_json);  // the CLI's step after a run
   EXPECT_NE(slurp(whole + "/report.html").find("<svg"), std::string::npos);
 
   // Interrupted after 5 documents, with a torn last line as a kill mid-write leaves.
@@ -496,4 +501,116 @@ TEST(EvaluateSummary, PlausibilityAndFaithfulnessOfPerfectReversedAndConstantExp
   EXPECT_NEAR(j["faithfulness"]["auc"]["perfect"].get<double>(), 0.05, 1e-9);
   EXPECT_NEAR(j["faithfulness"]["auc"]["reversed"].get<double>(), 1.0, 1e-9);
   EXPECT_EQ(j["faithfulness"]["macro_f1"]["perfect"][1], 0.0);
+}
+
+// ------------------------------------------------------------ the report, read back
+namespace {
+// The number a report cell shows ("0.123", "0.123 <span..>(1)</span>",
+// "<b>0.5</b>", "&ndash;"), its decimals, or nothing.
+struct Shown {
+  bool number = false;
+  double value = 0;
+  int decimals = 0;
+};
+Shown read_cell(std::string text) {
+  std::string plain;
+  bool tag = false;
+  for (char c : text) {
+    if (c == '<') tag = true;
+    if (!tag) plain += c;
+    if (c == '>') tag = false;
+  }
+  Shown s;
+  const size_t b = plain.find_first_not_of(' ');
+  if (b == std::string::npos) return s;
+  const size_t e = plain.find_first_of(" ", b);
+  const std::string tok = plain.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  char* end = nullptr;
+  s.value = std::strtod(tok.c_str(), &end);
+  s.number = end && *end == '\0' && !tok.empty();
+  const size_t dot = tok.find('.');
+  s.decimals = dot == std::string::npos ? 0 : static_cast<int>(tok.size() - dot - 1);
+  return s;
+}
+// Every number leaf of j under `at`, as JSON pointers, but for the keys in skip.
+void number_leaves(const nlohmann::json& j, const std::string& at, const std::set<std::string>& skip,
+                   std::vector<std::string>& out) {
+  if (j.is_number() || j.is_null()) {
+    out.push_back(at);
+  } else if (j.is_object()) {
+    for (const auto& kv : j.items())
+      if (!skip.count(kv.key())) number_leaves(kv.value(), at + "/" + kv.key(), skip, out);
+  } else if (j.is_array()) {
+    for (size_t i = 0; i < j.size(); ++i) number_leaves(j[i], at + "/" + std::to_string(i), skip, out);
+  }
+}
+}  // namespace
+
+TEST(EvaluateReport, EverySectionIsThereAndEveryNumberIsResultsJsons) {
+  TinyCnn t, t2;
+  EvalOptions o = tiny_options();
+  o.metrics.clear();
+  for (const std::string& m : evaluation_metric_names()) o.metrics.insert(m);  // every family, time included
+  o.model2 = t2.model.get();  // rationale consistency too
+  o.tokenizer2 = t2.tok.get();
+  const EvalDataset ds = tiny_data();
+  const SummaryInfo info = tiny_info(*t.model);
+  std::vector<DocumentRecord> recs;
+  for (size_t i = 0; i < ds.examples.size(); ++i)
+    recs.push_back(evaluate_document(*t.model, *t.tok, ds.examples[i], static_cast<int>(i % 3), static_cast<int64_t>(i), o));
+  const std::string results = summarize(recs, o, info);
+  const nlohmann::json j = nlohmann::json::parse(results);
+  const std::string h = evaluation_report_html(results);
+
+  // Every metric family has a section in the report, and each family the
+  // run computed is on the page.
+  const std::vector<std::string> sections = evaluation_report_sections();
+  const std::set<std::string> section_set(sections.begin(), sections.end());
+  for (const std::string& m : evaluation_metric_names()) {
+    EXPECT_TRUE(section_set.count(m)) << m << " has no report section";
+    ASSERT_TRUE(j.contains(m)) << m;
+    EXPECT_NE(h.find("<h2 id='" + m + "'>"), std::string::npos) << m;
+  }
+  EXPECT_NE(h.find("<h2 id='ranking'>"), std::string::npos);
+  EXPECT_FALSE(j["consistency"]["rationale"].is_null());
+
+  // Every tagged cell shows the number at its JSON pointer, to its decimals.
+  std::set<std::string> shown;
+  size_t numbers = 0;
+  for (size_t at = h.find("data-json='"); at != std::string::npos; at = h.find("data-json='", at + 1)) {
+    const size_t b = at + 11, e = h.find('\'', b);
+    const std::string path = h.substr(b, e - b);
+    const size_t close = h.find("</t", e);  // </td>
+    const size_t span_close = h.find("</span>", e);
+    const size_t end = h.compare(h.rfind('<', at), 5, "<span") == 0 ? span_close : close;
+    const Shown s = read_cell(h.substr(e + 2, end - e - 2));
+    const nlohmann::json::json_pointer ptr(path);
+    ASSERT_TRUE(j.contains(ptr)) << path;
+    const nlohmann::json& v = j.at(ptr);
+    if (v.is_number()) {
+      ASSERT_TRUE(s.number) << path << ": " << h.substr(e + 2, end - e - 2);
+      EXPECT_NEAR(s.value, v.get<double>(), 0.5 * std::pow(10.0, -s.decimals) + 1e-12) << path;
+      ++numbers;
+    } else {
+      EXPECT_FALSE(s.number) << path << " is null but the page shows a number";
+    }
+    shown.insert(path);
+  }
+  EXPECT_GT(numbers, 100u);
+
+  // ... and every number of the tables' sections is on the page (the curves
+  // are drawn, not tabulated: the deletion table shows some steps; plot
+  // points, sizes and axes are not numbers to read off).
+  std::vector<std::string> expected;
+  const std::set<std::string> skip = {"pca", "percents", "steps", "ks", "n", "k", "pairs", "macro_f1"};
+  for (const char* family : {"eraser", "plausibility", "confidence", "faithfulness", "consistency", "time", "docvectors"})
+    number_leaves(j[family], std::string("/") + family, skip, expected);
+  for (size_t r = 0; r < j["ranking"].size(); ++r)
+    number_leaves(j["ranking"][r]["values"], "/ranking/" + std::to_string(r) + "/values", skip, expected);
+  number_leaves(j["mean_rank"], "/mean_rank", skip, expected);
+  EXPECT_GT(expected.size(), 80u);
+  for (const std::string& p : expected) EXPECT_TRUE(shown.count(p)) << p << " is not on the page";
+  size_t deletion_cells = 0;
+  for (const std::string& p : shown) deletion_cells += p.rfind("/deletion/", 0) == 0;
+  EXPECT_GE(deletion_cells, o.methods.size() * 4);  // k = 0, 1, 2, 3 for the correct documents at least
 }

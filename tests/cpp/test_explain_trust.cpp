@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluation_report.h"
 #include "tiny_models.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/explain.h"

@@ -14,8 +14,13 @@
 //      JSON line of the run's results.jsonl;
 //   3. run_evaluation(): a data set, several documents at a time (one per
 //      worker of the thread pool), appended to <out>/results.jsonl as they
-//      finish, resumable; summarize() turns the records into results.json
-//      and evaluation_report_html() into a self-contained HTML report.
+//      finish, resumable; summarize() turns the records into results.json.
+//      The HTML report of results.json is rendered outside the core
+//      (native/report/evaluation_report.h; the CLI writes report.html).
+//
+// Each metric is one family (its per-document part and its summary) in its
+// own file under core/src/evaluate/families/, listed in one table
+// (core/src/evaluate/metric_family.h).
 //
 // Words. Every metric works on the words of Explanation::words (the units
 // the user sees; sub-word tokens merged as the method's `merge` option
@@ -171,16 +176,17 @@ enum class DeletionMode { zero, remove, mask, unk };
 DeletionMode parse_deletion_mode(const std::string& name, const ModelConfig& config);  // "auto", "zero", ...
 const char* deletion_mode_name(DeletionMode m);
 
-// The metrics a run computes (names as the CLI takes them).
+// The metrics a run computes (names as the CLI takes them; the metric
+// families of core/src/evaluate/families/, in results.json's order).
 //   deletion      Arras et al. word deletion curves
 //   eraser        comprehensiveness, sufficiency, AOPC
 //   plausibility  token P/R/F1, IoU F1, AUPRC, MAP (needs rationales)
 //   confidence    Atanasova et al. confidence indication (explains more classes)
 //   faithfulness  Atanasova et al. masking curve of macro-F1 and its area
 //   consistency   dataset consistency (and rationale consistency with a second model)
+//   time          seconds per explanation
 //   docvectors    relevance-weighted document vectors: PCA, kNN accuracy
 //   topwords      most relevant words per class
-//   time          seconds per explanation
 const std::vector<std::string>& evaluation_metric_names();
 
 struct EvalOptions {
@@ -199,6 +205,9 @@ struct EvalOptions {
   // seed) explained by the same methods. Not owned; may be null.
   const Model* model2 = nullptr;
   const Tokenizer* tokenizer2 = nullptr;
+  // input-marginalization's masked LM (ExplainRequest::masked_lm). Not owned; may be null.
+  const Model* masked_lm = nullptr;
+  const Tokenizer* masked_lm_tokenizer = nullptr;
 };
 
 // What one method gave on one document, and what the model did when the
@@ -260,8 +269,6 @@ struct SummaryInfo {
 // index), plus the ranking of the methods on every metric. Uses only the
 // records, so a resumed run summarises exactly as an uninterrupted one.
 std::string summarize(const std::vector<DocumentRecord>& records, const EvalOptions& options, const SummaryInfo& info);
-// The report: one HTML file, no external resources, SVG plots.
-std::string evaluation_report_html(const std::string& results_json);
 
 // ================================================================== a run
 struct EvalProgress {
@@ -294,7 +301,7 @@ std::vector<int64_t> evaluation_order(int64_t n, uint64_t seed);
 //                  control.warning, dropped from the file (the good lines
 //                  are kept) and its document redone
 //   results.json   summarize(), when every document is done
-//   report.html    evaluation_report_html()
+// (report.html is the CLI's: native/report/evaluation_report.h)
 EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, const EvalDataset& data,
                              const EvalOptions& options, const SummaryInfo& info, const std::string& out_dir,
                              int64_t limit, const EvalRunControl& control = {});
@@ -352,7 +359,7 @@ class LineAppender {
 
 // Ends a run: merges the rank files into results.jsonl as
 // open_evaluation_run() does, then, when every document of the run is
-// there, writes results.json (summarize()) and report.html and returns
+// there, writes results.json (summarize()) and returns
 // results.json's text. Otherwise returns "" and, when `missing` is given,
 // fills it with the documents not done (indices, in evaluation order).
 std::string finish_evaluation_run(const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,

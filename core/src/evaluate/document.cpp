@@ -2,40 +2,11 @@
 // the model run on copies of it with words deleted in each method's order
 // (batched); DocumentRecord <-> one JSON line.
 //
-// Per method m with word scores s (for the predicted class) the copies are:
-//   deletion (Arras et al. 2016, "Explaining Predictions of Non-Linear
-//     Classifiers in NLP", sec. 5; Arras et al. 2017, PLOS ONE, "What is
-//     relevant in a text document?"): the relevance is computed for the true
-//     class. A correctly classified document has its words deleted in
-//     decreasing order of relevance, 0, 1, 2, ... words (deletion_steps),
-//     and the accuracy over those documents is tracked: a relevance that
-//     finds the evidence makes it fall fast. A misclassified one has them
-//     deleted in increasing order (the words that speak most against the
-//     true class first), and the rise of the accuracy over those documents
-//     is tracked. The control deletes at random (method "random").
-//     Deleting = the word embedding set to zero for the CNN / LSTM.
-//   eraser (DeYoung et al. 2020, "ERASER: A Benchmark to Evaluate
-//     Rationalized NLP Models", sec. 4.2), r_k the top k% words by s,
-//     k in {1, 5, 10, 20, 50}, p the model's probability of the class it
-//     predicted on the full text x:
-//       comprehensiveness_k = p(x) - p(x \ r_k)   (higher: more faithful)
-//       sufficiency_k       = p(x) - p(r_k)       (lower: more faithful)
-//     and AOPC = mean over the bins (the ERASER scorer's aggregate).
-//   faithfulness (Atanasova et al. 2020, "A Diagnostic Study of
-//     Explainability Techniques for Text Classification", sec. 3.1): the
-//     predicted class after deleting ("masking") the top 0, 10, ..., 100%
-//     of words by s; summary: macro-F1 of those predictions against the
-//     gold labels at each step and the area under that curve (x in [0, 1];
-//     lower: more faithful).
-//   confidence (Atanasova et al. 2020, confidence indication): each other
-//     class c (all of them for up to 3 classes, else the 2 most probable
-//     other ones) is explained too, and the document's features are
-//     d_c = sum_w |s_w(predicted) - s_w(c)|; summary: a linear regression
-//     from [max_c d_c, mean_c d_c, min_c d_c] to the predicted probability,
-//     its mean absolute error (5-fold cross-validated; lower is better).
-//   docvec (Arras et al. 2017, sec. "Document representation"):
-//     d = sum_w s_w x_w, x_w the word's embedding (mean of its tokens'),
-//     and the uniform baseline sum_w x_w.
+// What each metric family does per document (which copies, which extra
+// explanations) is defined in its own file under families/ and walked here
+// through the table of metric_family.h; this file holds what they share:
+// the explanations of the predicted class, the Perturber that runs the
+// copies through the model in batches, and the record's JSON.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -50,6 +21,7 @@
 #include "wordlight/graph.h"
 #include "wordlight/json_limits.h"
 #include "wordlight/finite_check.h"
+#include "metric_family.h"
 
 namespace wordlight {
 
@@ -73,21 +45,18 @@ const char* deletion_mode_name(DeletionMode m) {
 }
 
 const std::vector<std::string>& evaluation_metric_names() {
-  static const std::vector<std::string> names = {"deletion",     "eraser",      "plausibility", "confidence", "faithfulness",
-                                                 "consistency",  "docvectors",  "topwords",     "time"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const evaluation::MetricFamily& f : evaluation::metric_families()) v.push_back(f.name);
+    return v;
+  }();
   return names;
 }
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-double round6(double v) {
-  if (!std::isfinite(v)) return v;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return std::strtod(buf, nullptr);
-}
+using evaluation::round6;
 
 // Runs the model on copies of one encoded text with some words deleted.
 class Perturber {
@@ -195,6 +164,24 @@ class Perturber {
   int32_t replace_ = -1;
 };
 
+}  // namespace
+
+namespace evaluation {
+
+namespace {
+ExplainRequest explain_request(const EvalOptions& o, const std::string& method, int target) {
+  ExplainRequest req;
+  req.method = method;
+  auto it = o.method_options.find(method);
+  if (it != o.method_options.end()) req.options = it->second;
+  req.target = target;
+  req.max_length = o.max_length;
+  req.masked_lm = o.masked_lm;
+  req.masked_lm_tokenizer = o.masked_lm_tokenizer;
+  return req;
+}
+}  // namespace
+
 std::vector<double> word_scores(const Explanation& e) {
   std::vector<double> s;
   s.reserve(e.words.size());
@@ -202,8 +189,6 @@ std::vector<double> word_scores(const Explanation& e) {
   return s;
 }
 
-// Scores of the random control: uniform in [0, 1), seeded per document
-// (and per class for confidence indication).
 std::vector<double> random_scores(size_t n, uint64_t seed, int64_t index, int salt) {
   uint64_t x = seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(index) * 0xBF58476D1CE4E5B9ULL +
                static_cast<uint64_t>(salt) * 0x94D049BB133111EBULL + 1;
@@ -226,37 +211,34 @@ std::vector<uint8_t> first_of(const std::vector<int>& order, int k, size_t W) {
   return m;
 }
 
-int argmax(const float* p, int C) { return static_cast<int>(std::max_element(p, p + C) - p); }
+Explanation DocumentContext::explain(const std::string& method, int target) const {
+  return wordlight::explain(model, tokenizer, example.text, explain_request(options, method, target));
+}
+Explanation DocumentContext::explain2(const std::string& method, int target) const {
+  return wordlight::explain(*options.model2, *options.tokenizer2, example.text, explain_request(options, method, target));
+}
 
-}  // namespace
+}  // namespace evaluation
 
 DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer, const EvalExample& example, int label,
                                  int64_t index, const EvalOptions& o) {
-  auto has = [&](const char* m) { return o.metrics.count(m) > 0; };
+  using namespace evaluation;
   DocumentRecord r;
   r.index = index;
   r.id = example.id;
   r.label = label;
-  auto request = [&](const std::string& method, int target) {
-    ExplainRequest req;
-    req.method = method;
-    auto it = o.method_options.find(method);
-    if (it != o.method_options.end()) req.options = it->second;
-    req.target = target;
-    req.max_length = o.max_length;
-    return req;
-  };
 
   // The explanations, by the real methods, of the predicted class.
   std::map<std::string, Explanation> ex;
   for (const std::string& m : o.methods) {
     if (m == "random") continue;
-    ex[m] = explain(model, tokenizer, example.text, request(m, -1));
+    ex[m] = wordlight::explain(model, tokenizer, example.text, explain_request(o, m, -1));
     check_explanation_finite(ex[m]);
   }
   // The document's words and prediction (from any explanation; with only
   // the random control, from a gradient explanation, which also gives them).
-  const Explanation base = ex.empty() ? explain(model, tokenizer, example.text, request("gradient", -1)) : ex.begin()->second;
+  const Explanation base =
+      ex.empty() ? wordlight::explain(model, tokenizer, example.text, explain_request(o, "gradient", -1)) : ex.begin()->second;
   const Prediction& p = base.prediction;
   check_prediction_finite(p, "evaluate");
   r.predicted = p.label;
@@ -272,43 +254,13 @@ DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer,
       for (const Span& s : example.rationales)
         if (std::max(s.begin, base.words[i].span.begin) < std::min(s.end, base.words[i].span.end)) r.rationale[i] = 1;
   }
-  const int C = model.output_dim();
-  const bool correct = r.predicted == label;
 
-  // Classes for confidence indication.
-  std::vector<int> others;
-  if (has("confidence")) {
-    std::vector<int> order;
-    for (int c = 0; c < C; ++c)
-      if (c != r.predicted) order.push_back(c);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p.probabilities[a] > p.probabilities[b]; });
-    if (C > 3) order.resize(std::min<size_t>(order.size(), 2));
-    others = order;
-  }
-
-  // Word embeddings (mean of each word's tokens) for the document vectors.
-  std::vector<std::vector<double>> xw;
-  if (has("docvectors")) {
-    const int D = model.embedding_dim();
-    TokenBatch one;
-    one.B = 1;
-    one.T = static_cast<int>(base.tokens.size());
-    for (const TokenScore& t : base.tokens) one.ids.push_back(t.id);
-    one.mask.assign(one.ids.size(), 1);
-    std::vector<float> emb(static_cast<size_t>(one.T) * D);
-    model.embed(one, emb.data());
-    xw.assign(W, std::vector<double>(static_cast<size_t>(D), 0.0));
-    for (size_t w = 0; w < W; ++w) {
-      const auto& toks = base.words[w].tokens;
-      for (int32_t t : toks)
-        for (int d = 0; d < D; ++d) xw[w][static_cast<size_t>(d)] += emb[static_cast<size_t>(t) * D + d];
-      for (double& v : xw[w]) v /= static_cast<double>(std::max<size_t>(1, toks.size()));
-    }
-    r.uniform_docvec.assign(static_cast<size_t>(D), 0.0);
-    for (size_t w = 0; w < W; ++w)
-      for (int d = 0; d < D; ++d) r.uniform_docvec[static_cast<size_t>(d)] += xw[w][static_cast<size_t>(d)];
-    for (double& v : r.uniform_docvec) v = round6(v);
-  }
+  DocumentContext doc{model, tokenizer, example, o, base, r, model.output_dim(), W, r.predicted == label, {}, {}};
+  std::vector<const MetricFamily*> families;
+  for (const MetricFamily& f : metric_families())
+    if (o.metrics.count(f.name)) families.push_back(&f);
+  for (const MetricFamily* f : families)
+    if (f->prepare) f->prepare(doc);
 
   Perturber perturb(model, tokenizer, base, o.deletion);
   for (const std::string& m : o.methods) {
@@ -323,72 +275,17 @@ DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer,
       mr.seconds = e.seconds;
       mr.evaluations = e.model_evaluations;
     }
-    // Scores for the true class (deletion on misclassified documents).
-    std::vector<double> true_scores = mr.scores;
-    if (has("deletion") && !correct && !is_random) {
-      const Explanation et = explain(model, tokenizer, example.text, request(m, label));
-      true_scores = word_scores(et);
-      mr.true_scores = true_scores;
-    }
+    // Every family's copies of the text, run through the model together.
     std::vector<std::vector<uint8_t>> copies;
-    size_t at_del = 0, at_eraser = 0, at_faith = 0;
-    const std::vector<int> dec = rank_by_score(mr.scores, true);
-    if (has("deletion")) {
-      at_del = copies.size();
-      const std::vector<int> order = correct ? rank_by_score(true_scores, true) : rank_by_score(true_scores, false);
-      for (int k : o.deletion_steps) copies.push_back(first_of(order, k, W));
-    }
-    if (has("eraser")) {
-      at_eraser = copies.size();
-      for (double pc : o.eraser_percents) {
-        const int k = top_percent_count(static_cast<int>(W), pc);
-        std::vector<uint8_t> top = first_of(dec, k, W);
-        copies.push_back(top);
-        for (uint8_t& v : top) v = !v;
-        copies.push_back(top);
-      }
-    }
-    if (has("faithfulness")) {
-      at_faith = copies.size();
-      for (int q = 0; q <= 10; ++q)
-        copies.push_back(first_of(dec, static_cast<int>(std::lround(static_cast<double>(W) * q / 10.0)), W));
-    }
+    MethodContext mc{doc, m, is_random, mr, rank_by_score(mr.scores, true), &copies};
+    std::vector<ReadPerturbed> readers;
+    for (const MetricFamily* f : families)
+      if (f->per_method)
+        if (ReadPerturbed read = f->per_method(mc)) readers.push_back(std::move(read));
     const std::vector<float> probs = perturb.run(copies, std::max(1, o.batch_size));
-    auto row = [&](size_t i) { return probs.data() + i * static_cast<size_t>(C); };
-    const double p0 = p.probabilities[static_cast<size_t>(r.predicted)];
-    if (has("deletion"))
-      for (size_t i = 0; i < o.deletion_steps.size(); ++i) mr.deletion.push_back(argmax(row(at_del + i), C));
-    if (has("eraser"))
-      for (size_t i = 0; i < o.eraser_percents.size(); ++i) {
-        mr.comprehensiveness.push_back(round6(p0 - row(at_eraser + 2 * i)[r.predicted]));
-        mr.sufficiency.push_back(round6(p0 - row(at_eraser + 2 * i + 1)[r.predicted]));
-      }
-    if (has("faithfulness"))
-      for (int q = 0; q <= 10; ++q) mr.faithfulness.push_back(argmax(row(at_faith + static_cast<size_t>(q)), C));
-    if (has("confidence")) {
-      for (size_t k = 0; k < others.size(); ++k) {
-        const std::vector<double> sc = is_random ? random_scores(W, o.seed, index, static_cast<int>(k) + 1)
-                                                 : word_scores(explain(model, tokenizer, example.text, request(m, others[k])));
-        double d = 0;
-        for (size_t w = 0; w < W; ++w) d += std::fabs(mr.scores[w] - sc[w]);
-        mr.confidence_features.push_back(round6(d));
-      }
-    }
-    if (has("docvectors")) {
-      mr.docvec.assign(r.uniform_docvec.size(), 0.0);
-      for (size_t w = 0; w < W; ++w)
-        for (size_t d = 0; d < mr.docvec.size(); ++d) mr.docvec[d] += mr.scores[w] * xw[w][d];
-      for (double& v : mr.docvec) v = round6(v);
-    }
-    if (has("consistency") && o.model2 && o.tokenizer2) {
-      if (is_random) {
-        mr.scores2 = random_scores(W, o.seed + 1, index, 0);
-      } else {
-        const Explanation e2 = explain(*o.model2, *o.tokenizer2, example.text, request(m, r.predicted));
-        if (e2.words.size() == W) mr.scores2 = word_scores(e2);
-        if (r.logits2.empty()) r.logits2 = e2.prediction.logits;
-      }
-    }
+    const size_t C = static_cast<size_t>(doc.classes);
+    const PerturbedRow row = [&](size_t i) { return probs.data() + i * C; };
+    for (const ReadPerturbed& read : readers) read(row);
     for (double& v : mr.scores) v = round6(v);
     for (double& v : mr.true_scores) v = round6(v);
     for (double& v : mr.scores2) v = round6(v);

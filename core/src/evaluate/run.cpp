@@ -263,7 +263,6 @@ std::string finish_evaluation_run(const EvalDataset& data, const EvalOptions& op
   }
   const std::string results_json = summarize(in_run, options, info);
   write_whole(io::join_path(out_dir, "results.json"), results_json + "\n");
-  write_whole(io::join_path(out_dir, "report.html"), evaluation_report_html(results_json));
   return results_json;
 }
 
