@@ -14,6 +14,7 @@
 #include "wordlight/counterfactual.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
+#include "wordlight/model_files.h"
 #include "wordlight/text_escape.h"
 
 using namespace wordlight;
@@ -85,20 +86,19 @@ int cmd_counterfactual(const Args& a) {
     return 0;
   }
   const std::string dir = a.need("model");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  const LoadedModel loaded = load_model_directory(dir);
+  const Model* model = loaded.model.get();
+  const Tokenizer* tok = loaded.tokenizer.get();
   CounterfactualRequest req;
   req.generator = a.get("generator", "hotflip");
   req.options = parse_option_list(a.get("options", ""));
   req.max_length = static_cast<int>(a.integer("max-length", -1));
   if (a.has("lock")) req.locked = parse_locks(a.get("lock"));
-  std::unique_ptr<Model> mlm;
-  std::unique_ptr<Tokenizer> mlm_tok;
+  LoadedModel mlm;
   if (a.has("mlm")) {
-    mlm = load_model_dir(a.get("mlm"));
-    mlm_tok = load_tokenizer_dir(a.get("mlm"), mlm->config());
-    req.mlm = mlm.get();
-    req.mlm_tokenizer = mlm_tok.get();
+    mlm = load_model_directory(a.get("mlm"));
+    req.mlm = mlm.model.get();
+    req.mlm_tokenizer = mlm.tokenizer.get();
   }
   resolve_generator_options(req.generator, req.options);  // fail before any work
   if (a.has("text") == a.has("data")) throw Error("counterfactual: give --text TEXT or --data SPEC (one of them)");

@@ -16,6 +16,7 @@
 #include "golden_util.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
 
@@ -61,8 +62,9 @@ nlohmann::json without_time(const std::string& text) {
 
 TEST(EvaluateRanks, RankFilesAreMergedTornLinesRedoneAndMissingDocumentsNamed) {
   const std::string dir = wltest::golden_dir("ours", "cnn");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  const LoadedModel loaded = load_model_directory(dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   const EvalDataset ds = data();
   EvalOptions o;
   o.methods = {"saliency", "random"};

@@ -26,6 +26,7 @@
 #include "golden_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -45,8 +46,9 @@ const Bert& bert() {
     Bert r;
     r.gold = wltest::read_json(wltest::golden_dir("lxt", "sst2-bert.json"));
     const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/models/sst2-bert";
-    r.model = load_model_dir(dir);
-    r.tok = load_tokenizer_dir(dir, r.model->config());
+    LoadedModel m = load_model_directory(dir);
+    r.model = std::move(m.model);
+    r.tok = std::move(m.tokenizer);
     return r;
   }();
   return b;

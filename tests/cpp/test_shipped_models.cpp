@@ -12,6 +12,7 @@
 
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -53,10 +54,8 @@ struct Loaded {
 };
 
 Loaded load(const std::string& dir) {
-  Loaded l;
-  l.model = load_model_dir(dir);
-  l.tok = load_tokenizer_dir(dir, l.model->config());
-  return l;
+  LoadedModel m = load_model_directory(dir);
+  return Loaded{std::move(m.model), std::move(m.tokenizer)};
 }
 
 }  // namespace

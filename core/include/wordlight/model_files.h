@@ -1,8 +1,9 @@
 #pragma once
-// A model and its tokenizer loaded from the files of a Hugging Face style
-// model directory held in memory (file name -> bytes): what the wasm build
-// receives from the page (fetched, or dropped by the user), and what
-// load_model_directory reads from disk.
+// Loading a model: the one path every shell takes (core/src/load/, above
+// io and nn). A model and its tokenizer from the files of a Hugging Face
+// style model directory: held in memory (file name -> bytes: what the wasm
+// build receives from the page, fetched or dropped by the user) or on disk
+// (the CLI, the benches, the tests).
 //
 //   ModelFiles files;                       // "config.json", "model.safetensors",
 //   files["config.json"] = ...;             // "vocab.txt" / "tokenizer.json" / ...
@@ -30,8 +31,13 @@ struct LoadedModel {
 // safetensors, model or tokenizer readers find wrong.
 LoadedModel load_model_files(ModelFiles files, const std::string& name);
 
-// The same from a directory on disk.
+// The same from a directory on disk: load_model_dir() (model.h), then the
+// tokenizer for its config (load_tokenizer_dir). Errors name the file.
 LoadedModel load_model_directory(const std::string& dir);
+
+// load_model_dir() (declared in model.h: the network alone, no tokenizer,
+// for tests of networks and checkpoints) is implemented here too, in
+// core/src/load/: every load of a model's files goes through this unit.
 
 // The file names load_model_files reads: config.json, model.safetensors,
 // then tokenizer_file_names().

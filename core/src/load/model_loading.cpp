@@ -1,9 +1,15 @@
-// A model and its tokenizer from in-memory model files (the wasm build) or a
-// directory.
+// The one place where a model is loaded: its files (io: config.json,
+// safetensors, the tokenizer's files) made into a Model (nn) and a
+// Tokenizer. This unit sits above io and nn so that neither depends on the
+// other's loading: io reads files, nn builds networks from parsed weights.
+// Every shell loads through here: the CLI and the benches
+// (load_model_directory), the wasm module (load_model_files), the tests
+// (either, or load_model_dir for a network without a tokenizer).
 #include "wordlight/model_files.h"
 
-#include "io_util.h"
+#include "../io/io_util.h"
 #include "wordlight/error.h"
+#include "wordlight/model.h"
 #include "wordlight/model_config.h"
 #include "wordlight/safetensors.h"
 
@@ -36,13 +42,21 @@ LoadedModel load_model_files(ModelFiles files, const std::string& name) {
   return LoadedModel{std::move(model), std::move(tokenizer)};
 }
 
+std::unique_ptr<Model> load_model_dir(const std::string& dir) {
+  const ModelConfig cfg = read_model_config_file(io::join_path(dir, "config.json"));
+  const SafetensorsFile st = load_safetensors_file(io::join_path(dir, "model.safetensors"));
+  return make_model(cfg, st);
+}
+
 LoadedModel load_model_directory(const std::string& dir) {
-  ModelFiles files = read_tokenizer_files(dir);
-  for (const char* n : {"config.json", "model.safetensors"}) {
-    const std::string p = io::join_path(dir, n);
-    if (io::file_exists(p)) files[n] = io::read_file(p);
-  }
-  return load_model_files(std::move(files), dir);
+  // From the files themselves (not read into memory first as
+  // load_model_files needs them): the weights are mapped, and the errors
+  // name the file's path. The model first: the tokenizer's reader needs
+  // its config.
+  LoadedModel m;
+  m.model = load_model_dir(dir);
+  m.tokenizer = load_tokenizer_dir(dir, m.model->config());
+  return m;
 }
 
 }  // namespace wordlight

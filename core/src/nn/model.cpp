@@ -165,10 +165,4 @@ std::vector<TensorToWrite> checkpoint_tensors(Model& model, DType dtype) {
   return out;
 }
 
-std::unique_ptr<Model> load_model_dir(const std::string& dir) {
-  const ModelConfig cfg = read_model_config_file(dir + "/config.json");
-  const SafetensorsFile st = load_safetensors_file(dir + "/model.safetensors");
-  return make_model(cfg, st);
-}
-
 }  // namespace wordlight
