@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "wordlight/error.h"
+#include "wordlight/text_lines.h"
 #include "wordlight/model_config.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/json_limits.h"
@@ -27,20 +28,6 @@ std::string read_input(const std::string& path) {
   std::stringstream ss;
   ss << std::cin.rdbuf();
   return ss.str();
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(start, nl - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = nl + 1;
-  }
-  return lines;
 }
 
 // Texts of a JSON-lines file: each line a JSON string, or an object with a

@@ -7,6 +7,7 @@
 #include "../io/io_util.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
+#include "wordlight/text_lines.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/json_limits.h"
 
@@ -19,17 +20,9 @@ using Json = nlohmann::json;
 // Calls fn(line_no, line) for each non-blank line (1-based numbers).
 template <class Fn>
 void for_each_line(const std::string& content, Fn fn) {
-  size_t start = 0, line_no = 0;
-  while (start < content.size()) {
-    size_t nl = content.find('\n', start);
-    if (nl == std::string::npos) nl = content.size();
-    std::string line = content.substr(start, nl - start);
-    start = nl + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    fn(line_no, line);
-  }
+  const std::vector<std::string> lines = split_lines(content);
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (!blank_line(lines[i])) fn(i + 1, lines[i]);
 }
 
 Json parse_line(const std::string& line, const std::string& where) {

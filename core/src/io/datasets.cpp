@@ -10,30 +10,14 @@
 
 #include "io_util.h"
 #include "wordlight/error.h"
+#include "wordlight/text_lines.h"
 #include "wordlight/json_limits.h"
 #include "wordlight/model_config.h"
 
 namespace wordlight {
 namespace {
 
-// Lines without their terminator ("\n" or "\r\n").
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    size_t end = nl;
-    if (end > start && text[end - 1] == '\r') --end;
-    lines.push_back(text.substr(start, end - start));
-    start = nl + 1;
-  }
-  return lines;
-}
-
-bool blank(const std::string& s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
-}
+bool blank(const std::string& s) { return blank_line(s); }
 
 [[noreturn]] void fail_line(const std::string& path, size_t line, const std::string& what) {
   throw Error(path + ":" + std::to_string(line) + ": " + what);

@@ -6,6 +6,7 @@
 #include "io_util.h"
 #include "tokenizer_impl.h"
 #include "wordlight/error.h"
+#include "wordlight/text_lines.h"
 #include "wordlight/json_limits.h"
 #include "wordlight/model_config.h"
 
@@ -89,20 +90,6 @@ int32_t token_id(const Json& v, const std::string& what) {
   const int64_t x = v.get<int64_t>();
   if (too_big || x < 0 || x > kMaxId) throw Error(what + " is out of range");
   return static_cast<int32_t>(x);
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    std::string line = text.substr(start, nl - start);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(std::move(line));
-    start = nl + 1;
-  }
-  return lines;
 }
 
 // Token strings are UTF-8 (the JSON files are checked by the parser); a
