@@ -71,6 +71,27 @@ void Device::attention_backward(const ops::AttentionDims&, const Buffer&, const 
                                 const Buffer&, const Buffer&, const Buffer*, const Buffer*, const Buffer*) {
   no_vulkan();
 }
+void Device::scale_forward(int64_t, float, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::scale_backward(int64_t, float, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::binary_forward(ops::Binary, const Shape&, const Shape&, const Buffer&, const Buffer&, const Buffer&) {
+  no_vulkan();
+}
+void Device::binary_backward(ops::Binary, const Shape&, const Shape&, const Buffer&, const Buffer&, const Buffer&,
+                             const Buffer*, const Buffer*) {
+  no_vulkan();
+}
+void Device::slice_forward(const Shape&, int, int64_t, int64_t, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::slice_backward(const Shape&, int, int64_t, int64_t, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::concat_forward(const std::vector<Shape>&, int, const std::vector<const Buffer*>&, const Buffer&) {
+  no_vulkan();
+}
+void Device::concat_backward(const std::vector<Shape>&, int, const Buffer&, const std::vector<const Buffer*>&) {
+  no_vulkan();
+}
+void Device::pick_forward(int64_t, int64_t, const Buffer&, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::pick_backward(int64_t, int64_t, const Buffer&, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::sum_forward(int64_t, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::sum_backward(int64_t, const Buffer&, const Buffer&) { no_vulkan(); }
 void Device::conv1d_forward(const ops::Conv1dDims&, const Buffer&, const Buffer&, const Buffer*, const Buffer&) {
   no_vulkan();
 }
