@@ -1,6 +1,9 @@
 // wordlight wordpiece  learns a WordPiece vocabulary (vocab.txt) from text
-// wordlight pretrain   masked-LM pre-training of a BertForMaskedLM directory
+// wordlight pretrain   masked-LM pre-training of a BertForMaskedLM directory,
+//                      next-token training of a GPT2LMHeadModel one
 #include <chrono>
+#include <cmath>
+#include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -67,12 +70,15 @@ int cmd_wordpiece(const Args& a) {
   return 0;
 }
 
-// Segments of the texts of a data SPEC, reported on stderr.
-Segments load_segments(const std::string& specs, const Tokenizer& tok, int max_length, const char* what) {
+// Segments of the texts of a data SPEC, reported on stderr. eos >= 0: a
+// causal LM's (eos pieces eos), else masked-LM segments ([CLS] ... [SEP]).
+Segments load_segments(const std::string& specs, const Tokenizer& tok, int max_length, const char* what,
+                       int32_t eos = -1) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<std::string> texts = read_texts(specs, what);
   size_t empty = 0;
-  Segments s = segment_documents(tok, texts, max_length, &empty);
+  Segments s = eos >= 0 ? segment_causal_documents(tok, texts, max_length, eos, &empty)
+                        : segment_documents(tok, texts, max_length, &empty);
   size_t tokens = 0;
   for (const auto& seg : s) tokens += seg.size();
   std::fprintf(stderr, "%s: %zu documents -> %zu segments of at most %d tokens, %zu tokens (%.1f s)", what,
@@ -88,22 +94,27 @@ int cmd_pretrain(const Args& a) {
   const std::string config_path = model_dir + "/config.json";
   const std::string config_text = read_text(config_path);
   const ModelConfig cfg = parse_model_config(config_text, config_path);
-  if (cfg.head != ModelHead::MaskedLM)
+  const bool causal = cfg.head == ModelHead::CausalLM;
+  if (cfg.head != ModelHead::MaskedLM && !causal)
     throw Error(config_path + ": " + cfg.architecture +
-                " is not a masked language model (pretrain needs e.g. BertForMaskedLM; make one with wordlight init)");
+                " is not a language model (pretrain needs e.g. BertForMaskedLM or GPT2LMHeadModel; make one with "
+                "wordlight init)");
+  if (causal && cfg.eos_token_id < 0)
+    throw Error(config_path + ": causal-LM pre-training needs an eos_token_id inside the vocabulary");
   auto model = load_model_dir(model_dir);
   auto tok = load_tokenizer_dir(model_dir, cfg);
 
   const long long max_length = a.integer("max-length", 128);
   const int model_max = cfg.max_position_embeddings - cfg.position_offset;
-  if (max_length < 3 || max_length > model_max)
-    throw Error("option --max-length: " + std::to_string(max_length) + " is not in [3, " + std::to_string(model_max) +
+  if (max_length < (causal ? 2 : 3) || max_length > model_max)
+    throw Error("option --max-length: " + std::to_string(max_length) + " is not in [" + (causal ? "2" : "3") + ", " + std::to_string(model_max) +
                 "] (" + config_path + " has max_position_embeddings " + std::to_string(cfg.max_position_embeddings) +
                 ")");
-  const Segments train = load_segments(a.need("data"), *tok, static_cast<int>(max_length), "data");
+  const int32_t eos = causal ? cfg.eos_token_id : -1;
+  const Segments train = load_segments(a.need("data"), *tok, static_cast<int>(max_length), "data", eos);
   Segments dev;
   const bool have_dev = !a.get("dev").empty();
-  if (have_dev) dev = load_segments(a.get("dev"), *tok, static_cast<int>(max_length), "dev");
+  if (have_dev) dev = load_segments(a.get("dev"), *tok, static_cast<int>(max_length), "dev", eos);
 
   PretrainOptions o;
   const bool budget = a.has("max-steps") || a.has("max-minutes");
@@ -123,7 +134,8 @@ int cmd_pretrain(const Args& a) {
   if (o.max_steps < 0) throw Error("option --max-steps: must be >= 0");
   if (o.max_seconds < 0) throw Error("option --max-minutes: must be >= 0");
   if (o.save_every < 0) throw Error("option --save-every: must be >= 0");
-  const TokenMasker masker(*tok, o.masking);
+  std::unique_ptr<TokenMasker> masker;
+  if (!causal) masker = std::make_unique<TokenMasker>(*tok, o.masking);
   const bool f16 = a.flag("f16");
   const bool tty = stderr_is_tty();
   const long long log_every = a.integer("log-every", 50);
@@ -151,7 +163,8 @@ int cmd_pretrain(const Args& a) {
     if (r.dev.predicted > 0) std::fprintf(stderr, "; dev loss %.4f, accuracy %.4f", r.dev.loss, acc(r.dev));
     std::fprintf(stderr, " (%.1f s)\n", r.seconds);
   };
-  const PretrainResult res = pretrain_masked_lm(*model, train, have_dev ? &dev : nullptr, masker, o, cb);
+  const PretrainResult res = causal ? pretrain_causal_lm(*model, train, have_dev ? &dev : nullptr, o, cb)
+                                    : pretrain_masked_lm(*model, train, have_dev ? &dev : nullptr, *masker, o, cb);
   if (saved_step != res.steps) save_checkpoint(*model, config_text, {}, model_dir, out, f16);
   std::fprintf(stderr, "pretrain: %lld steps, stopped by %s; saved to %s\n", static_cast<long long>(res.steps),
                res.stopped_by.c_str(), out.c_str());
@@ -170,6 +183,7 @@ int cmd_pretrain(const Args& a) {
     if (last.dev.predicted > 0) {
       j["dev_loss"] = last.dev.loss;
       j["dev_accuracy"] = static_cast<double>(last.dev.correct) / static_cast<double>(last.dev.predicted);
+      if (causal) j["dev_perplexity"] = std::exp(last.dev.loss);
     }
   }
   std::printf("%s\n", j.dump().c_str());
@@ -189,7 +203,8 @@ const RegisterCommand reg_pretrain(
      "[--max-steps N] [--max-minutes X] [--batch-size N (64)] [--max-length N (128)] [--lr X (5e-4)]\n"
      "[--warmup X (0.06)] [--weight-decay X] [--clip X] [--mask-prob X (0.15)] [--seed N] [--f16]\n"
      "[--log-every N] [--save-every N]\n"
-     "masked-LM pre-training of a *ForMaskedLM model directory; long texts are split into\n"
+     "masked-LM pre-training of a *ForMaskedLM model directory, or next-token training of a\n"
+     "GPT2LMHeadModel one (each text between end-of-text tokens); long texts are split into\n"
      "segments, not cut. Stops at the first of --epochs (default 1, or none with --max-steps /\n"
      "--max-minutes), --max-steps and --max-minutes (training time after the data is encoded;\n"
      "the learning-rate schedule is planned for it), then saves to --out",

@@ -180,6 +180,12 @@ int cmd_init(const Args& a) {
   auto model = make_model(cfg, random_checkpoint(cfg, seed));
   make_directories(out);
   write_text(out + "/" + base_name(vocab), vocab_text);
+  // A byte-level BPE vocab.json needs its merges.txt (GPT-2, RoBERTa): the
+  // one beside it comes along.
+  if (base_name(vocab) == "vocab.json") {
+    const std::string merges = vocab.substr(0, vocab.size() - base_name(vocab).size()) + "merges.txt";
+    write_text(out + "/merges.txt", read_text(merges));
+  }
   // The vocabulary must fit the config: loading the tokenizer checks it.
   auto tok = load_tokenizer(read_tokenizer_files(out), cfg, out);
   if (tok->vocab_size() > cfg.vocab_size)
@@ -285,7 +291,8 @@ const RegisterCommand reg_init(
     {"init",
      "init --config FILE --vocab FILE --out DIR [--seed N] [--from DIR] [--vectors FILE]\n"
      "a model directory (config.json, model.safetensors, the vocabulary) with random weights;\n"
-     "the vocabulary file keeps its name (vocab.txt, tokenizer.json, ...); without \"vocab_size\"\n"
+     "the vocabulary file keeps its name (vocab.txt, tokenizer.json, ...; a vocab.json brings the\n"
+     "merges.txt beside it); without \"vocab_size\"\n"
      "in the config, a vocab.txt's line count; --from copies the tensors of another checkpoint\n"
      "whose names and shapes match (a masked LM's encoder into a classifier); --vectors sets\n"
      "the word embeddings from GloVe vectors (text format or wink-embeddings JSON)",

@@ -45,6 +45,20 @@ struct ModelParameter {
   }
 };
 
+// Incremental decoding of a causal language model with a key/value cache:
+// each append() runs only the new tokens through the network, their
+// queries attending to the cached keys and values of every earlier token
+// (GPT-2), instead of recomputing the whole sequence per generated token.
+class DecoderState {
+ public:
+  virtual ~DecoderState() = default;
+  // Tokens seen so far.
+  virtual int length() const = 0;
+  // Appends n tokens (n >= 1) and writes the next-token logits after the
+  // last of them to logits (vocab_size). Throws past the model's positions.
+  virtual void append(const int32_t* ids, int n, float* logits) = 0;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -66,6 +80,12 @@ class Model {
   virtual Var forward_masked_lm(Graph<float>& g, Var word_emb, const TokenBatch& batch,
                                 const std::vector<int32_t>& positions) const {
     throw Error(config_.architecture + " has no masked-LM head");
+  }
+
+  // Causal language models: a fresh key/value-cache decoder. Throws for
+  // other heads.
+  virtual std::unique_ptr<DecoderState> start_decoding() const {
+    throw Error(config_.architecture + " is not a causal language model: it cannot generate");
   }
 
   // ---------------------------------------------------------- training

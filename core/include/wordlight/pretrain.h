@@ -81,6 +81,13 @@ using Segments = std::vector<std::vector<int32_t>>;
 Segments segment_documents(const Tokenizer& tok, const std::vector<std::string>& texts, int max_length,
                            size_t* empty = nullptr);
 
+// Causal-LM (GPT-2) segments: each text's pieces between two eos_id tokens
+// (eos pieces eos), split into as few segments of at most max_length tokens
+// as possible, of nearly equal length; nothing is cut off. Texts without a
+// piece are skipped (counted in *empty).
+Segments segment_causal_documents(const Tokenizer& tok, const std::vector<std::string>& texts, int max_length,
+                                  int32_t eos_id, size_t* empty = nullptr);
+
 // ------------------------------------------------------------------ masking
 struct MaskingOptions {
   double mask_prob = 0.15;    // fraction of a segment's non-special positions chosen
@@ -135,6 +142,11 @@ MaskedLMBatch make_masked_batch(const Segments& segments, const std::vector<size
 // little is padding.
 std::vector<std::vector<size_t>> length_bucketed_batches(const Segments& segments, int batch_size, uint64_t seed);
 
+// A causal-LM batch of segments padded with pad_id: every position but a
+// segment's last is chosen, its target the next token (the same struct as
+// the masked batch, nothing masked).
+MaskedLMBatch make_causal_batch(const Segments& segments, const std::vector<size_t>& members, int32_t pad_id);
+
 // ------------------------------------------------------------------ step
 struct MaskedLMStats {
   double loss = 0;        // mean cross-entropy over the chosen positions
@@ -178,6 +190,10 @@ class MaskedLMTrainer {
 // set.
 MaskedLMStats evaluate_masked_lm(const Model& model, const Segments& segments, const TokenMasker& masker,
                                  int batch_size, uint64_t seed);
+
+// Next-token loss (mean cross-entropy; exp of it is the perplexity per
+// token) and accuracy of a causal LM on `segments`. Throws on an empty set.
+MaskedLMStats evaluate_causal_lm(const Model& model, const Segments& segments, int batch_size);
 
 // ------------------------------------------------------------------ loop
 struct PretrainOptions {
@@ -244,6 +260,12 @@ struct PretrainCallbacks {
 // Throws on an empty training set or bad options.
 PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Segments* dev, const TokenMasker& masker,
                                   const PretrainOptions& o, const PretrainCallbacks& cb = {});
+
+// The same loop for a causal LM (GPT2LMHeadModel): next-token
+// cross-entropy at every position (MaskedLMTrainer accepts causal heads:
+// GPT-2's forward_masked_lm is its LM head at the chosen positions).
+PretrainResult pretrain_causal_lm(Model& model, const Segments& train, const Segments* dev, const PretrainOptions& o,
+                                  const PretrainCallbacks& cb = {});
 
 // "epoch 1/1  step 120/5000  loss 6.1234  acc 0.121  lr 2.0e-04  5210 tok/s  ETA 1h02m"
 std::string format_pretrain_progress(const PretrainProgress& p);

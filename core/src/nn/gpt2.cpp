@@ -22,10 +22,17 @@
 //
 // The classifier reads the last real token of each row (the last position
 // whose mask is 1), which is Hugging Face's "last non-pad token" for
-// right-padded batches. Training GPT-2 is not supported here (the gradient
-// of a Conv1D weight would land on the transposed copy): a training graph is
-// refused.
+// right-padded batches.
+//
+// Training (g.params_require_grad): the packed copies are only for
+// inference. A training graph multiplies by the Conv1D weights as stored,
+// x (N, I) @ W (I, O) + b, so that each weight's gradient lands on the
+// checkpoint's own tensor (Graph::accumulate_parameter_grad finds it by its
+// data pointer); c_attn runs as one (C, 3C) product sliced into q, k, v.
+// Dropout is not applied (the configs' resid/attn/embd_pdrop are ignored).
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "wordlight/error.h"
@@ -132,8 +139,37 @@ class Gpt2Model : public Model {
   }
 
   Var forward(Graph<float>& g, Var word_emb, const TokenBatch& batch) const override {
-    if (g.training || g.params_require_grad)
-      throw Error(config_.architecture + ": training GPT-2 is not supported (only inference and explanations)");
+    Var x = body(g, word_emb, batch);
+    const int B = batch.B, T = batch.T;
+    if (config_.head == ModelHead::CausalLM)
+      return g.linear(x, g.parameter(Shape{V_, C_}, lm_head_weights(), &lm_head_packed_));
+    // The hidden state of each row's last real token: rows b * T + last(b)
+    // of x as (B*T, C), gathered (the backward scatters into them).
+    thread_local std::vector<int32_t> last;
+    last.assign(static_cast<size_t>(B), 0);
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < T; ++t)
+        if (batch.mask[static_cast<size_t>(b) * T + t]) last[static_cast<size_t>(b)] = b * T + t;
+    Var pooled = g.embedding(g.reshape(x, Shape{static_cast<int64_t>(B) * T, C_}), last.data(), Shape{B});
+    return g.linear(pooled, g.parameter(Shape{L_, C_}, score_.w.data(), &score_.packed));
+  }
+
+  // The causal-LM head at the flat positions b * T + t only: (P, V). For
+  // language-model training (the next token's logits at each position) and
+  // for generation, which needs the last position's alone.
+  Var forward_masked_lm(Graph<float>& g, Var word_emb, const TokenBatch& batch,
+                        const std::vector<int32_t>& positions) const override {
+    if (config_.head != ModelHead::CausalLM) throw Error(config_.architecture + " has no language-model head");
+    Var x = body(g, word_emb, batch);
+    const int64_t N = static_cast<int64_t>(batch.B) * batch.T;
+    for (int32_t p : positions)
+      if (p < 0 || p >= N) throw Error("forward (LM head): position " + std::to_string(p) + " outside the batch");
+    Var h = g.embedding(g.reshape(x, Shape{N, C_}), positions.data(), Shape{static_cast<int64_t>(positions.size())});
+    return g.linear(h, g.parameter(Shape{V_, C_}, lm_head_weights(), g.params_require_grad ? nullptr : &lm_head_packed_));
+  }
+
+  // Embeddings and blocks, then ln_f: (B, T, C).
+  Var body(Graph<float>& g, Var word_emb, const TokenBatch& batch) const {
     detail::check_token_batch(batch);
     detail::check_rows_have_tokens(batch);
     const int B = batch.B, T = batch.T;
@@ -148,35 +184,40 @@ class Gpt2Model : public Model {
     Var x = g.add(word_emb, g.embedding(g.parameter(Shape{P_, C_}, wpe_.data()), pos_ids.data(), Shape{B, T}));
     g.mark("embeddings", x);
     const int Dh = C_ / H_;
+    const bool train = g.params_require_grad;
     for (size_t i = 0; i < blocks_.size(); ++i) {
       const Block& blk = blocks_[i];
       Var h = layer_norm(g, x, blk.ln_1);
-      Var q = lin(g, h, blk.q), k = lin(g, h, blk.k), v = lin(g, h, blk.v);
+      Var q, k, v;
+      if (train) {
+        Var qkv = conv1d(g, h, blk.c_attn);
+        q = g.slice(qkv, 2, 0, C_);
+        k = g.slice(qkv, 2, C_, 2 * C_);
+        v = g.slice(qkv, 2, 2 * C_, 3 * C_);
+      } else {
+        q = lin(g, h, blk.q);
+        k = lin(g, h, blk.k);
+        v = lin(g, h, blk.v);
+      }
       // The attention op divides the scores by sqrt(head size); GPT-2 may
       // leave that out or also divide by the layer's index + 1.
       double qs = 1.0;
       if (!config_.scale_attn_weights) qs *= std::sqrt(static_cast<double>(Dh));
       if (config_.scale_attn_by_inverse_layer_idx) qs /= static_cast<double>(i + 1);
       if (qs != 1.0) q = g.scale(q, static_cast<float>(qs));
-      Var a = lin(g, g.attention(q, k, v, H_, batch.mask.data(), /*causal=*/true), blk.proj);
+      Var att = g.attention(q, k, v, H_, batch.mask.data(), /*causal=*/true);
+      Var a = train ? conv1d(g, att, blk.c_proj) : lin(g, att, blk.proj);
       x = g.add(x, a);
-      Var m = lin(g, g.unary(lin(g, layer_norm(g, x, blk.ln_2), blk.fc), {act_, 1.0}), blk.out);
+      Var n2 = layer_norm(g, x, blk.ln_2);
+      Var m = train ? conv1d(g, g.unary(conv1d(g, n2, blk.c_fc), {act_, 1.0}), blk.mlp_proj)
+                    : lin(g, g.unary(lin(g, n2, blk.fc), {act_, 1.0}), blk.out);
       x = g.add(x, m);
       g.mark("layer." + std::to_string(i), x);
     }
-    x = layer_norm(g, x, ln_f_);
-    if (config_.head == ModelHead::CausalLM)
-      return g.linear(x, g.parameter(Shape{V_, C_}, lm_head_weights(), &lm_head_packed_));
-    // The hidden state of each row's last real token: rows b * T + last(b)
-    // of x as (B*T, C), gathered (the backward scatters into them).
-    thread_local std::vector<int32_t> last;
-    last.assign(static_cast<size_t>(B), 0);
-    for (int b = 0; b < B; ++b)
-      for (int t = 0; t < T; ++t)
-        if (batch.mask[static_cast<size_t>(b) * T + t]) last[static_cast<size_t>(b)] = b * T + t;
-    Var pooled = g.embedding(g.reshape(x, Shape{static_cast<int64_t>(B) * T, C_}), last.data(), Shape{B});
-    return g.linear(pooled, g.parameter(Shape{L_, C_}, score_.w.data(), &score_.packed));
+    return layer_norm(g, x, ln_f_);
   }
+
+  std::unique_ptr<DecoderState> start_decoding() const override;
 
   std::vector<ModelParameter> parameters() override {
     std::vector<ModelParameter> ps;
@@ -248,11 +289,20 @@ class Gpt2Model : public Model {
     return n;
   }
   static Var lin(Graph<float>& g, Var x, const Linear& l) { return detail::apply_linear(g, x, l); }
+  // x: (B, T, I) -> x W + b: (B, T, O), on the stored (I, O) weight.
+  static Var conv1d(Graph<float>& g, Var x, const Conv1D& c) {
+    const Shape s = g.shape(x);  // a copy: pushing nodes may move the graph's
+    const int64_t N = s.numel() / c.I;
+    Var y = g.matmul(g.reshape(x, Shape{N, c.I}), g.parameter(Shape{c.I, c.O}, c.w.data()));
+    y = g.add(y, g.parameter(Shape{c.O}, c.b.data()));
+    return g.reshape(y, Shape{s[0], s[1], c.O});
+  }
   Var layer_norm(Graph<float>& g, Var x, const Norm& n) const {
     return detail::apply_layer_norm(g, x, n, C_, config_.layer_norm_eps);
   }
   const float* lm_head_weights() const { return lm_head_.empty() ? wte_.data() : lm_head_.data(); }
 
+  friend class Gpt2Decoder;
   const SafetensorsFile* st_;  // only during construction
   int C_ = 0, H_ = 0, V_ = 0, F_ = 0, P_ = 0, L_ = 0;
   ops::Unary act_ = ops::Unary::gelu_tanh;
@@ -263,6 +313,105 @@ class Gpt2Model : public Model {
   Norm ln_f_;
   Linear score_;  // classifier: (L, C), no bias
 };
+
+// The key/value cache: per block, the keys and values of every token seen,
+// (P, C) each, filled up to length(). The new tokens run through the same
+// tape ops as forward() (linear, LayerNorm, gelu_new on a graph without
+// gradients); only their attention is computed here, against the cache.
+class Gpt2Decoder : public DecoderState {
+ public:
+  explicit Gpt2Decoder(const Gpt2Model& m) : m_(m) {
+    const size_t n = static_cast<size_t>(m.P_) * m.C_;
+    k_.assign(m.blocks_.size(), std::vector<float>(n));
+    v_.assign(m.blocks_.size(), std::vector<float>(n));
+  }
+  int length() const override { return len_; }
+
+  void append(const int32_t* ids, int n, float* logits) override {
+    const Gpt2Model& m = m_;
+    const int C = m.C_, H = m.H_, Dh = C / H, P0 = len_;
+    if (n < 1) throw Error("decoding: nothing to append");
+    if (P0 + n > m.P_)
+      throw Error("decoding: " + std::to_string(P0 + n) + " tokens exceed the model's maximum of " +
+                  std::to_string(m.P_));
+    for (int i = 0; i < n; ++i)
+      if (ids[i] < 0 || ids[i] >= m.V_)
+        throw Error("decoding: token id " + std::to_string(ids[i]) + " is outside the vocabulary of " +
+                    std::to_string(m.V_));
+    Graph<float>& g = g_;
+    g.clear();
+    x_.resize(static_cast<size_t>(n) * C);
+    for (int i = 0; i < n; ++i)
+      for (int c = 0; c < C; ++c)
+        x_[static_cast<size_t>(i) * C + c] = m.wte_[static_cast<size_t>(ids[i]) * C + c] +
+                                             m.wpe_[static_cast<size_t>(P0 + i) * C + c];
+    Var x = g.input(Shape{1, n, C}, x_.data(), false);
+    att_.resize(static_cast<size_t>(n) * C);
+    scores_.resize(static_cast<size_t>(P0 + n));
+    for (size_t b = 0; b < m.blocks_.size(); ++b) {
+      const Block& blk = m.blocks_[b];
+      Var h = m.layer_norm(g, x, blk.ln_1);
+      Var q = lin(g, h, blk.q), k = lin(g, h, blk.k), v = lin(g, h, blk.v);
+      float* kc = k_[b].data();
+      float* vc = v_[b].data();
+      std::copy(g.value(k), g.value(k) + static_cast<size_t>(n) * C, kc + static_cast<size_t>(P0) * C);
+      std::copy(g.value(v), g.value(v) + static_cast<size_t>(n) * C, vc + static_cast<size_t>(P0) * C);
+      // As forward(): scores q.k / sqrt(Dh), times the config's scalings.
+      double qs = 1.0 / std::sqrt(static_cast<double>(Dh));
+      if (!m.config_.scale_attn_weights) qs *= std::sqrt(static_cast<double>(Dh));
+      if (m.config_.scale_attn_by_inverse_layer_idx) qs /= static_cast<double>(b + 1);
+      const float* qv = g.value(q);
+      for (int i = 0; i < n; ++i) {
+        const int keys = P0 + i + 1;  // causal: itself and every earlier token
+        for (int hd = 0; hd < H; ++hd) {
+          const float* qi = qv + static_cast<size_t>(i) * C + hd * Dh;
+          float mx = -INFINITY;
+          for (int j = 0; j < keys; ++j) {
+            const float* kj = kc + static_cast<size_t>(j) * C + hd * Dh;
+            float s = 0;
+            for (int d = 0; d < Dh; ++d) s += qi[d] * kj[d];
+            s = static_cast<float>(s * qs);
+            scores_[static_cast<size_t>(j)] = s;
+            mx = std::max(mx, s);
+          }
+          float z = 0;
+          for (int j = 0; j < keys; ++j) z += (scores_[static_cast<size_t>(j)] = std::exp(scores_[static_cast<size_t>(j)] - mx));
+          float* out = att_.data() + static_cast<size_t>(i) * C + hd * Dh;
+          std::fill(out, out + Dh, 0.f);
+          for (int j = 0; j < keys; ++j) {
+            const float p = scores_[static_cast<size_t>(j)] / z;
+            const float* vj = vc + static_cast<size_t>(j) * C + hd * Dh;
+            for (int d = 0; d < Dh; ++d) out[d] += p * vj[d];
+          }
+        }
+      }
+      Var a = lin(g, g.input(Shape{1, n, C}, att_.data(), false), blk.proj);
+      x = g.add(x, a);
+      Var mo = lin(g, g.unary(lin(g, m.layer_norm(g, x, blk.ln_2), blk.fc), {m.act_, 1.0}), blk.out);
+      x = g.add(x, mo);
+    }
+    // The head on the last new token only.
+    Var last = g.slice(x, 1, n - 1, n);
+    last = m.layer_norm(g, last, m.ln_f_);
+    Var lg = g.linear(g.reshape(last, Shape{1, C}), g.parameter(Shape{m.V_, C}, m.lm_head_weights(), &m.lm_head_packed_));
+    std::copy(g.value(lg), g.value(lg) + m.V_, logits);
+    len_ += n;
+  }
+
+ private:
+  static Var lin(Graph<float>& g, Var x, const Linear& l) { return detail::apply_linear(g, x, l); }
+  const Gpt2Model& m_;
+  int len_ = 0;
+  std::vector<std::vector<float>> k_, v_;  // per block: (P, C)
+  std::vector<float> x_, att_, scores_;
+  Graph<float> g_;
+};
+
+std::unique_ptr<DecoderState> Gpt2Model::start_decoding() const {
+  if (config_.head != ModelHead::CausalLM)
+    throw Error(config_.architecture + " is not a causal language model: it cannot generate");
+  return std::make_unique<Gpt2Decoder>(*this);
+}
 
 }  // namespace
 

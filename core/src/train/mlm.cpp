@@ -1,10 +1,11 @@
-// Masked-LM pre-training (pretrain.h): segments, BERT's masking, length
-// bucketing, the training step and the loop.
+// Language-model pre-training (pretrain.h): segments, BERT's masking or
+// every next token (causal), length bucketing, the training step and the loop.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "wordlight/error.h"
@@ -174,6 +175,74 @@ MaskedLMBatch make_masked_batch(const Segments& segments, const std::vector<size
   return mb;
 }
 
+Segments segment_causal_documents(const Tokenizer& tok, const std::vector<std::string>& texts, int max_length,
+                                  int32_t eos_id, size_t* empty) {
+  if (max_length < 2) throw Error("segments: max_length must be at least 2, got " + std::to_string(max_length));
+  if (eos_id < 0 || eos_id >= tok.vocab_size())
+    throw Error(tok.source() + ": causal-LM segments need an end-of-text token inside the vocabulary (got id " +
+                std::to_string(eos_id) + ")");
+  const size_t limit = static_cast<size_t>(max_length);
+  std::vector<Segments> per_doc(texts.size());
+  default_pool().parallel_for(texts.size(), 16, [&](size_t begin, size_t end) {
+    for (size_t d = begin; d < end; ++d) {
+      const std::vector<RawToken> raw = tok.tokenize(texts[d]);
+      if (raw.empty()) continue;
+      // eos, the pieces, eos: the model learns to start a text after an
+      // end-of-text token and to end one.
+      std::vector<int32_t> all;
+      all.reserve(raw.size() + 2);
+      all.push_back(eos_id);
+      for (const RawToken& r : raw) all.push_back(r.id);
+      all.push_back(eos_id);
+      const size_t n = all.size(), parts = (n + limit - 1) / limit;
+      for (size_t k = 0; k < parts; ++k) {
+        const size_t b = n * k / parts, e = n * (k + 1) / parts;
+        if (e - b >= 2) per_doc[d].emplace_back(all.begin() + static_cast<std::ptrdiff_t>(b),
+                                                all.begin() + static_cast<std::ptrdiff_t>(e));
+      }
+    }
+  });
+  Segments out;
+  size_t n_empty = 0;
+  for (Segments& s : per_doc) {
+    n_empty += s.empty();
+    for (std::vector<int32_t>& seg : s) out.push_back(std::move(seg));
+  }
+  if (empty) *empty = n_empty;
+  return out;
+}
+
+MaskedLMBatch make_causal_batch(const Segments& segments, const std::vector<size_t>& members, int32_t pad_id) {
+  if (members.empty()) throw Error("causal-LM batch: no segment");
+  MaskedLMBatch mb;
+  TokenBatch& b = mb.batch;
+  b.B = static_cast<int>(members.size());
+  size_t longest = 0;
+  for (size_t i : members) {
+    if (i >= segments.size())
+      throw Error("causal-LM batch: segment " + std::to_string(i) + " of " + std::to_string(segments.size()));
+    longest = std::max(longest, segments[i].size());
+  }
+  if (longest == 0) throw Error("causal-LM batch: every segment is empty");
+  b.T = static_cast<int>(longest);
+  b.ids.assign(members.size() * longest, pad_id);
+  b.mask.assign(b.ids.size(), 0);
+  for (size_t r = 0; r < members.size(); ++r) {
+    const std::vector<int32_t>& ids = segments[members[r]];
+    const size_t row = r * longest;
+    std::copy(ids.begin(), ids.end(), b.ids.begin() + static_cast<std::ptrdiff_t>(row));
+    std::fill(b.mask.begin() + static_cast<std::ptrdiff_t>(row),
+              b.mask.begin() + static_cast<std::ptrdiff_t>(row + ids.size()), uint8_t{1});
+    // Position t predicts the token at t + 1.
+    for (size_t t = 0; t + 1 < ids.size(); ++t) {
+      mb.positions.push_back(static_cast<int32_t>(row + t));
+      mb.targets.push_back(ids[t + 1]);
+    }
+    mb.tokens += static_cast<int64_t>(ids.size());
+  }
+  return mb;
+}
+
 std::vector<std::vector<size_t>> length_bucketed_batches(const Segments& segments, int batch_size, uint64_t seed) {
   if (batch_size < 1) throw Error("batches: batch size must be at least 1, got " + std::to_string(batch_size));
   std::vector<size_t> lengths(segments.size());
@@ -204,8 +273,9 @@ int64_t count_correct(const float* logits, const std::vector<int32_t>& targets, 
 }  // namespace
 
 MaskedLMTrainer::MaskedLMTrainer(Model& model, const AdamWOptions& adamw) : model_(model), adamw_(adamw) {
-  if (model.config().head != ModelHead::MaskedLM)
-    throw Error("pretrain: " + model.config().architecture + " is not a masked language model (use a *ForMaskedLM config)");
+  if (model.config().head != ModelHead::MaskedLM && model.config().head != ModelHead::CausalLM)
+    throw Error("pretrain: " + model.config().architecture +
+                " is not a language model (use a *ForMaskedLM or GPT2LMHeadModel config)");
   slots_ = Trainer::make_slots(model, "pretrain", &word_slot_);
 }
 
@@ -267,10 +337,16 @@ MaskedLMStats MaskedLMTrainer::step(const MaskedLMBatch& b, double lr, double ma
   return st;
 }
 
-MaskedLMStats evaluate_masked_lm(const Model& model, const Segments& segments, const TokenMasker& masker,
-                                 int batch_size, uint64_t seed) {
-  if (segments.empty()) throw Error("evaluate (masked LM): the data set is empty");
-  if (batch_size < 1) throw Error("evaluate (masked LM): batch size must be at least 1, got " + std::to_string(batch_size));
+namespace {
+
+// A batch of segments with its chosen positions and targets: masked (BERT)
+// or every next token (causal). seed: the epoch's (masking).
+using BatchMaker = std::function<MaskedLMBatch(const std::vector<size_t>& members, uint64_t seed)>;
+
+MaskedLMStats evaluate_batches(const Model& model, const Segments& segments, int batch_size, uint64_t seed,
+                               const BatchMaker& make_batch) {
+  if (segments.empty()) throw Error("evaluate (LM): the data set is empty");
+  if (batch_size < 1) throw Error("evaluate (LM): batch size must be at least 1, got " + std::to_string(batch_size));
   std::vector<size_t> order(segments.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -284,7 +360,7 @@ MaskedLMStats evaluate_masked_lm(const Model& model, const Segments& segments, c
     const std::vector<size_t> members(order.begin() + static_cast<std::ptrdiff_t>(begin),
                                       order.begin() + static_cast<std::ptrdiff_t>(
                                                           std::min(order.size(), begin + static_cast<size_t>(batch_size))));
-    const MaskedLMBatch b = make_masked_batch(segments, members, masker, seed, model.config().pad_token_id);
+    const MaskedLMBatch b = make_batch(members, seed);
     if (b.positions.empty()) continue;  // segments of special tokens only
     g.clear();
     emb.resize(static_cast<size_t>(b.batch.B) * b.batch.T * D);
@@ -296,9 +372,26 @@ MaskedLMStats evaluate_masked_lm(const Model& model, const Segments& segments, c
     st.predicted += static_cast<int64_t>(b.targets.size());
     st.correct += count_correct(g.value(logits), b.targets, model.output_dim());
   }
-  if (st.predicted == 0) throw Error("evaluate (masked LM): no segment has a token to mask");
+  if (st.predicted == 0) throw Error("evaluate (LM): no segment has a token to predict");
   st.loss = loss_sum / static_cast<double>(st.predicted);
   return st;
+}
+
+}  // namespace
+
+MaskedLMStats evaluate_masked_lm(const Model& model, const Segments& segments, const TokenMasker& masker,
+                                 int batch_size, uint64_t seed) {
+  const int32_t pad = model.config().pad_token_id;
+  return evaluate_batches(model, segments, batch_size, seed, [&](const std::vector<size_t>& m, uint64_t sd) {
+    return make_masked_batch(segments, m, masker, sd, pad);
+  });
+}
+
+MaskedLMStats evaluate_causal_lm(const Model& model, const Segments& segments, int batch_size) {
+  const int32_t pad = std::max(0, model.config().pad_token_id);
+  return evaluate_batches(model, segments, batch_size, 0, [&](const std::vector<size_t>& m, uint64_t) {
+    return make_causal_batch(segments, m, pad);
+  });
 }
 
 // ------------------------------------------------------------------ loop
@@ -324,8 +417,10 @@ struct StatSum {
 
 }  // namespace
 
-PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Segments* dev, const TokenMasker& masker,
-                                  const PretrainOptions& o, const PretrainCallbacks& cb) {
+namespace {
+
+PretrainResult pretrain_loop(Model& model, const Segments& train, const Segments* dev, const BatchMaker& make_train,
+                             const BatchMaker& make_dev, const PretrainOptions& o, const PretrainCallbacks& cb) {
   if (train.empty()) throw Error("pretrain: the training set is empty");
   if (o.epochs < 0) throw Error("pretrain: epochs must be >= 0, got " + std::to_string(o.epochs));
   if (o.batch_size < 1) throw Error("pretrain: batch size must be at least 1, got " + std::to_string(o.batch_size));
@@ -348,7 +443,6 @@ PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Seg
   };
   int64_t warmup = warmup_steps();
   const uint64_t dev_seed = mix_seed(o.seed, 0xde5);
-  const int pad = model.config().pad_token_id;
 
   MaskedLMTrainer trainer(model, o.adamw);
   PretrainResult result;
@@ -381,7 +475,7 @@ PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Seg
         break;
       }
       const auto t_step = std::chrono::steady_clock::now();
-      const MaskedLMBatch b = make_masked_batch(train, members, masker, mask_seed, pad);
+      const MaskedLMBatch b = make_train(members, mask_seed);
       const double lr = linear_schedule(step, warmup, planned, o.lr);
       const MaskedLMStats st =
           trainer.step(b, lr, o.max_grad_norm, o.seed ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(step + 1)));
@@ -425,7 +519,7 @@ PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Seg
     if (epoch_sum.predicted == 0) break;  // stopped before the epoch's first step
     rep.complete = !stop;
     rep.train = epoch_sum.mean();
-    if (dev) rep.dev = evaluate_masked_lm(model, *dev, masker, std::max(o.batch_size, 64), dev_seed);
+    if (dev) rep.dev = evaluate_batches(model, *dev, std::max(o.batch_size, 64), dev_seed, make_dev);
     rep.seconds = seconds_since(t_epoch);
     result.epochs.push_back(rep);
     if (cb.on_epoch) cb.on_epoch(rep);
@@ -434,6 +528,29 @@ PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Seg
   result.steps = trainer.steps_done();
   result.seconds = seconds_since(t_start);
   return result;
+}
+
+}  // namespace
+
+PretrainResult pretrain_masked_lm(Model& model, const Segments& train, const Segments* dev, const TokenMasker& masker,
+                                  const PretrainOptions& o, const PretrainCallbacks& cb) {
+  if (model.config().head != ModelHead::MaskedLM)
+    throw Error("pretrain: " + model.config().architecture + " is not a masked language model (use a *ForMaskedLM config)");
+  const int32_t pad = model.config().pad_token_id;
+  return pretrain_loop(
+      model, train, dev,
+      [&](const std::vector<size_t>& m, uint64_t sd) { return make_masked_batch(train, m, masker, sd, pad); },
+      [&](const std::vector<size_t>& m, uint64_t sd) { return make_masked_batch(*dev, m, masker, sd, pad); }, o, cb);
+}
+
+PretrainResult pretrain_causal_lm(Model& model, const Segments& train, const Segments* dev, const PretrainOptions& o,
+                                  const PretrainCallbacks& cb) {
+  if (model.config().head != ModelHead::CausalLM)
+    throw Error("pretrain: " + model.config().architecture + " is not a causal language model (GPT2LMHeadModel)");
+  const int32_t pad = std::max(0, model.config().pad_token_id);
+  return pretrain_loop(
+      model, train, dev, [&](const std::vector<size_t>& m, uint64_t) { return make_causal_batch(train, m, pad); },
+      [&](const std::vector<size_t>& m, uint64_t) { return make_causal_batch(*dev, m, pad); }, o, cb);
 }
 
 std::string format_pretrain_progress(const PretrainProgress& p) {
