@@ -19,6 +19,8 @@
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
+#include "wordlight/text_lines.h"
 #include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/json_limits.h"
@@ -44,15 +46,10 @@ struct InputLine {
 
 std::vector<InputLine> jsonl_texts(const std::string& content, const std::string& path) {
   std::vector<InputLine> texts;
-  size_t start = 0, line_no = 0;
-  while (start < content.size()) {
-    size_t nl = content.find('\n', start);
-    if (nl == std::string::npos) nl = content.size();
-    std::string line = content.substr(start, nl - start);
-    start = nl + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  const std::vector<std::string> lines = split_lines(content);
+  for (size_t line_no = 1; line_no <= lines.size(); ++line_no) {
+    const std::string& line = lines[line_no - 1];
+    if (blank_line(line)) continue;
     const std::string where = path + ": line " + std::to_string(line_no);
     Json j;
     try {
@@ -226,8 +223,9 @@ int explain_to_dir(const Args& a, const ExplainRequest& req, const mpi::Session&
   if (!a.has("threads")) set_num_threads(session.default_threads());
   if (a.has("chunk") && !session.distributed())
     throw Error("option --chunk applies to runs under mpirun (more than one rank)");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  const LoadedModel loaded = load_model_directory(dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   ExplainRequest r = req;
   if (a.has("target")) r.target = parse_target(model->config(), a.get("target"));
   std::vector<mpi::ExplainInput> texts;
@@ -307,8 +305,9 @@ int cmd_explain(const Args& a) {
   if (mpi::Session::launched_size() > 1)
     throw Error("under mpirun, --input needs --out DIR (each rank would print every text)");
 
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  const LoadedModel loaded = load_model_directory(dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   if (a.has("target")) req.target = parse_target(model->config(), a.get("target"));
   const bool json = a.flag("json");
   const bool color = !a.flag("plain");
