@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -26,6 +27,7 @@
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/pretrain.h"
 #include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
@@ -91,8 +93,9 @@ std::string resolve_eraser(const std::string& spec) {
 int accuracy_only(const Args& a) {
   const std::string model_dir = a.need("model");
   const ModelConfig cfg = read_model_config_file(model_dir + "/config.json");
-  auto model = load_model_dir(model_dir);
-  auto tok = load_tokenizer_dir(model_dir, cfg);
+  const LoadedModel loaded = load_model_directory(model_dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   const TextDataset ds = read_data_spec(a.need("data"));
   if (cfg.head == ModelHead::MaskedLM) {
     // A masked LM's accuracy: masked-token accuracy under BERT's masking
@@ -110,6 +113,22 @@ int accuracy_only(const Args& a) {
                 "\"loss\": %.6f}\n",
                 st.predicted ? static_cast<double>(st.correct) / static_cast<double>(st.predicted) : 0.0,
                 static_cast<long long>(st.predicted), empty, st.loss);
+    return 0;
+  }
+  if (cfg.head == ModelHead::CausalLM) {
+    // A causal LM (GPT-2): next-token accuracy over every position of each
+    // text between end-of-text tokens (what `pretrain --dev` reports), with
+    // the loss and its perplexity. n: predicted positions.
+    if (cfg.eos_token_id < 0) throw Error(model_dir + "/config.json: a causal LM needs an eos_token_id to evaluate");
+    const int max_length = static_cast<int>(a.integer("max-length", std::min(128, cfg.max_position_embeddings)));
+    size_t empty = 0;
+    const Segments segs = segment_causal_documents(*tok, ds.texts, max_length, cfg.eos_token_id, &empty);
+    if (segs.empty()) throw Error(a.need("data") + ": no text with a token to evaluate the causal LM on");
+    const MaskedLMStats st = evaluate_causal_lm(*model, segs, static_cast<int>(a.integer("batch-size", 64)));
+    std::printf("{\"accuracy\": %.6f, \"n\": %lld, \"left_out\": %zu, \"metric\": \"next-token accuracy\", "
+                "\"loss\": %.6f, \"perplexity\": %.4f}\n",
+                st.predicted ? static_cast<double>(st.correct) / static_cast<double>(st.predicted) : 0.0,
+                static_cast<long long>(st.predicted), empty, st.loss, std::exp(st.loss));
     return 0;
   }
   size_t dropped = 0;
@@ -161,8 +180,9 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   for (const std::string& m : o.methods)
     if (m != "random") resolve_options(m, o.method_options[m]);
 
-  auto model = load_model_dir(model_dir);
-  auto tok = load_tokenizer_dir(model_dir, model->config());
+  const LoadedModel loaded = load_model_directory(model_dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   const EvalDataset data = read_eval_data(spec);
   if (a.has("metrics")) {
     for (const std::string& m : split(a.get("metrics"), ',')) {
@@ -196,11 +216,11 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   o.max_length = static_cast<int>(a.integer("max-length", -1));
   o.batch_size = static_cast<int>(a.integer("batch-size", 32));
   o.seed = static_cast<uint64_t>(a.integer("seed", 1));
-  std::unique_ptr<Model> model2;
-  std::unique_ptr<Tokenizer> tok2;
+  LoadedModel second;
+  const std::unique_ptr<Model>& model2 = second.model;
+  const std::unique_ptr<Tokenizer>& tok2 = second.tokenizer;
   if (a.has("model2")) {
-    model2 = load_model_dir(a.get("model2"));
-    tok2 = load_tokenizer_dir(a.get("model2"), model2->config());
+    second = load_model_directory(a.get("model2"));
     if (model2->config().architecture != model->config().architecture)
       throw Error("--model2 is a " + model2->config().architecture + ", --model a " + model->config().architecture +
                   " (rationale consistency compares two models of one architecture)");
