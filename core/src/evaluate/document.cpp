@@ -21,6 +21,7 @@
 #include "wordlight/graph.h"
 #include "wordlight/json_limits.h"
 #include "wordlight/finite_check.h"
+#include "wordlight/memory_budget.h"
 #include "metric_family.h"
 
 namespace wordlight {
@@ -282,7 +283,10 @@ DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer,
     for (const MetricFamily* f : families)
       if (f->per_method)
         if (ReadPerturbed read = f->per_method(mc)) readers.push_back(std::move(read));
-    const std::vector<float> probs = perturb.run(copies, std::max(1, o.batch_size));
+    // As many copies a pass as fit the memory budget (the default: this
+    // worker's share of half the free memory); --batch-size is a cap.
+    const std::vector<float> probs = perturb.run(copies, rows_that_fit(model.config(), static_cast<int>(base.tokens.size()),
+                                                                       RowPass::forward, 0, std::max(1, o.batch_size), "evaluate"));
     const size_t C = static_cast<size_t>(doc.classes);
     const PerturbedRow row = [&](size_t i) { return probs.data() + i * C; };
     for (const ReadPerturbed& read : readers) read(row);
