@@ -55,7 +55,7 @@ BiLSTM: the LRP of Arras et al. 2017, written out from their LRP_for_LSTM
 code (lrp_linear with eps and bias_factor; signal-take-all through the
 gates; the output layer one linear map over [h_fwd, h_bwd] with the two
 directions' biases summed). One choice differs from their code, as in
-wordlight's documentation (core/src/explain/lrp.cpp): their zero initial
+wordlight's documentation (core/src/explain/lrp_method.cpp): their zero initial
 state is counted among the N units that share the bias and epsilon terms
 (so with bias_factor 1 a share is lost at the first step); here it is not
 (COUNT_INITIAL_STATE = False). With bias_factor 0 the two agree exactly.

@@ -38,7 +38,7 @@ LayerNorm's shift (beta * dL/dbeta), the softmax's non-conservation
 (R(P) - R(s) inside each attention), and the position and token-type
 embeddings (e * dL/de); with the word relevances they sum to the logit.
 And, for the per-op comparison that found why wordlight's AttnLRP differed
-from this (see core/src/explain/lrp.cpp), the relevance sum_tc a_tc G_tc at
+from this (see core/src/explain/lrp_method.cpp), the relevance sum_tc a_tc G_tc at
 each marked layer (embeddings, layer.0 .. layer.3).
 
 Run:  /usr/bin/python3 tests/golden/make_lxt_golden.py

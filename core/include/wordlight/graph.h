@@ -22,6 +22,7 @@
 // Graph<float> runs Backend::fast by default; Graph<double> always runs the
 // scalar reference (used by the tests as the double-precision oracle).
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -41,31 +42,67 @@ struct Var {
 };
 
 // Layer-wise relevance propagation as a backward mode (Graph::lrp_backward,
-// core/src/autodiff/lrp.cpp): the gradient-times-input trick, a backward
-// pass in which a few ops replace their local Jacobian by an LRP rule, so
-// that the relevance of any node x is value(x) * grad(x). Ops not listed
-// keep their ordinary derivative (add, maxpool, softmax, slice, concat...).
-//   linear, conv1d   `rule`: epsilon (z_j + eps sign z_j in the denominator),
-//                    z-plus or alpha-beta (positive / negative parts of
-//                    x_i w_ij, the bias's part included in z+ / z-)
-//   unary            identity rule: relevance passes unchanged (relu, gelu,
-//                    tanh; d/dx replaced by f(x)/x)
-//   layernorm        1/std taken as a constant, then the epsilon rule on the
-//                    remaining linear map (Ali et al. 2022, Achtibat et al. 2024)
-//   mul, matmul      of two non-constant factors: `product` (uniform: each
-//                    factor gets half; gate: the first factor is a gate and
-//                    gets nothing, signal-take-all of Arras et al. 2017)
-//   attention        attnlrp: uniform on q.k and on P v, softmax by its own
-//                    gradient rule (AttnLRP); cp-lrp: P detached (CP-LRP)
-enum class LrpRule : uint8_t { epsilon, z_plus, alpha_beta };
-enum class LrpProduct : uint8_t { uniform, gate };
-enum class LrpAttention : uint8_t { attnlrp, cp_lrp };
+// core/src/autodiff/lrp_rules.cpp): the gradient-times-input trick, a
+// backward pass in which ops replace their local Jacobian by an LRP rule, so
+// that the relevance of any node x is value(x) * grad(x). LrpOptions holds
+// one rule per op kind (a composite, in Zennit's word; the named ones are in
+// core/src/explain/lrp_composites.h). The rules and the op kinds they apply to:
+//   gradient         every op: its ordinary derivative (add, maxpool,
+//                    softmax, slice, concat... always)
+//   epsilon          linear, conv1d: z_j + eps sign z_j in the denominator;
+//                    layernorm: 1/std taken as a constant, then epsilon on
+//                    the remaining linear map (Ali et al. 2022, Achtibat et
+//                    al. 2024)
+//   z_plus,          linear, conv1d: positive / negative parts of x_i w_ij,
+//   alpha_beta       the bias's part included in z+ / z- (z-plus is alpha
+//                    1, beta 0)
+//   identity         unary: relevance passes unchanged (relu, gelu, tanh;
+//                    d/dx replaced by f(x)/x)
+//   uniform, gate    mul (binary) and matmul of two non-constant factors:
+//                    uniform: each factor gets half; gate: the first factor
+//                    is a gate and gets nothing, signal-take-all of Arras
+//                    et al. 2017 (a product with a constant: gradient)
+//   attnlrp, cp_lrp  attention: attnlrp: uniform on q.k and on P v, softmax
+//                    by its own gradient rule (AttnLRP); cp_lrp: P detached
+//                    (CP-LRP)
+enum class LrpRule : uint8_t { gradient, epsilon, z_plus, alpha_beta, identity, uniform, gate, attnlrp, cp_lrp };
+constexpr int kLrpRules = static_cast<int>(LrpRule::cp_lrp) + 1;
+constexpr int kOpKinds = static_cast<int>(OpKind::pick) + 1;
+// "epsilon", "z-plus", "alpha-beta", "identity", "uniform", "gate",
+// "attnlrp", "cp-lrp", "gradient"
+const char* lrp_rule_name(LrpRule r);
+// Whether op kind k has rule r (see above; every kind has gradient).
+bool lrp_rule_applies(OpKind k, LrpRule r);
 struct LrpOptions {
-  LrpRule rule = LrpRule::epsilon;
+  // The rules of the default: epsilon on linear, conv1d and layernorm,
+  // identity on unary, uniform on products, attnlrp on attention.
+  LrpOptions() {
+    for (LrpRule& r : rules) r = LrpRule::gradient;
+    set({OpKind::linear, OpKind::conv1d, OpKind::layernorm}, LrpRule::epsilon);
+    set({OpKind::unary}, LrpRule::identity);
+    set({OpKind::binary, OpKind::matmul}, LrpRule::uniform);
+    set({OpKind::attention}, LrpRule::attnlrp);
+  }
+  // Every op kind by its gradient (the table a composite fills in).
+  static LrpOptions all_gradient() {
+    LrpOptions o;
+    for (LrpRule& r : o.rules) r = LrpRule::gradient;
+    return o;
+  }
+  LrpRule operator[](OpKind k) const { return rules[static_cast<int>(k)]; }
+  // Sets the rule of each op kind listed; throws wordlight::Error if one of
+  // them does not have that rule.
+  LrpOptions& set(std::initializer_list<OpKind> ks, LrpRule r) {
+    for (OpKind k : ks) {
+      if (!lrp_rule_applies(k, r))
+        throw Error(std::string("lrp: rule ") + lrp_rule_name(r) + " does not apply to op " + op_name(k));
+      rules[static_cast<int>(k)] = r;
+    }
+    return *this;
+  }
+  LrpRule rules[kOpKinds];
   double epsilon = 1e-6;       // epsilon rule; 0 = LRP-0 (gradient x input on ReLU nets)
-  double alpha = 1, beta = 0;  // alpha-beta (z-plus is alpha 1, beta 0)
-  LrpProduct product = LrpProduct::uniform;
-  LrpAttention attention = LrpAttention::attnlrp;
+  double alpha = 1, beta = 0;  // alpha-beta
 };
 // Where relevance leaves the LRP pass: an op whose input relevances
 // (sum over its inputs x of x * its share of G(x)) sum to less or more
@@ -262,8 +299,8 @@ class Graph {
   void check_same_graph(Var v, const char* op) const;
   void run_tangent(Node& n);
   void run_backward(Node& n);
-  void run_lrp_backward(Node& n, const LrpOptions& o);  // lrp.cpp
-  void lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>& out);  // lrp.cpp
+  void run_lrp_backward(Node& n, const LrpOptions& o);  // lrp_rules.cpp
+  void lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>& out);  // lrp_rules.cpp
   void run_backward_tangent(Node& n);
   T* ensure_grad(int id);
   T* ensure_grad_tangent(int id);

@@ -1,5 +1,6 @@
-// Layer-wise relevance propagation as a backward mode of the tape (see
-// LrpOptions in graph.h). The "gradient x input" trick (Zennit, LXT): the
+// Layer-wise relevance propagation as a backward mode of the tape: the rules
+// that replace an op's local Jacobian (see LrpOptions in graph.h; the named
+// tables of rules, the composites, are in explain/lrp_composites.cpp). The "gradient x input" trick (Zennit, LXT): the
 // pass carries a modified gradient G, and the relevance of a node x is
 // R(x) = value(x) * G(x). An op whose rule is a linear redistribution of its
 // output relevance R(y) = y * G(y) onto its inputs then only has to write
@@ -15,7 +16,7 @@
 //   gate (signal-take-all)      G(gate) = 0, G(signal) = G(y) * gate
 //
 // The ordinary backward() is not touched: this is a separate pass that
-// falls back to run_backward() for every op it has no rule for.
+// falls back to run_backward() for every op whose rule is `gradient`.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -78,12 +79,46 @@ void alpha_beta(int64_t nx, int64_t ny, int64_t nw, int64_t ob, const T* x, cons
 
 }  // namespace
 
+const char* lrp_rule_name(LrpRule r) {
+  switch (r) {
+    case LrpRule::gradient: return "gradient";
+    case LrpRule::epsilon: return "epsilon";
+    case LrpRule::z_plus: return "z-plus";
+    case LrpRule::alpha_beta: return "alpha-beta";
+    case LrpRule::identity: return "identity";
+    case LrpRule::uniform: return "uniform";
+    case LrpRule::gate: return "gate";
+    case LrpRule::attnlrp: return "attnlrp";
+    case LrpRule::cp_lrp: return "cp-lrp";
+  }
+  return "?";
+}
+
+bool lrp_rule_applies(OpKind k, LrpRule r) {
+  switch (r) {
+    case LrpRule::gradient: return true;
+    case LrpRule::epsilon: return k == OpKind::linear || k == OpKind::conv1d || k == OpKind::layernorm;
+    case LrpRule::z_plus:
+    case LrpRule::alpha_beta: return k == OpKind::linear || k == OpKind::conv1d;
+    case LrpRule::identity: return k == OpKind::unary;
+    case LrpRule::uniform:
+    case LrpRule::gate: return k == OpKind::binary || k == OpKind::matmul;
+    case LrpRule::attnlrp:
+    case LrpRule::cp_lrp: return k == OpKind::attention;
+  }
+  return false;
+}
+
 template <class T>
 void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vector<LrpAbsorbed>* absorbed) {
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");
   if (!(o.epsilon >= 0)) throw Error("lrp_backward: epsilon must be >= 0");
+  for (int k = 0; k < kOpKinds; ++k)
+    if (!lrp_rule_applies(static_cast<OpKind>(k), o.rules[k]))
+      throw Error(std::string("lrp_backward: rule ") + lrp_rule_name(o.rules[k]) + " does not apply to op " +
+                  op_name(static_cast<OpKind>(k)));
   for (auto& n : nodes_) {
     n.grad = nullptr;
     n.grad_tangent = nullptr;
@@ -126,16 +161,21 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     for (int64_t j = 0; j < ny; ++j) s[j] = gy[j] * T(0.5);
     return s;
   };
+  const LrpRule rule = o[n.op];
+  if (rule == LrpRule::gradient) {
+    run_backward(n);
+    return;
+  }
   switch (n.op) {
     case OpKind::linear: {
       T* gx = gin(0);
       if (!gx) break;
       const auto& la = n.template attr<LinearAttrs>();
       const int64_t R = la.R, I = la.I, O = la.O;
-      if (o.rule == LrpRule::epsilon) {
+      if (rule == LrpRule::epsilon) {
         ops::linear_backward<T>(be, R, I, O, val(0), val(1), eps_scaled(), gx, nullptr, nullptr, n.packed);
       } else {
-        const double a = o.rule == LrpRule::z_plus ? 1.0 : o.alpha, b = o.rule == LrpRule::z_plus ? 0.0 : o.beta;
+        const double a = rule == LrpRule::z_plus ? 1.0 : o.alpha, b = rule == LrpRule::z_plus ? 0.0 : o.beta;
         alpha_beta<T>(
             R * I, R * O, O * I, O, val(0), val(1), val(2), n.value, gy, a, b, gx,
             [&](const T* x, const T* w, T* out) { ops::linear_forward<T>(be, R, I, O, x, w, nullptr, out); },
@@ -149,10 +189,10 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
       T* gx = gin(0);
       if (!gx) break;
       const auto& d = n.template attr<ops::Conv1dDims>();
-      if (o.rule == LrpRule::epsilon) {
+      if (rule == LrpRule::epsilon) {
         ops::conv1d_backward<T>(be, d, val(0), val(1), eps_scaled(), gx, nullptr, nullptr);
       } else {
-        const double a = o.rule == LrpRule::z_plus ? 1.0 : o.alpha, b = o.rule == LrpRule::z_plus ? 0.0 : o.beta;
+        const double a = rule == LrpRule::z_plus ? 1.0 : o.alpha, b = rule == LrpRule::z_plus ? 0.0 : o.beta;
         const T* x = val(0);
         alpha_beta<T>(
             d.B * d.T * d.Cin, ny, d.Cout * d.W * d.Cin, d.Cout, x, val(1), val(2), n.value, gy, a, b, gx,
@@ -178,7 +218,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::binary:
       if (n.template attr<BinaryAttrs>().op == ops::Binary::mul && wants(0) && wants(1)) {
         const Shape &as = nodes_[n.in[0]].shape, &bs = nodes_[n.in[1]].shape;
-        if (o.product == LrpProduct::gate)
+        if (rule == LrpRule::gate)
           ops::binary_backward<T>(be, ops::Binary::mul, as, bs, val(0), val(1), gy, nullptr, gin(1));
         else
           ops::binary_backward<T>(be, ops::Binary::mul, as, bs, val(0), val(1), halved(), gin(0), gin(1));
@@ -189,7 +229,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     case OpKind::matmul:
       if (wants(0) && wants(1)) {
         const auto& md = n.template attr<ops::MatmulDims>();
-        if (o.product == LrpProduct::gate)
+        if (rule == LrpRule::gate)
           ops::matmul_backward<T>(be, md, val(0), val(1), gy, nullptr, gin(1));
         else
           ops::matmul_backward<T>(be, md, val(0), val(1), halved(), gin(0), gin(1));
@@ -221,7 +261,7 @@ void Graph<T>::run_lrp_backward(Node& n, const LrpOptions& o) {
     }
     case OpKind::attention: {
       const auto& d = n.template attr<ops::AttentionDims>();
-      if (o.attention == LrpAttention::cp_lrp) {
+      if (rule == LrpRule::cp_lrp) {
         // P detached: out = P v is linear in v, q and k get nothing.
         ops::attention_backward<T>(be, d, val(0), val(1), val(2), n.saved, gy, nullptr, nullptr, gin(2));
       } else {
@@ -309,7 +349,7 @@ void Graph<T>::lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>
     case OpKind::conv1d:
     case OpKind::layernorm: {
       const LrpSink rest = n.op == OpKind::layernorm ? LrpSink::layernorm_shift : LrpSink::bias;
-      if (n.op == OpKind::layernorm || o.rule == LrpRule::epsilon) {
+      if (o[n.op] == LrpRule::epsilon) {
         const double e = eps_part();
         if (e != 0) add(LrpSink::epsilon, e);
         if (total - e != 0) add(rest, total - e);

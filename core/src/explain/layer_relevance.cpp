@@ -51,6 +51,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "lrp_composites.h"
 
 namespace wordlight::explain_detail {
 
@@ -110,13 +111,11 @@ void run_pass(const Model& model, Graph<float>& g, Var y, const std::string& mod
     g.backward(y, seed);
     return;
   }
-  LrpOptions lo;
-  lo.rule = LrpRule::epsilon;
+  // The model's default composite (the lrp method's, lrp_composites.h): on
+  // the BiLSTM arras2017-lstm, signal-take-all on the gates as the lrp
+  // method's explicit pass does, here with the bias absorbed (bias factor 0).
+  LrpOptions lo = lrp_options(lrp_composite(default_lrp_composite(architecture_group(model.config()))));
   lo.epsilon = eps;
-  lo.attention = LrpAttention::attnlrp;
-  // The BiLSTM's gates: signal-take-all (Arras et al. 2017), as the lrp
-  // method's explicit pass does; here with the bias absorbed (bias factor 0).
-  lo.product = model.config().family == ModelFamily::WordlightBiLstm ? LrpProduct::gate : LrpProduct::uniform;
   g.lrp_backward(y, lo, seed, absorbed);
 }
 
@@ -201,8 +200,10 @@ std::vector<double> input_relevance(ModelTarget& t) {
 }
 
 void check_lrp_output(const std::string& method, const ResolvedOptions& o, const Model& model) {
-  if (o.str("mode") == "lrp" && model.config().family == ModelFamily::WordlightBiLstm && o.str("output") != "logit")
-    throw Error(method + ": with mode=lrp on the BiLSTM it explains the logit (output=logit)");
+  if (o.str("mode") == "lrp" && o.str("output") != "logit" &&
+      default_lrp_composite(architecture_group(model.config())) == "arras2017-lstm")
+    throw Error(method + ": with mode=lrp on the BiLSTM (composite arras2017-lstm) it explains the logit "
+                "(output=logit)");
 }
 
 void run_layer_relevance(MethodContext& ctx, Explanation& e) {

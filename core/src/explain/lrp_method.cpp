@@ -1,9 +1,11 @@
-// Layer-wise relevance propagation, per model family:
+// The lrp method: layer-wise relevance propagation under a composite, a
+// named table of rules per op kind (lrp_composites.h), the model's default
+// one unless the `composite` option names another:
 //
-//   CNN (Arras et al. 2016)       the graph's LRP backward mode (graph.h,
+//   CNN (arras2016-cnn)           the graph's LRP backward mode (graph.h,
 //       LrpOptions): rule epsilon / z-plus / alpha-beta on the convolutions
 //       and the classifier, max-pooling to the winner, ReLU passes through.
-//   transformers                  the same backward mode: epsilon on every
+//   transformers (attnlrp, cp-lrp)  the same backward mode: epsilon on every
 //       linear layer, identity on GELU/tanh/ReLU, LayerNorm with 1/std held
 //       constant, attention by variant: attnlrp (Achtibat et al. 2024:
 //       uniform split of the q.k and P v products, softmax by its gradient
@@ -36,8 +38,18 @@
 //       absorbed:token-type-embeddings; with the tokens they sum to the
 //       explained output, and with absorbed:special-tokens (the relevance of
 //       [CLS] and [SEP]) and the words' relevances too.
-//   BiLSTM (Arras et al. 2017)    an explicit propagation in double
-//       precision following their LRP_for_LSTM code: lrp_linear (epsilon
+//   BiLSTM (arras2017-lstm)       the composite's rules, run by an
+//       explicit propagation in double precision (bilstm_lrp below). The
+//       tape runs the same rules (gate rule on the products, epsilon on the
+//       gate pre-activations: layer- and neuron-relevance use it) and agrees
+//       with this pass to float precision at bias-factor 0
+//       (tests/cpp/test_lrp.cpp, LrpBiLstm.TheTapesGateRuleAgreesWith...);
+//       this pass stays the lrp method's path for the BiLSTM because the
+//       tape is float (the method matches Arras et al.'s code to 1e-9 in
+//       double, float rounding alone is ~1e-7 relative) and the tape has no
+//       bias factor (bias-factor 1 spreads the bias and epsilon terms over
+//       the N inputs of each lrp_linear, which is not a per-op rule).
+//       It follows their LRP_for_LSTM code: lrp_linear (epsilon
 //       rule, bias factor) on the gate pre-activations, the cell update and
 //       the classifier; signal-take-all on the gates (relevance to the cell
 //       candidate g and the previous cell, none to i, f, o); tanh passes
@@ -56,6 +68,7 @@
 #include <vector>
 
 #include "explain_internal.h"
+#include "lrp_composites.h"
 
 namespace wordlight::explain_detail {
 
@@ -223,8 +236,25 @@ std::vector<double> bilstm_lrp(const Model& model, const std::vector<float>& x, 
 }
 
 // ------------------------------------------------------------ the method
-LrpRule parse_rule(const std::string& r) {
-  return r == "z-plus" ? LrpRule::z_plus : r == "alpha-beta" ? LrpRule::alpha_beta : LrpRule::epsilon;
+// The rules of one lrp call: the composite's table (lrp_composites.h) with
+// the options that override it: `rule` on the convolutions and linear layers
+// of arras2016-cnn, variant=cp-lrp (the older name of composite cp-lrp) on
+// attention.
+LrpOptions lrp_rules_of(const ResolvedOptions& o, const std::string& architecture) {
+  const std::string name = o.str("composite"), rule = o.str("rule"), variant = o.str("variant");
+  const LrpComposite& c = lrp_composite(name);
+  LrpOptions lo = lrp_options(c);
+  if (rule != "epsilon") {
+    if (name != "arras2016-cnn")
+      throw Error("lrp: rule=" + rule + " is defined for the CNN's convolution and linear layers only (composite "
+                  "arras2016-cnn); " + architecture + " models take rule=epsilon (the default)");
+    lo.set({OpKind::conv1d, OpKind::linear}, parse_lrp_rule(rule));
+  }
+  if (variant == "cp-lrp") lo.set({OpKind::attention}, LrpRule::cp_lrp);
+  lo.epsilon = o.number("epsilon");
+  lo.alpha = o.number("alpha");
+  lo.beta = lo.alpha - 1;
+  return lo;
 }
 
 void run_lrp(MethodContext& ctx, Explanation& e) {
@@ -232,15 +262,14 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
   const ModelConfig& cfg = model.config();
   const ResolvedOptions& o = ctx.opts;
   ModelTarget& t = ctx.target;
-  const std::string rule = o.str("rule");
   const double eps = o.number("epsilon");
   const int bf = static_cast<int>(o.integer("bias-factor"));
-  const bool cnn = cfg.family == ModelFamily::WordlightCnn, lstm = cfg.family == ModelFamily::WordlightBiLstm;
-  if (!cnn && rule != "epsilon")
-    throw Error("lrp: rule=" + rule + " is defined for the CNN's convolution and linear layers only; " +
-                family_name(cfg.family) + " models take rule=epsilon (the default)");
+  const LrpOptions lo = lrp_rules_of(o, family_name(cfg.family));
+  // arras2017-lstm runs as the explicit double-precision pass (see the top).
+  const bool lstm = o.str("composite") == "arras2017-lstm";
   if (!lstm && bf != 0)
-    throw Error(std::string("lrp: bias-factor applies to the BiLSTM only, not to ") + family_name(cfg.family));
+    throw Error(std::string("lrp: bias-factor applies to the BiLSTM only (composite arras2017-lstm), not to ") +
+                family_name(cfg.family));
   t.set_total(1);
   const int T = t.T(), D = t.D();
   const std::vector<float>& x = t.embeddings();
@@ -261,12 +290,6 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
     absorbed.push_back({-1, OpKind::linear, LrpSink::epsilon, OpKind::leaf, ab.eps});
     absorbed.push_back({-1, OpKind::leaf, LrpSink::other, OpKind::leaf, explained - logit});
   } else {
-    LrpOptions lo;
-    lo.rule = parse_rule(rule);
-    lo.epsilon = eps;
-    lo.alpha = o.number("alpha");
-    lo.beta = lo.alpha - 1;
-    lo.attention = o.str("variant") == "cp-lrp" ? LrpAttention::cp_lrp : LrpAttention::attnlrp;
     Graph<float>& g = t.prediction_graph();
     g.lrp_backward(t.prediction_output(), lo, nullptr, &absorbed);
     if (const float* G = g.grad(t.prediction_input()))
@@ -354,8 +377,8 @@ std::vector<MethodEntry> lrp_methods() {
   MethodEntry m;
   m.info.name = "lrp";
   m.info.description =
-      "layer-wise relevance propagation: CNN (epsilon, z+, alpha-beta), BiLSTM (Arras et al. 2017), transformers "
-      "(AttnLRP or CP-LRP)";
+      "layer-wise relevance propagation under a composite (rules per op kind): CNN (arras2016-cnn: epsilon, z+, "
+      "alpha-beta), BiLSTM (arras2017-lstm), transformers (attnlrp or cp-lrp)";
   m.info.options = {
       choice_option("rule", "epsilon", {"epsilon", "z-plus", "alpha-beta"},
                     "rule on the convolution and linear layers (z-plus and alpha-beta: CNN only)"),
@@ -366,9 +389,26 @@ std::vector<MethodEntry> lrp_methods() {
       int_option("bias-factor", 0, 0, 1,
                  "BiLSTM: 1 redistributes bias and epsilon relevance onto the inputs (conservation), 0 absorbs it"),
       choice_option("variant", "attnlrp", {"attnlrp", "cp-lrp"},
-                    "transformers: AttnLRP (uniform rule on attention products) or CP-LRP (attention held constant)")};
+                    "transformers: AttnLRP (uniform rule on attention products) or CP-LRP (attention held constant); "
+                    "cp-lrp here is composite=cp-lrp"),
+      choice_option("composite", "attnlrp", {"arras2016-cnn", "arras2017-lstm", "attnlrp", "cp-lrp"},
+                    "the table of rules per op kind; each architecture has its default (see lrp_composites.h)")};
   // Transformers: no stabiliser by default, as LXT's efficient AttnLRP.
   m.info.options[1].by_architecture["transformer"].default_value = "0";
+  // Each architecture declares its composite: the default, and the ones it
+  // can run (lrp_composites.h).
+  const struct {
+    const char* group;
+    std::vector<std::string> composites;
+  } own[] = {{"cnn", {"arras2016-cnn"}},
+             {"bilstm", {"arras2017-lstm"}},
+             {"transformer", {"attnlrp", "cp-lrp"}},
+             {"decoder", {"attnlrp", "cp-lrp"}}};
+  for (const auto& a : own) {
+    OptionSpec::PerArchitecture& pa = m.info.options[5].by_architecture[a.group];
+    pa.choices = a.composites;
+    pa.default_value = a.composites[0];
+  }
   m.info.check = "conservation-gap";
   m.run = run_lrp;
   return {m};

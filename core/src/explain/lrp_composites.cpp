@@ -1,0 +1,64 @@
+// The LRP composites: named tables of rules per op kind (lrp_composites.h).
+#include "lrp_composites.h"
+
+#include "explain_internal.h"
+
+namespace wordlight::explain_detail {
+
+const std::vector<LrpComposite>& lrp_composites() {
+  static const std::vector<LrpComposite> table = {
+      {"arras2016-cnn", "CNN: epsilon (or the `rule` option) on convolutions and linear layers, identity on ReLU",
+       {{OpKind::conv1d, LrpRule::epsilon}, {OpKind::linear, LrpRule::epsilon}, {OpKind::unary, LrpRule::identity}}},
+      {"arras2017-lstm", "BiLSTM: epsilon on the linear maps, signal-take-all on the gate products",
+       {{OpKind::linear, LrpRule::epsilon},
+        {OpKind::unary, LrpRule::identity},
+        {OpKind::binary, LrpRule::gate},
+        {OpKind::matmul, LrpRule::gate}}},
+      {"attnlrp", "transformers: AttnLRP (uniform rule on the attention products, softmax by its gradient)",
+       {{OpKind::linear, LrpRule::epsilon},
+        {OpKind::layernorm, LrpRule::epsilon},
+        {OpKind::unary, LrpRule::identity},
+        {OpKind::binary, LrpRule::uniform},
+        {OpKind::matmul, LrpRule::uniform},
+        {OpKind::attention, LrpRule::attnlrp}}},
+      {"cp-lrp", "transformers: CP-LRP (attention probabilities held constant)",
+       {{OpKind::linear, LrpRule::epsilon},
+        {OpKind::layernorm, LrpRule::epsilon},
+        {OpKind::unary, LrpRule::identity},
+        {OpKind::binary, LrpRule::uniform},
+        {OpKind::matmul, LrpRule::uniform},
+        {OpKind::attention, LrpRule::cp_lrp}}},
+  };
+  return table;
+}
+
+const LrpComposite& lrp_composite(const std::string& name) {
+  std::string known;
+  for (const LrpComposite& c : lrp_composites()) {
+    if (name == c.name) return c;
+    known += known.empty() ? c.name : std::string(", ") + c.name;
+  }
+  throw Error("lrp: unknown composite '" + name + "' (known: " + known + ")");
+}
+
+LrpRule parse_lrp_rule(const std::string& name) {
+  std::string known;
+  for (int r = 0; r < kLrpRules; ++r) {
+    const LrpRule rule = static_cast<LrpRule>(r);
+    if (name == lrp_rule_name(rule)) return rule;
+    known += known.empty() ? lrp_rule_name(rule) : std::string(", ") + lrp_rule_name(rule);
+  }
+  throw Error("lrp: unknown rule '" + name + "' (known: " + known + ")");
+}
+
+LrpOptions lrp_options(const LrpComposite& c) {
+  LrpOptions o = LrpOptions::all_gradient();
+  for (const auto& [op, rule] : c.rules) o.set({op}, rule);
+  return o;
+}
+
+std::string default_lrp_composite(const std::string& architecture) {
+  return resolve_options("lrp", {}, architecture).at("composite");
+}
+
+}  // namespace wordlight::explain_detail
