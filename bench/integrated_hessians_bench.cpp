@@ -30,6 +30,7 @@
 
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/thread_pool.h"
 #include "wordlight/tokenizer.h"
 
@@ -115,8 +116,9 @@ int main(int argc, char** argv) {
   }
   try {
     set_num_threads(threads);
-    auto model = load_model_dir(model_dir);
-    auto tok = load_tokenizer_dir(model_dir, model->config());
+    const LoadedModel loaded = load_model_directory(model_dir);
+    const std::unique_ptr<Model>& model = loaded.model;
+    const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
     const std::string base = "ig-check=false" + (extra.empty() ? "" : "," + extra);
     nlohmann::json dumped = nlohmann::json::array();
     for (size_t wi = 0; wi < words.size(); ++wi) {

@@ -14,6 +14,7 @@
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/pretrain.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
@@ -101,8 +102,9 @@ int cmd_pretrain(const Args& a) {
                 "wordlight init)");
   if (causal && cfg.eos_token_id < 0)
     throw Error(config_path + ": causal-LM pre-training needs an eos_token_id inside the vocabulary");
-  auto model = load_model_dir(model_dir);
-  auto tok = load_tokenizer_dir(model_dir, cfg);
+  LoadedModel loaded = load_model_directory(model_dir);
+  std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
 
   const long long max_length = a.integer("max-length", 128);
   const int model_max = cfg.max_position_embeddings - cfg.position_offset;

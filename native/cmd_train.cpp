@@ -15,6 +15,7 @@
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/safetensors.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
@@ -216,8 +217,9 @@ int cmd_train(const Args& a) {
   const std::string model_dir = a.need("model"), out = a.need("out");
   const std::string config_text = read_text(model_dir + "/config.json");
   ModelConfig cfg = parse_model_config(config_text, model_dir + "/config.json");
-  auto model = load_model_dir(model_dir);
-  auto tok = load_tokenizer_dir(model_dir, cfg);
+  LoadedModel loaded = load_model_directory(model_dir);
+  std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   const TextDataset train_ds = read_data_spec(a.need("train"));
   const std::vector<std::string> names = choose_label_names(train_ds, cfg);
   const int max_length = static_cast<int>(a.integer("max-length", 0));

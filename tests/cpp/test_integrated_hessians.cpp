@@ -23,6 +23,7 @@
 #include "golden_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "tiny_models.h"
 #include "wordlight/tokenizer.h"
 
@@ -465,8 +466,9 @@ TEST(IntegratedHessiansMethod, TinyModelsCompletenessRowSumsSymmetryAndWords) {
       t = tiny(c.config, 11);
     } else {
       const std::string dir = wltest::golden_dir("transformers", "bert-cls");
-      t.model = load_model_dir(dir);
-      t.tok = load_tokenizer_dir(dir, t.model->config());
+      LoadedModel m = load_model_directory(dir);
+      t.model = std::move(m.model);
+      t.tok = std::move(m.tokenizer);
     }
     const Explanation e = run(*t.model, *t.tok, c.text, "steps=16");
     const size_t T = e.tokens.size(), W = e.words.size();
@@ -590,8 +592,9 @@ TEST(IntegratedHessiansMethod, ShippedModelsCompletenessGap) {
                         Case{"models/sst2-bilstm", "a gripping , funny and ultimately moving film"}}) {
     SCOPED_TRACE(c.dir);
     const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/" + c.dir;
-    auto model = load_model_dir(dir);
-    auto tok = load_tokenizer_dir(dir, model->config());
+    const LoadedModel loaded = load_model_directory(dir);
+    const std::unique_ptr<Model>& model = loaded.model;
+    const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
     const Explanation e = run(*model, *tok, c.text, "steps=6");
     const ExplanationCheck& gap = check(e, "interaction-completeness-gap");
     std::printf("  %s: f(x) - f(0) = %.5f, completeness gap %.3g (%.3g relative), row-sum gap %.3g\n", c.dir,
@@ -609,8 +612,9 @@ TEST(IntegratedHessiansGolden, MatchesPyTorchDoubleBackward) {
     const std::string name = c["name"];
     SCOPED_TRACE(name);
     const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/" + c["model"].get<std::string>();
-    auto model = load_model_dir(dir);
-    auto tok = load_tokenizer_dir(dir, model->config());
+    const LoadedModel loaded = load_model_directory(dir);
+    const std::unique_ptr<Model>& model = loaded.model;
+    const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
     const Explanation e = run(*model, *tok, c["text"], c["options"], c["target"].get<int>());
     std::vector<int32_t> ids;
     for (const TokenScore& t : e.tokens) ids.push_back(t.id);
