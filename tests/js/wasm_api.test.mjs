@@ -51,13 +51,16 @@ describe('the method registry', () => {
         }
       }
       // The common options close every list.
-      expect(m.options.map((o) => o.name).slice(-2)).toEqual(['output', 'merge']);
+      expect(m.options.map((o) => o.name).slice(-3)).toEqual(['output', 'merge', 'memory-mb']);
     }
     const ig = methods.find((m) => m.name === 'integrated-gradients');
     const steps = ig.options.find((o) => o.name === 'steps');
     // Adaptive by default: the first try, doubled until converged.
     expect(steps).toMatchObject({ type: 'integer', default: 16, min: 1 });
     expect(ig.options.find((o) => o.name === 'adaptive')).toMatchObject({ type: 'boolean', default: true });
+    // The memory budget (issue 14): 0 is the machine's default (half of the
+    // wasm heap's room); batch-size is only a cap under it.
+    expect(ig.options.find((o) => o.name === 'memory-mb')).toMatchObject({ type: 'number', default: 0, min: 0 });
   });
 });
 

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight {
 
@@ -227,14 +228,16 @@ void run_ig(MethodContext& ctx, Explanation& e) {
     throw Error("integrated-gradients: the trapezoid rule needs at least 2 steps, got " + std::to_string(steps));
   const int T = t.T(), D = t.D();
   const double nb = static_cast<double>(baselines.size());
-  IgRunner run(t, static_cast<int>(ctx.opts.integer("batch-size")));
+  const int rows = rows_that_fit(t.model().config(), T, RowPass::backward, ctx.opts.number("memory-mb"),
+                                 static_cast<int>(ctx.opts.integer("batch-size")), "integrated-gradients");
+  IgRunner run(t, rows);
 
   // The ends: the input (already run for the prediction) and each baseline.
   std::vector<BaselinePath> paths(baselines.size());
   int64_t total = 1 + static_cast<int64_t>(baselines.size()) * steps;
   t.set_total(total);
   {
-    const size_t chunk = static_cast<size_t>(std::max<long long>(1, ctx.opts.integer("batch-size")));
+    const size_t chunk = static_cast<size_t>(rows);
     for (size_t s0 = 0; s0 < baselines.size(); s0 += chunk) {
       t.check_cancel();
       const size_t nb_here = std::min(chunk, baselines.size() - s0);

@@ -28,6 +28,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight {
 
@@ -428,7 +429,7 @@ void run_ih(MethodContext& ctx, Explanation& e) {
   o.rule = parse_ih_rule(ctx.opts.str("rule"));
   o.steps = static_cast<int>(ctx.opts.integer("steps"));
   o.seed = seed;
-  const double budget = ctx.opts.number("memory-mb") * 1048576.0;
+  const double budget = static_cast<double>(memory_budget_bytes(ctx.opts.number("memory-mb")));
   const double per_point = static_cast<double>(std::max<size_t>(hvp.bytes_per_point(t.embeddings().data()), 1));
   const int fit = static_cast<int>(std::floor(budget / (per_point * (1.0 + W))));
   o.batch_size = std::max(1, std::min(static_cast<int>(ctx.opts.integer("batch-size")), fit));
@@ -599,7 +600,6 @@ std::vector<MethodEntry> integrated_hessians_methods() {
       num_option("softplus-beta", 10, 0, 1e6,
                  "every ReLU becomes softplus of this temperature (0: none; ReLU nets have no curvature)"),
       int_option("batch-size", 16, 1, 4096, "most path points run through the model at once"),
-      num_option("memory-mb", 512, 16, 65536, "memory for one batch of path points and their tangents"),
       bool_option("ig-check", true, "also compute IG to check the row sums (costs steps gradient points)"),
   };
   m.run = run_ih;

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "explain_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight::explain_detail {
 
@@ -24,7 +25,8 @@ void run(MethodContext& ctx, Explanation& e) {
   const std::string mode = ctx.opts.str("mode");
   const int W = static_cast<int>(e.words.size());
   const int k = std::min(W, static_cast<int>(ctx.opts.integer("window")));
-  const int B = static_cast<int>(ctx.opts.integer("batch-size"));
+  const int B = rows_that_fit(t.model().config(), t.T(), RowPass::forward, ctx.opts.number("memory-mb"),
+                              static_cast<int>(ctx.opts.integer("batch-size")), "occlusion");
   const int n_windows = W - k + 1;
   const SpecialTokens& sp = ctx.tokenizer.special_tokens();
   int32_t replace = -1;

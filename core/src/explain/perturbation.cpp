@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "perturbation_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight {
 
@@ -204,7 +205,9 @@ CoalitionFunction model_coalitions(MethodContext& ctx, const Features& feats, co
 
 CoalitionRun coalition_run(MethodContext& ctx) {
   CoalitionRun run;
-  run.batch_size = static_cast<int>(ctx.opts.integer("batch-size"));
+  run.batch_size = rows_that_fit(ctx.target.model().config(), ctx.target.T(), RowPass::forward,
+                                 ctx.opts.number("memory-mb"), static_cast<int>(ctx.opts.integer("batch-size")),
+                                 "perturbation");
   run.control = ctx.target.control();
   run.have_full = true;
   run.f_full = ctx.target.f_input();

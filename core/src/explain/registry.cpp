@@ -7,6 +7,7 @@
 #include <set>
 
 #include "explain_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight {
 
@@ -89,7 +90,11 @@ std::vector<OptionSpec> common_options() {
   return {choice_option("output", "logit", {"logit", "probability"},
                         "what is explained: the target class's logit or its softmax probability"),
           choice_option("merge", "sum", {"sum", "mean", "max-abs"},
-                        "how the scores of a word's sub-word tokens make the word's score")};
+                        "how the scores of a word's sub-word tokens make the word's score"),
+          // The memory budget (memory_budget.h): batches are as large as fit.
+          num_option("memory-mb", 0, 0, 1048576,
+                     "working memory for a batch in MiB (batch-size is a cap; 0: half of the free memory, natively, "
+                     "or of the wasm heap's room)")};
 }
 
 // The facts of each method that every view reads: one row per method.
@@ -122,6 +127,8 @@ const MethodFacts kFacts[] = {
      "at most permutations x (words - 1) + 1 forwards (batched)"},
     {"lime", "LIME", true, "output", "samples - 1 forwards (batched)"},
     {"partition-shap", "Partition SHAP (Owen values)", true, "output", "at most max-evals forwards (batched)"},
+    {"input-marginalization", "Input marginalization", true, "output",
+     "words masked-LM passes + at most words x max-candidates forwards (batched)"},
 };
 
 // Options that apply to some architecture groups only, and per-group
@@ -232,7 +239,7 @@ const Registry& registry() {
     for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
                        &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods,
                        &kernel_shap_methods, &shapley_sampling_methods, &lime_methods,
-                       &partition_shap_methods})
+                       &partition_shap_methods, &input_marginalization_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         apply_facts(m.info);
@@ -503,6 +510,18 @@ void mark_unread(const Tokenizer& tokenizer, const Encoding& enc, const std::str
 
 Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::string& text,
                     const ExplainRequest& request) {
+  // The method, the head and the options are checked before encoding.
+  const MethodEntry& m = entry(request.method);
+  if (model.config().head != ModelHead::SequenceClassification)
+    throw Error("explain: " + model.config().architecture + " is not a sequence classifier");
+  resolve_options(m.info.name, request.options, architecture_group(model.config()));
+  EncodeOptions eo;
+  eo.max_length = request.max_length;
+  return explain_encoded(model, tokenizer, text, tokenizer.encode(text, eo), request);
+}
+
+Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                            const Encoding& enc, const ExplainRequest& request) {
   const auto t0 = std::chrono::steady_clock::now();
   const MethodEntry& m = entry(request.method);
   if (model.config().head != ModelHead::SequenceClassification)
@@ -512,14 +531,13 @@ Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::s
   if (request.target < -1 || request.target >= model.output_dim())
     throw Error("explain: target class " + std::to_string(request.target) + " is out of range [0, " +
                 std::to_string(model.output_dim() - 1) + "]");
-  EncodeOptions eo;
-  eo.max_length = request.max_length;
-  const Encoding enc = tokenizer.encode(text, eo);
   bool any_text = false;
   for (size_t i = 0; i < enc.size(); ++i) any_text = any_text || enc.word_ids[i] >= 0;
   if (!any_text) throw Error("explain: the text has no tokens to explain");
 
   if (request.control.cancel && request.control.cancel->load()) throw Cancelled();
+  // Not even one row of the text fits the memory budget: said before any pass.
+  rows_that_fit(model.config(), static_cast<int>(enc.size()), RowPass::backward, opts.number("memory-mb"), 1, m.info.name);
   ModelTarget target(model, enc, request.target, opts.str("output") == "probability", request.control);
 
   Explanation e;
@@ -543,7 +561,7 @@ Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::s
   e.explains = m.info.explains;
   mark_unread(tokenizer, enc, text, e);
 
-  MethodContext ctx{model, tokenizer, enc, text, opts, target};
+  MethodContext ctx{model, tokenizer, enc, text, opts, target, request.masked_lm, request.masked_lm_tokenizer};
   m.run(ctx, e);
   if (!m.info.word_level) merge_word_scores(e.tokens, e.words, opts.str("merge"));
   const std::string why = e.prediction.target == e.prediction.label ? "Why '" + e.prediction.target_name + "'?"

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "explain_internal.h"
+#include "wordlight/memory_budget.h"
 
 namespace wordlight::explain_detail {
 
@@ -20,7 +21,8 @@ template <bool Squared>
 void run(MethodContext& ctx, Explanation& e) {
   ModelTarget& t = ctx.target;
   const int S = static_cast<int>(ctx.opts.integer("samples"));
-  const int B = std::min(S, static_cast<int>(ctx.opts.integer("batch-size")));
+  const int B = rows_that_fit(t.model().config(), t.T(), RowPass::backward, ctx.opts.number("memory-mb"),
+                              std::min(S, static_cast<int>(ctx.opts.integer("batch-size"))), Squared ? "smoothgrad-squared" : "smoothgrad");
   const double noise = ctx.opts.number("noise");
   Rng rng(static_cast<uint64_t>(ctx.opts.integer("seed")));
   const int T = t.T(), D = t.D();
