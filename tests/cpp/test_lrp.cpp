@@ -333,6 +333,16 @@ double sum_of(const std::vector<double>& v) {
   return s;
 }
 
+// The message of the wordlight::Error that f throws, or "(no error)".
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 const ExplanationCheck& gap_of(const Explanation& e) {
   for (const ExplanationCheck& c : e.checks)
     if (c.name == "conservation-gap") return c;
@@ -566,14 +576,6 @@ TEST(LrpComposites, NamedTablesTheirDefaultsAndUnknownNames) {
             token_scores(run(bert, "lrp", "variant=cp-lrp", -1, text)));
   EXPECT_NE(token_scores(run(bert, "lrp", "composite=cp-lrp", -1, text)),
             token_scores(run(bert, "lrp", "composite=attnlrp", -1, text)));
-  auto error_of = [](const std::function<void()>& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   // A composite of another architecture, an unknown composite or rule name.
   EXPECT_NE(error_of([&] { run(cnn, "lrp", "composite=attnlrp"); }), "(no error)");
   EXPECT_NE(error_of([&] { run(lstm, "lrp", "composite=cp-lrp"); }), "(no error)");
@@ -842,14 +844,6 @@ TEST(LrpAbsorbed, TransformerEmbeddingsAndSoftmaxAreToldApart) {
 
 TEST(LrpErrors, RulesAndOptionsAModelDoesNotHave) {
   const Tiny bert = tiny(kBertConfig, 8), lstm = tiny(kBiLstmConfig, 8), cnn = tiny(kCnnConfig, 8);
-  auto error_of = [](const std::function<void()>& f) -> std::string {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   EXPECT_NE(error_of([&] { run(bert, "lrp", "rule=z-plus"); }).find("CNN"), std::string::npos);
   EXPECT_NE(error_of([&] { run(lstm, "lrp", "rule=alpha-beta"); }).find("CNN"), std::string::npos);
   EXPECT_NE(error_of([&] { run(cnn, "lrp", "bias-factor=1"); }).find("BiLSTM"), std::string::npos);

@@ -6,6 +6,17 @@
 namespace wordlight::explain_detail {
 
 const std::vector<LrpComposite>& lrp_composites() {
+  // The transformers' two composites differ in the attention rule only.
+  auto transformer = [](const char* name, const char* description, LrpRule attention) {
+    return LrpComposite{name,
+                        description,
+                        {{OpKind::linear, LrpRule::epsilon},
+                         {OpKind::layernorm, LrpRule::epsilon},
+                         {OpKind::unary, LrpRule::identity},
+                         {OpKind::binary, LrpRule::uniform},
+                         {OpKind::matmul, LrpRule::uniform},
+                         {OpKind::attention, attention}}};
+  };
   static const std::vector<LrpComposite> table = {
       {"arras2016-cnn", "CNN: epsilon (or the `rule` option) on convolutions and linear layers, identity on ReLU",
        {{OpKind::conv1d, LrpRule::epsilon}, {OpKind::linear, LrpRule::epsilon}, {OpKind::unary, LrpRule::identity}}},
@@ -14,20 +25,9 @@ const std::vector<LrpComposite>& lrp_composites() {
         {OpKind::unary, LrpRule::identity},
         {OpKind::binary, LrpRule::gate},
         {OpKind::matmul, LrpRule::gate}}},
-      {"attnlrp", "transformers: AttnLRP (uniform rule on the attention products, softmax by its gradient)",
-       {{OpKind::linear, LrpRule::epsilon},
-        {OpKind::layernorm, LrpRule::epsilon},
-        {OpKind::unary, LrpRule::identity},
-        {OpKind::binary, LrpRule::uniform},
-        {OpKind::matmul, LrpRule::uniform},
-        {OpKind::attention, LrpRule::attnlrp}}},
-      {"cp-lrp", "transformers: CP-LRP (attention probabilities held constant)",
-       {{OpKind::linear, LrpRule::epsilon},
-        {OpKind::layernorm, LrpRule::epsilon},
-        {OpKind::unary, LrpRule::identity},
-        {OpKind::binary, LrpRule::uniform},
-        {OpKind::matmul, LrpRule::uniform},
-        {OpKind::attention, LrpRule::cp_lrp}}},
+      transformer("attnlrp", "transformers: AttnLRP (uniform rule on the attention products, softmax by its gradient)",
+                  LrpRule::attnlrp),
+      transformer("cp-lrp", "transformers: CP-LRP (attention probabilities held constant)", LrpRule::cp_lrp),
   };
   return table;
 }
