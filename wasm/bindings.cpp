@@ -24,9 +24,11 @@
 #include <string>
 #include <vector>
 
+#include "wordlight/counterfactual.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/finite_check.h"
+#include "wordlight/generate.h"
 #include "wordlight/model_files.h"
 #include "wordlight/predict.h"
 #include "wordlight/thread_pool.h"
@@ -185,15 +187,99 @@ class ModelHandle {
           if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
         };
       req.control.cancel = &cancel_;
+      if (mlm_ && mlm_->m_.model) {  // input-marginalization's masked LM (setMaskedLm)
+        req.masked_lm = mlm_->m_.model.get();
+        req.masked_lm_tokenizer = mlm_->m_.tokenizer.get();
+      }
       const Explanation e = wordlight::explain(*m_.model, *m_.tokenizer, text, req);
       check_explanation_finite(e);  // never a success with NaN (null in JSON)
       return explanation_to_json(e);
+    });
+  }
+  // Counterfactuals (core/src/counterfactual): generator, options as JSON or
+  // "k=v,k=v", locked word indices as a JSON array, progress as explain's.
+  // mlm-edits takes the masked LM set by setMaskedLm. Returns
+  // counterfactuals_to_json's text.
+  std::string counterfactuals(const std::string& text, const std::string& generator, const std::string& options,
+                              const std::string& locked, int max_length, val progress) {
+    cancel_.store(false);
+    return guarded(std::string(), [&] {
+      need();
+      CounterfactualRequest req;
+      req.generator = generator;
+      const size_t first = options.find_first_not_of(" \t\r\n");
+      req.options = first != std::string::npos && options[first] == '{' ? parse_option_json(options)
+                                                                         : parse_option_list(options);
+      if (!locked.empty()) {
+        const nlohmann::json l = nlohmann::json::parse(locked);
+        for (const auto& v : l) req.locked.push_back(v.get<int32_t>());
+      }
+      req.max_length = max_length;
+      if (progress.typeOf().as<std::string>() == "function")
+        req.control.progress = [&](int64_t done, int64_t total) {
+          if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
+        };
+      req.control.cancel = &cancel_;
+      if (mlm_ && mlm_->m_.model) {
+        req.mlm = mlm_->m_.model.get();
+        req.mlm_tokenizer = mlm_->m_.tokenizer.get();
+      }
+      return counterfactuals_to_json(find_counterfactuals(*m_.model, *m_.tokenizer, text, req));
+    });
+  }
+  // Generation (generate.h). prompt: UTF-8 bytes; request: JSON
+  // {maxNewTokens, sample, temperature, topK, topP, seed, stop: [strings],
+  // stopIds: [ids], bos, ignoreEos, explain: {method, options, score,
+  // contrast (a token id)} or null}; progress as explain's: (done, total)
+  // over the generated tokens, then over the explained ones. Returns
+  // generation_to_json's text.
+  std::string generate(const std::string& prompt, const std::string& request, val progress) {
+    cancel_.store(false);
+    return guarded(std::string(), [&] {
+      need();
+      const nlohmann::json r = nlohmann::json::parse(request);
+      GenerateOptions o;
+      o.max_new_tokens = r.value("maxNewTokens", 20);
+      o.temperature = r.value("temperature", 1.0);
+      o.top_k = r.value("topK", 0);
+      o.top_p = r.value("topP", 1.0);
+      o.seed = r.value("seed", static_cast<uint64_t>(0));
+      o.sample = r.value("sample", r.contains("temperature") || r.contains("topK") || r.contains("topP") || r.contains("seed"));
+      o.prepend_bos = r.value("bos", true);
+      o.ignore_eos = r.value("ignoreEos", false);
+      if (r.contains("stop")) o.stop = r["stop"].get<std::vector<std::string>>();
+      if (r.contains("stopIds")) o.stop_ids = r["stopIds"].get<std::vector<int32_t>>();
+      const bool has_progress = progress.typeOf().as<std::string>() == "function";
+      o.cancel = &cancel_;
+      if (has_progress)
+        o.on_token = [&](int i, int32_t) {
+          if (progress(static_cast<double>(i + 1), static_cast<double>(o.max_new_tokens)).as<bool>()) cancel_.store(true);
+          return true;
+        };
+      const Generation gen = wordlight::generate(*m_.model, *m_.tokenizer, prompt, o);
+      if (!r.contains("explain") || r["explain"].is_null()) return generation_to_json(gen);
+      const nlohmann::json& e = r["explain"];
+      GenerationExplainRequest er;
+      er.method = e.value("method", std::string("gradient"));
+      if (e.contains("options")) er.options = parse_option_json(e["options"].dump());
+      er.score = e.value("score", std::string());
+      er.contrast_id = e.value("contrast", -1);
+      er.cancel = &cancel_;
+      if (has_progress)
+        er.progress = [&](int done, int total) {
+          if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
+        };
+      const GenerationExplanation ex = explain_generation(*m_.model, *m_.tokenizer, gen, er);
+      return generation_to_json(gen, &ex);
     });
   }
   // Sets the cancel flag (read between batches). From JS this only helps
   // when called from the progress callback (the thread is busy otherwise);
   // the callback's return value does the same.
   void cancel() { cancel_.store(true); }
+  // The masked LM (another loaded handle, or null) that explain() gives
+  // input-marginalization; engine.mjs sets it before each explain call.
+  void set_masked_lm(ModelHandle* other) { mlm_ = other; }
 
   // {"ids", "tokens", "offsets": [[begin, end] bytes], "word_ids", "special", "words": [[begin, end]],
   //  "truncated"[, "notice"]}
@@ -251,6 +337,7 @@ class ModelHandle {
   LoadedModel m_;
   ModelFiles staged_;
   std::atomic<bool> cancel_{false};
+  ModelHandle* mlm_ = nullptr;
   BatchForward last_;
 };
 
@@ -258,6 +345,7 @@ std::string last_error() { return g_error; }
 std::string last_error_kind() { return g_error_kind; }
 
 std::string methods_json() { return explanation_methods_to_json(); }
+std::string counterfactual_generators_json() { return counterfactual_generators_to_json(); }
 // The registry resolved for an architecture group ("" on a bad group, with lastError set).
 std::string methods_json_for(const std::string& group) {
   return guarded(std::string(), [&] { return explanation_methods_to_json(group); });
@@ -297,7 +385,10 @@ EMSCRIPTEN_BINDINGS(wordlight) {
       .function("info", &ModelHandle::info)
       .function("predict", &ModelHandle::predict)
       .function("explain", &ModelHandle::explain)
+      .function("counterfactuals", &ModelHandle::counterfactuals)
+      .function("generate", &ModelHandle::generate)
       .function("cancel", &ModelHandle::cancel)
+      .function("setMaskedLm", &ModelHandle::set_masked_lm, emscripten::allow_raw_pointers())
       .function("tokenize", &ModelHandle::tokenize)
       .function("forward", &ModelHandle::forward)
       .function("logitsView", &ModelHandle::logits_view)
@@ -308,6 +399,7 @@ EMSCRIPTEN_BINDINGS(wordlight) {
   emscripten::function("lastErrorKind", &last_error_kind);
   emscripten::function("clearError", &clear_error);
   emscripten::function("methodsJson", &methods_json);
+  emscripten::function("counterfactualGeneratorsJson", &counterfactual_generators_json);
   emscripten::function("methodsJsonFor", &methods_json_for);
   emscripten::function("modelFileNamesJson", &model_file_names_json);
   emscripten::function("setThreads", &set_threads);

@@ -110,6 +110,32 @@ export function checkExplainRequest({ method, target, maxLength, options } = {})
   }
 }
 
+// generate()'s options, checked before the module sees them.
+export function checkGenerateRequest(r = {}) {
+  const int = (k, lo) => {
+    if (r[k] !== undefined && (!Number.isInteger(r[k]) || r[k] < lo))
+      throw new TypeError(`wordlight: generate: ${k} must be a whole number >= ${lo}, got ${describe(r[k])}`);
+  };
+  int('maxNewTokens', 0);
+  int('topK', 0);
+  int('seed', 0);
+  if (r.temperature !== undefined && !(typeof r.temperature === 'number' && r.temperature > 0 && Number.isFinite(r.temperature)))
+    throw new TypeError(`wordlight: generate: temperature must be a positive number, got ${describe(r.temperature)}`);
+  if (r.topP !== undefined && !(typeof r.topP === 'number' && r.topP > 0 && r.topP <= 1))
+    throw new TypeError(`wordlight: generate: topP must be in (0, 1], got ${describe(r.topP)}`);
+  if (r.stop !== undefined && !(Array.isArray(r.stop) && r.stop.every((s) => typeof s === 'string' && s.length > 0)))
+    throw new TypeError(`wordlight: generate: stop must be an array of non-empty strings, got ${describe(r.stop)}`);
+  if (r.stopIds !== undefined && !(Array.isArray(r.stopIds) && r.stopIds.every((s) => Number.isInteger(s) && s >= 0)))
+    throw new TypeError(`wordlight: generate: stopIds must be an array of token ids, got ${describe(r.stopIds)}`);
+  const e = r.explain;
+  if (e !== undefined && e !== null) {
+    if (typeof e !== 'object') throw new TypeError(`wordlight: generate: explain must be an object, got ${describe(e)}`);
+    checkExplainRequest({ method: e.method, options: e.options });
+    if (e.contrast !== undefined && !(Number.isInteger(e.contrast) && e.contrast >= 0))
+      throw new TypeError(`wordlight: generate: explain.contrast must be a token id, got ${describe(e.contrast)}`);
+  }
+}
+
 // Option values of explain() as the JSON the core reads.
 export function optionsJson(options) {
   const out = {};
@@ -227,7 +253,7 @@ export class Engine {
     checkText(text, 'explain');
     checkExplainRequest(request);
     const m = this.model(id);
-    const { method = 'gradient', target, maxLength = -1, options = {} } = request;
+    const { method = 'gradient', target, maxLength = -1, options = {}, maskedLm } = request;
     if (hooks.shouldCancel?.()) {
       const e = new Error('explanation cancelled');
       e.name = 'AbortError';
@@ -245,7 +271,15 @@ export class Engine {
       }
     };
     const t = target === undefined || target === null ? '' : String(target);
-    const r = m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress);
+    // input-marginalization's masked LM: another loaded model (its id), for this call only.
+    const mlm = maskedLm === undefined || maskedLm === null ? null : this.model(maskedLm).h;
+    if (mlm) m.h.setMaskedLm(mlm);
+    let r;
+    try {
+      r = m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress);
+    } finally {
+      if (mlm) m.h.setMaskedLm(null);
+    }
     if (hookError) throw hookError;
     if (!r) throw moduleError(this.M);
     const e = JSON.parse(r);
@@ -254,6 +288,96 @@ export class Engine {
     addStringOffsets(text, e.tokens);
     addStringOffsets(text, e.words);
     return e;
+  }
+
+  // Generation with a causal LM (GPT2LMHeadModel). request: { maxNewTokens,
+  // sample, temperature, topK, topP, seed, stop, stopIds, bos, ignoreEos,
+  // explain: { method, options, score, contrast } }; hooks as for explain
+  // (progress over the generated tokens, then over the explained ones).
+  generate(id, prompt, request = {}, hooks = {}) {
+    checkText(prompt, 'generate');
+    checkGenerateRequest(request);
+    const m = this.model(id);
+    let hookError = null;
+    const progress = (done, total) => {
+      try {
+        hooks.onProgress?.(done, total);
+        return !!hooks.shouldCancel?.();
+      } catch (e) {
+        hookError = e;
+        return true;
+      }
+    };
+    const r = { ...request };
+    if (r.explain) r.explain = { ...r.explain, options: JSON.parse(optionsJson(r.explain.options)) };
+    const out = m.h.generate(encoder.encode(prompt), JSON.stringify(r), progress);
+    if (hookError) throw hookError;
+    if (!out) throw moduleError(this.M);
+    const g = JSON.parse(out);
+    g.prompt = prompt;
+    return g;
+  }
+
+  // Counterfactuals (core/src/counterfactual). request: { generator,
+  // options, locked (word indices), maxLength, maskedLm (mlm-edits: a loaded
+  // masked LM's id) }; hooks as for explain. Offsets of words and edits
+  // become string offsets (byte_* keep the UTF-8 ones); new_begin/new_end
+  // those of each counterfactual's own text.
+  counterfactuals(id, text, request = {}, hooks = {}) {
+    checkText(text, 'counterfactuals');
+    const { generator = 'hotflip', options = {}, locked = [], maxLength = -1, maskedLm } = request;
+    if (typeof generator !== 'string')
+      throw new TypeError(`wordlight: counterfactuals: generator must be a string, got ${describe(generator)}`);
+    if (!Array.isArray(locked) || !locked.every((w) => Number.isInteger(w) && w >= 0 && w <= 0x7fffffff))
+      throw new TypeError(`wordlight: counterfactuals: locked must be an array of word indices, got ${describe(locked)}`);
+    checkExplainRequest({ maxLength, options });
+    const m = this.model(id);
+    if (hooks.shouldCancel?.()) {
+      const e = new Error('explanation cancelled');
+      e.name = 'AbortError';
+      e.code = 'cancelled';
+      throw e;
+    }
+    let hookError = null;
+    const progress = (done, total) => {
+      try {
+        hooks.onProgress?.(done, total);
+        return !!hooks.shouldCancel?.();
+      } catch (e) {
+        hookError = e;
+        return true;
+      }
+    };
+    const mlm = maskedLm === undefined || maskedLm === null ? null : this.model(maskedLm).h;
+    if (mlm) m.h.setMaskedLm(mlm);
+    let r;
+    try {
+      r = m.h.counterfactuals(encoder.encode(text), generator, optionsJson(options), JSON.stringify(locked), maxLength, progress);
+    } finally {
+      if (mlm) m.h.setMaskedLm(null);
+    }
+    if (hookError) throw hookError;
+    if (!r) throw moduleError(this.M);
+    const out = JSON.parse(r);
+    out.text = text;
+    addStringOffsets(text, out.words);
+    for (const c of out.counterfactuals) {
+      addStringOffsets(text, c.edits);
+      const map = utf16Offsets(c.text);
+      for (const e of c.edits) {
+        const b = e.new_begin, en = e.new_end;
+        e.new_byte_begin = b;
+        e.new_byte_end = en;
+        e.new_begin = map.begin(b);
+        e.new_end = b === en ? e.new_begin : map.end(en);
+      }
+    }
+    return out;
+  }
+
+  generators() {
+    if (!this._generators) this._generators = JSON.parse(this.M.counterfactualGeneratorsJson());
+    return this._generators;
   }
 
   // The model on token ids: ids Int32Array (B*T), mask Uint8Array (B*T),
@@ -363,6 +487,12 @@ export async function dispatch(engine, op, args, hooks = {}) {
       return engine.tokenize(args.id, args.text, args);
     case 'explain':
       return engine.explain(args.id, args.text, args.request, hooks);
+    case 'counterfactuals':
+      return engine.counterfactuals(args.id, args.text, args.request, hooks);
+    case 'generate':
+      return engine.generate(args.id, args.prompt, args.request, hooks);
+    case 'generators':
+      return engine.generators();
     case 'forward':
       return engine.forward(args.id, args.ids, args.mask, args.B, args.T, args.targets);
     case 'dispose':

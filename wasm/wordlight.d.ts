@@ -194,10 +194,165 @@ export interface ForwardResult {
   inputGradient: Float32Array | null;
 }
 
+export interface CounterfactualOptions {
+  /** 'hotflip' (default), 'ablation-flip' or 'mlm-edits' (generators() lists them with their options). */
+  generator?: string;
+  /** Word indices (as in the result's words) never edited. */
+  locked?: number[];
+  maxLength?: number;
+  /** mlm-edits: a masked LM loaded by the same wordlight instance. */
+  maskedLm?: Model;
+  signal?: AbortSignal;
+  /** Model evaluations done and planned, after each batch. */
+  onProgress?: (p: { done: number; total: number }) => void;
+  /** The generator's options (positions, max-flips, method, fills, max-evaluations, ...). */
+  [option: string]: unknown;
+}
+
+export interface CounterfactualEdit {
+  /** Index into CounterfactualResult.words. */
+  word: number;
+  /** [begin, end) of the original text (JS string; byte_* in UTF-8). */
+  begin: number;
+  end: number;
+  original: string;
+  /** '' when deleted. */
+  replacement: string;
+  deleted: boolean;
+  /** [new_begin, new_end) of the counterfactual's text. */
+  new_begin: number;
+  new_end: number;
+}
+
+export interface Counterfactual {
+  text: string;
+  edits: CounterfactualEdit[];
+  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[] };
+  /** Of the new label. */
+  probability: number;
+  /** mlm-edits: the masked LM's pseudo-log-likelihood of the text. */
+  fluency?: number;
+  fluency_per_token?: number;
+  /** Model evaluations spent when it was found. */
+  evaluations: number;
+}
+
+export interface CounterfactualResult {
+  generator: string;
+  title: string;
+  options: Record<string, string>;
+  text: string;
+  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[] };
+  words: Array<{ text: string; begin: number; end: number; score: number | null }>;
+  /** What ranked the words. */
+  ranking: string;
+  /** Words considered, best first. */
+  positions: number[];
+  /** Per considered word: hotflip's replacement, or mlm-edits' fills. */
+  candidates: string[][];
+  locked: number[];
+  /** Minimal: none is a superset of another. */
+  counterfactuals: Counterfactual[];
+  model_evaluations: number;
+  mlm_evaluations: number;
+  texts_tried: number;
+  search_size: number;
+  /** max-evaluations cut the search (notice says so). */
+  capped: boolean;
+  fluency?: number;
+  notice?: string;
+  seconds: number;
+}
+
+export interface GeneratorInfo {
+  name: string;
+  title: string;
+  description: string;
+  cost: string;
+  needs_mlm: boolean;
+  options: OptionInfo[];
+}
+
+/** model.generate's options (a causal LM: GPT2LMHeadModel). Any of temperature, topK, topP, seed samples; none: greedy. */
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  sample?: boolean;
+  /** Strings that end the generation (the text is cut before them). */
+  stop?: string[];
+  /** Token ids that end it (kept in the output). */
+  stopIds?: number[];
+  /** Put the model's BOS token (<|endoftext|>) before the prompt (default true). */
+  bos?: boolean;
+  ignoreEos?: boolean;
+  /** Explain each generated token over every earlier token. */
+  explain?: {
+    method: string;
+    options?: Record<string, number | boolean | string>;
+    /** 'log-prob' (default), 'logit', or 'prob-diff' with a contrast token id (p(token) - p(contrast)). */
+    score?: 'log-prob' | 'logit' | 'prob-diff';
+    contrast?: number;
+  } | null;
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
+export interface GeneratedToken {
+  id: number;
+  token: string;
+  text: string;
+  probability: number;
+  logprob: number;
+  /** Of the model's next-token distribution, in nats. */
+  entropy: number;
+}
+
+export interface GenerationExplanation {
+  method: string;
+  score: string;
+  options: Record<string, string>;
+  signed: boolean;
+  /** Prompt then generated tokens, as text. */
+  sources: string[];
+  source_tokens: string[];
+  prompt_length: number;
+  bos: boolean;
+  /** Explained generated tokens (indices into tokens). */
+  targets: number[];
+  /** targets x sources; sources at or after a target's own position are 0 (lower-triangular). */
+  matrix: (number | null)[][];
+  explained: (number | null)[];
+  check: string[];
+  check_relative: (number | null)[];
+  /** The first source token's share of each row's total |attribution| (BOS / attention-sink effect). */
+  first_token_share: (number | null)[];
+  mean_first_token_share: number | null;
+  model_evaluations: number;
+  seconds: number;
+}
+
+export interface Generation {
+  prompt: string;
+  text: string;
+  stopped_by: 'max_new_tokens' | 'eos' | 'stop_id' | 'stop' | 'max_positions' | 'cancelled' | 'callback';
+  bos: boolean;
+  prompt_tokens: { id: number; token: string; span?: [number, number] }[];
+  tokens: GeneratedToken[];
+  seconds: number;
+  explanation?: GenerationExplanation;
+}
+
 export interface Model {
   readonly info: ModelInfo;
+  /** Text from a causal language model, optionally each token explained over the earlier ones. */
+  generate(prompt: string, options?: GenerateOptions): Promise<Generation>;
   predict(text: string, options?: { maxLength?: number }): Promise<PredictResult>;
   explain(text: string, options?: ExplainOptions): Promise<Explanation>;
+  /** The smallest edits that flip the prediction (HotFlip, ablation flip, MLM-guided edits). */
+  counterfactuals(text: string, options?: CounterfactualOptions): Promise<CounterfactualResult>;
   tokenize(text: string, options?: { maxLength?: number }): Promise<Tokenization>;
   /** The registry resolved for this model: only the options that apply to its architecture, with its defaults. */
   methods(): Promise<MethodInfo[]>;
@@ -263,6 +418,7 @@ export interface MemoryInfo {
 export const MAX_THREADS: number;
 export function load(source: ModelSource, options?: LoadOptions): Promise<Model>;
 export function methods(options?: { threads?: number; worker?: boolean }): Promise<MethodInfo[]>;
+export function generators(options?: { threads?: number; worker?: boolean }): Promise<GeneratorInfo[]>;
 export function memory(options?: { threads?: number; worker?: boolean }): Promise<MemoryInfo>;
 export function shutdown(): Promise<void>;
 /** Where the built module lies (default: dist/ next to wordlight.mjs). */
@@ -273,6 +429,7 @@ export function threadsSupported(): boolean;
 declare const wordlight: {
   load: typeof load;
   methods: typeof methods;
+  generators: typeof generators;
   memory: typeof memory;
   shutdown: typeof shutdown;
   configure: typeof configure;

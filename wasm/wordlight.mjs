@@ -13,7 +13,7 @@
 // chosen at load time: the pthreads build when SharedArrayBuffer can be
 // shared (a cross-origin isolated page, or node) and more than one thread
 // is asked for, else the single-threaded one. Both need WebAssembly SIMD.
-import { checkExplainRequest, checkMaxLength, checkText, createEngine, dispatch } from './engine.mjs';
+import { checkExplainRequest, checkGenerateRequest, checkMaxLength, checkText, createEngine, dispatch } from './engine.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions === 'object' && !!process.versions.node;
 
@@ -247,15 +247,19 @@ class Model {
     this.info = info;
   }
 
-  #call(op, args, hooks) {
+  #call(op, args, hooks, maskedLm) {
     if (this.#disposed) return Promise.reject(new Error('wordlight: the model was disposed'));
+    if (maskedLm?.#disposed) return Promise.reject(new Error('wordlight: the masked LM was disposed'));
     return this.#client.run(async (send) => {
-      if (this.#generation !== this.#client.generation) {
-        // The worker was restarted (a cancelled run): load again.
-        const r = await send('load', this.#loadArgs);
-        this.#id = r.id;
-        this.#generation = this.#client.generation;
+      for (const m of maskedLm ? [this, maskedLm] : [this]) {
+        if (m.#generation !== m.#client.generation) {
+          // The worker was restarted (a cancelled run): load again.
+          const r = await send('load', m.#loadArgs);
+          m.#id = r.id;
+          m.#generation = m.#client.generation;
+        }
       }
+      if (maskedLm) args = { ...args, request: { ...args.request, maskedLm: maskedLm.#id } };
       return send(op, { ...args, id: this.#id }, hooks);
     });
   }
@@ -290,13 +294,16 @@ class Model {
     return this.#call('tokenize', { text, maxLength });
   }
 
-  // options: { method, target, maxLength, signal, onProgress, ...the
+  // options: { method, target, maxLength, signal, onProgress, maskedLm (a
+  // second loaded model, the masked LM of input-marginalization), ...the
   // method's options (wordlight.methods() lists them; camelCase names are
   // accepted for kebab-case ones: batchSize = 'batch-size') }.
   explain(text, options = {}) {
-    const { method = 'gradient', target, maxLength = -1, signal, onProgress, ...methodOptions } = options ?? {};
+    const { method = 'gradient', target, maxLength = -1, signal, onProgress, maskedLm, ...methodOptions } = options ?? {};
     const request = { method, target, maxLength, options: methodOptions };
     try {
+      if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
+        throw new TypeError('wordlight: explain: maskedLm must be a model loaded by the same wordlight instance');
       checkText(text, 'explain');
       checkExplainRequest(request);
       if (onProgress !== undefined && typeof onProgress !== 'function')
@@ -307,7 +314,55 @@ class Model {
       return Promise.reject(e);
     }
     const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
-    return this.#call('explain', { text, request }, hooks);
+    return this.#call('explain', { text, request }, hooks, maskedLm);
+  }
+
+  // Text from a causal language model (GPT2LMHeadModel) on the key/value
+  // cache. options: { maxNewTokens (20), temperature, topK, topP, seed
+  // (any of them samples; none: greedy), stop (strings), stopIds, bos
+  // (true: the model's BOS token first), ignoreEos, explain: { method,
+  // options, score ('log-prob' | 'logit' | 'prob-diff'), contrast (token id) },
+  // signal, onProgress }. Resolves to { text, tokens: [{ id, token, text,
+  // probability, logprob, entropy }], promptTokens, stoppedBy, explanation?:
+  // { matrix (targets x sources, lower-triangular), sources, firstTokenShare,
+  // ... } } (generation_to_json's names).
+  generate(prompt, options = {}) {
+    const { signal, onProgress, ...request } = options ?? {};
+    try {
+      checkText(prompt, 'generate');
+      checkGenerateRequest(request);
+      if (onProgress !== undefined && typeof onProgress !== 'function')
+        throw new TypeError('wordlight: generate: onProgress must be a function');
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
+        throw new TypeError('wordlight: generate: signal must be an AbortSignal');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
+    return this.#call('generate', { prompt, request }, hooks);
+  }
+
+  // The smallest edits that flip the prediction. options: { generator
+  // ('hotflip' | 'ablation-flip' | 'mlm-edits'), locked (word indices, as in
+  // the result's words), maxLength, signal, onProgress, maskedLm (mlm-edits:
+  // a loaded masked LM), ...the generator's options (generators() lists
+  // them; camelCase accepted) }.
+  counterfactuals(text, options = {}) {
+    const { generator = 'hotflip', locked = [], maxLength = -1, signal, onProgress, maskedLm, ...genOptions } = options ?? {};
+    try {
+      if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
+        throw new TypeError('wordlight: counterfactuals: maskedLm must be a model loaded by the same wordlight instance');
+      checkText(text, 'counterfactuals');
+      if (onProgress !== undefined && typeof onProgress !== 'function')
+        throw new TypeError('wordlight: counterfactuals: onProgress must be a function');
+      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
+        throw new TypeError('wordlight: counterfactuals: signal must be an AbortSignal');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const request = { generator, locked, maxLength, options: genOptions };
+    const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
+    return this.#call('counterfactuals', { text, request }, hooks, maskedLm);
   }
 
   // The model on token ids, for tests and tools: ids (B*T) and mask (B*T,
@@ -356,6 +411,12 @@ export async function methods(options = {}) {
   return clientFor(b.build, b.worker).run((send) => send('methods', {}));
 }
 
+// The counterfactual generators with their options (model.counterfactuals).
+export async function generators(options = {}) {
+  const b = await resolveBuild(options);
+  return clientFor(b.build, b.worker).run((send) => send('generators', {}));
+}
+
 // The module's memory: { heapSize (bytes of wasm memory; it never shrinks),
 // heapMax (its cap), heapInUse (bytes allocated), models (loaded) }, for
 // the build that load() with the same options would use.
@@ -372,4 +433,4 @@ export async function shutdown() {
   await Promise.all(cs.map((c) => c.terminate()));
 }
 
-export default { load, methods, memory, shutdown, configure, simdSupported, threadsSupported, MAX_THREADS };
+export default { load, methods, generators, memory, shutdown, configure, simdSupported, threadsSupported, MAX_THREADS };
