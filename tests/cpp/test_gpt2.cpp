@@ -450,6 +450,7 @@ TEST(Gpt2Explain, EveryMethodRunsOnTheGpt2Classifier) {
   int ran = 0;
   for (const MethodInfo& m : explanation_methods()) {
     SCOPED_TRACE(m.name);
+    if (m.name == "input-marginalization") continue;  // needs a second model, a masked LM (test_input_marginalization.cpp)
     ExplainRequest r;
     r.method = m.name;
     for (const OptionSpec& o : m.options)
