@@ -20,9 +20,17 @@ function isMaskedLM(d) {
   const cfg = JSON.parse(readFileSync(path.join(MODELS, d, 'config.json'), 'utf8'));
   return (cfg.architectures || []).some((a) => /ForMaskedLM$/.test(a));
 }
+function isCausalLM(d) {
+  const cfg = JSON.parse(readFileSync(path.join(MODELS, d, 'config.json'), 'utf8'));
+  return (cfg.architectures || []).some((a) => /LMHeadModel$/.test(a));
+}
 // The shipped classifiers (what predict and explain take).
 export function shippedModels() {
-  return modelDirs().filter((d) => !isMaskedLM(d));
+  return modelDirs().filter((d) => !isMaskedLM(d) && !isCausalLM(d));
+}
+// The shipped causal language models (gpt2-small: what generate takes).
+export function shippedCausalLMs() {
+  return modelDirs().filter(isCausalLM);
 }
 // The shipped masked language models (sst2-bert-mlm).
 export function shippedMaskedLMs() {

@@ -1,0 +1,97 @@
+// model.generate (issue 21) through the JS API in node (single-threaded
+// build) on the tiny GPT-2 LM of tests/golden/transformers/gpt2-lm: greedy
+// is deterministic and each token the most probable under the step scores'
+// own numbers, seeded sampling repeats, stop ids and maxNewTokens end it,
+// the explanation is a lower-triangular targets x sources matrix whose IG
+// rows close their completeness gap, progress and abort, and bad options
+// and classifiers are refused with a message.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import * as wordlight from '../../wasm/wordlight.mjs';
+import { GOLDEN } from './wasm_util.mjs';
+
+const ST = { threads: 1 };
+let lm;
+let cls;
+
+beforeAll(async () => {
+  lm = await wordlight.load(path.join(GOLDEN, 'transformers/gpt2-lm'), ST);
+  cls = await wordlight.load(path.join(GOLDEN, 'transformers/gpt2-cls'), ST);
+});
+afterAll(async () => {
+  await wordlight.shutdown();
+});
+
+describe('model.generate', () => {
+  it('greedy: deterministic, BOS first, step scores consistent', async () => {
+    const a = await lm.generate('the movie was', { maxNewTokens: 6, ignoreEos: true });
+    const b = await lm.generate('the movie was', { maxNewTokens: 6, ignoreEos: true });
+    expect(a.tokens.map((t) => t.id)).toEqual(b.tokens.map((t) => t.id));
+    expect(a.tokens).toHaveLength(6);
+    expect(a.stopped_by).toBe('max_new_tokens');
+    expect(a.bos).toBe(true);
+    expect(a.prompt_tokens[0].token).toBe('<|endoftext|>');
+    expect(a.prompt).toBe('the movie was');
+    expect(a.text).toBe(a.tokens.map((t) => t.text).join(''));
+    for (const t of a.tokens) {
+      expect(Math.abs(Math.log(t.probability) - t.logprob)).toBeLessThan(1e-6);
+      expect(t.entropy).toBeGreaterThan(0);
+      expect(t.entropy).toBeLessThanOrEqual(Math.log(376) + 1e-6);
+    }
+  });
+
+  it('sampling repeats with a seed; top-k 1 is greedy; stop ids stop', async () => {
+    const greedy = await lm.generate('a film', { maxNewTokens: 5, ignoreEos: true });
+    const s1 = await lm.generate('a film', { maxNewTokens: 5, ignoreEos: true, temperature: 1.5, seed: 3 });
+    const s2 = await lm.generate('a film', { maxNewTokens: 5, ignoreEos: true, temperature: 1.5, seed: 3 });
+    expect(s1.tokens.map((t) => t.id)).toEqual(s2.tokens.map((t) => t.id));
+    const k1 = await lm.generate('a film', { maxNewTokens: 5, ignoreEos: true, topK: 1, seed: 9 });
+    expect(k1.tokens.map((t) => t.id)).toEqual(greedy.tokens.map((t) => t.id));
+    const stopped = await lm.generate('a film', { maxNewTokens: 5, ignoreEos: true, stopIds: [greedy.tokens[1].id] });
+    expect(stopped.stopped_by).toBe('stop_id');
+    expect(stopped.tokens.length).toBeLessThanOrEqual(2);
+  });
+
+  it('explains every generated token over the earlier ones (lower-triangular, IG complete per row)', async () => {
+    const g = await lm.generate('a bad film', {
+      maxNewTokens: 3,
+      ignoreEos: true,
+      explain: { method: 'integrated-gradients' },
+    });
+    const e = g.explanation;
+    const S = g.prompt_tokens.length + g.tokens.length;
+    expect(e.sources).toHaveLength(S);
+    expect(e.matrix).toHaveLength(3);
+    e.matrix.forEach((row, r) => {
+      const pos = e.prompt_length + e.targets[r];
+      expect(row).toHaveLength(S);
+      for (let c = pos; c < S; ++c) expect(row[c]).toBe(0);
+      expect(row.slice(0, pos).some((v) => v !== 0)).toBe(true);
+      expect(e.check[r]).toBe('completeness-gap');
+      expect(e.check_relative[r]).toBeLessThan(0.01);
+      expect(Math.abs(e.explained[r] - g.tokens[e.targets[r]].logprob)).toBeLessThan(1e-4);
+      const total = row.reduce((s, v) => s + Math.abs(v), 0);
+      expect(e.first_token_share[r]).toBeCloseTo(Math.abs(row[0]) / total, 9);
+    });
+  });
+
+  it('reports progress and can be aborted', async () => {
+    const seen = [];
+    await lm.generate('the', { maxNewTokens: 3, ignoreEos: true, onProgress: (p) => seen.push(p) });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual({ done: 3, total: 3 });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(lm.generate('the', { maxNewTokens: 3, signal: ac.signal })).rejects.toThrow();
+  });
+
+  it('refuses bad options and classifiers with a message', async () => {
+    await expect(lm.generate('a', { temperature: 0 })).rejects.toThrow(/temperature must be a positive number/);
+    await expect(lm.generate('a', { topP: 2 })).rejects.toThrow(/topP must be in/);
+    await expect(lm.generate('a', { maxNewTokens: -1 })).rejects.toThrow(/maxNewTokens/);
+    await expect(lm.generate(42)).rejects.toThrow(/text must be a string/);
+    await expect(lm.generate('a', { explain: { method: 'nope' } })).rejects.toThrow(/nope/);
+    await expect(cls.generate('a')).rejects.toThrow(/not a causal language model/);
+  });
+});
