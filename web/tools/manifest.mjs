@@ -67,7 +67,7 @@ export function parseEval(line) {
 
 function isClassifier(config) {
   const arch = [].concat(config.architectures || []).join(' ');
-  return !/MaskedLM|ForPreTraining|CausalLM/.test(arch);
+  return !/MaskedLM|ForPreTraining|CausalLM|LMHeadModel/.test(arch);  // GPT2LMHeadModel generates, not classifies
 }
 
 export function modelEntry(dir, name) {
