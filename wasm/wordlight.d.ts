@@ -98,6 +98,10 @@ export interface WordScore {
   tokens: number[];
   /** One of its tokens is the unknown token: not read by the model as typed (do not colour it as evidence). */
   unknown: boolean;
+  /** shapley-sampling: the score's standard error. */
+  standard_error?: number;
+  /** input-marginalization: the masked LM's top candidates in the word's place, most probable first. */
+  candidates?: { text: string; weight: number; probability: number; output: number }[];
 }
 
 export interface ExplanationCheck {
@@ -167,6 +171,8 @@ export interface ExplainOptions {
   signal?: AbortSignal;
   /** Model evaluations done and planned, after each batch. */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** input-marginalization: the masked LM proposing the candidates, a second model loaded by the same wordlight instance. */
+  maskedLm?: Model;
   /** The method's options by name (kebab-case, or camelCase: batchSize = 'batch-size'). */
   [option: string]: unknown;
 }
