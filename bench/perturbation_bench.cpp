@@ -6,7 +6,8 @@
 //     words), the exact Shapley values by enumeration (kernel-shap with a
 //     budget of 2^M - 2: every coalition, flagged exact), then each
 //     estimator at each budget (model evaluations): kernel-shap samples=B,
-//     shapley-sampling permutations=max(1, B / M). Error of a text:
+//     shapley-sampling permutations=max(1, B / (M - 1)) (each permutation
+//     runs M - 1 new coalitions: f(empty) is shared, f(text) known). Error of a text:
 //     |estimate - exact|_2 / |exact|_2 over the words; one JSON line per
 //     (method, budget) with the mean over the texts and the mean
 //     evaluations actually run. --dump FILE writes the texts, their token
@@ -224,7 +225,7 @@ int accuracy(const Options& o, const LoadedModel& m) {
         const int M = static_cast<int>(exact[i].words.size());
         const std::string opts = std::string(method) == "kernel-shap"
                                      ? "samples=" + std::to_string(B)
-                                     : "permutations=" + std::to_string(std::max(1, B / M));
+                                     : "permutations=" + std::to_string(std::max(1, B / std::max(1, M - 1)));
         const Explanation e = run(m, texts[i], method, opts + ",batch-size=128");
         err += rel_error(scores(e), scores(exact[i]));
         evals += static_cast<double>(e.model_evaluations);
