@@ -82,12 +82,16 @@ TEST(ShippedModels, IntegratedGradientsCompletenessBelowOnePercentAt64Steps) {
 }
 
 TEST(ShippedModels, EveryMethodRunsOnEveryShippedModelWithFiniteWordScores) {
+  // input-marginalization reads a second model: the shipped masked LM.
+  const Loaded mlm = load(std::string(WORDLIGHT_SOURCE_DIR) + "/models/sst2-bert-mlm");
   for (const std::string& dir : shipped()) {
     const Loaded m = load(dir);
     const bool lstm = m.model->config().family == ModelFamily::WordlightBiLstm;
     for (const MethodInfo& info : explanation_methods()) {
       ExplainRequest r;
       r.method = info.name;
+      r.masked_lm = mlm.model.get();
+      r.masked_lm_tokenizer = mlm.tok.get();
       // Small settings: this checks that the method runs on a real model,
       // the axioms are tested elsewhere.
       MethodOptions o;
