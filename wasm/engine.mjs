@@ -221,22 +221,23 @@ export class Engine {
     return m;
   }
 
-  predict(id, text, { maxLength = -1 } = {}) {
-    checkText(text, 'predict');
-    checkMaxLength(maxLength, 'predict');
+  // The model handle's `op` (predict, tokenize) on one text, the text and
+  // maxLength checked first -> the parsed JSON.
+  textOp(op, id, text, maxLength) {
+    checkText(text, op);
+    checkMaxLength(maxLength, op);
     const m = this.model(id);
-    const r = m.h.predict(encoder.encode(text), maxLength);
+    const r = m.h[op](encoder.encode(text), maxLength);
     if (!r) throw moduleError(this.M);
     return JSON.parse(r);
   }
 
+  predict(id, text, { maxLength = -1 } = {}) {
+    return this.textOp('predict', id, text, maxLength);
+  }
+
   tokenize(id, text, { maxLength = -1 } = {}) {
-    checkText(text, 'tokenize');
-    checkMaxLength(maxLength, 'tokenize');
-    const m = this.model(id);
-    const r = m.h.tokenize(encoder.encode(text), maxLength);
-    if (!r) throw moduleError(this.M);
-    const j = JSON.parse(r);
+    const j = this.textOp('tokenize', id, text, maxLength);
     const map = utf16Offsets(text);
     const conv = ([b, e]) => (b === e ? [map.begin(b), map.begin(b)] : [map.begin(b), map.end(e)]);
     j.byte_offsets = j.offsets;

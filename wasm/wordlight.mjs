@@ -81,18 +81,25 @@ function abortError(signal) {
 // stopped to cancel a run (no shared memory to signal it otherwise) comes
 // back as a new generation, and models reload into it when next used.
 
-class InThreadClient {
-  constructor(build, distUrl) {
+// What both clients share: one queue; task(send) runs when the tasks
+// before it are done, with the client's own send(op, args, hooks).
+class Client {
+  constructor(build) {
     this.build = build;
-    this.generation = 1;
-    this.engine = createEngine({ build, distUrl });
     this.queue = Promise.resolve();
   }
-  // task(send) runs when the calls before it are done.
   run(task) {
     const p = this.queue.then(() => task((op, args, hooks = {}) => this.send(op, args, hooks)));
     this.queue = p.catch(() => {});
     return p;
+  }
+}
+
+class InThreadClient extends Client {
+  constructor(build, distUrl) {
+    super(build);
+    this.generation = 1;
+    this.engine = createEngine({ build, distUrl });
   }
   async send(op, args, hooks) {
     const engine = await this.engine;
@@ -113,13 +120,12 @@ class InThreadClient {
   }
 }
 
-class WorkerClient {
+class WorkerClient extends Client {
   constructor(build, distUrl) {
-    this.build = build;
+    super(build);
     this.distUrl = distUrl;
     this.generation = 0;
     this.worker = null;
-    this.queue = Promise.resolve();
     this.nextId = 1;
     this.pending = new Map();
   }
@@ -168,11 +174,6 @@ class WorkerClient {
       p.cleanup();
       p.reject(err);
     }
-  }
-  run(task) {
-    const p = this.queue.then(() => task((op, args, hooks = {}) => this.send(op, args, hooks)));
-    this.queue = p.catch(() => {});
-    return p;
   }
   send(op, args, hooks) {
     const signal = hooks.signal;
@@ -271,27 +272,27 @@ class Model {
     return this.#call('methods', {});
   }
 
-  // -> { label, label_name, logits, probabilities, num_tokens, truncated[, notice] }
-  predict(text, { maxLength = -1 } = {}) {
+  // An operation on one text (predict, tokenize): the text and maxLength
+  // checked here first (a rejected promise, before the module is asked).
+  #textCall(op, text, maxLength) {
     try {
-      checkText(text, 'predict');
-      checkMaxLength(maxLength, 'predict');
+      checkText(text, op);
+      checkMaxLength(maxLength, op);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#call('predict', { text, maxLength });
+    return this.#call(op, { text, maxLength });
+  }
+
+  // -> { label, label_name, logits, probabilities, num_tokens, truncated[, notice] }
+  predict(text, { maxLength = -1 } = {}) {
+    return this.#textCall('predict', text, maxLength);
   }
 
   // The tokenizer's view of a text: ids, tokens, offsets (string offsets;
   // byte_offsets in UTF-8 bytes), word_ids, special, words, truncated.
   tokenize(text, { maxLength = -1 } = {}) {
-    try {
-      checkText(text, 'tokenize');
-      checkMaxLength(maxLength, 'tokenize');
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#call('tokenize', { text, maxLength });
+    return this.#textCall('tokenize', text, maxLength);
   }
 
   // options: { method, target, maxLength, signal, onProgress, maskedLm (a
