@@ -11,6 +11,15 @@ const isNode = typeof process === 'object' && typeof process.versions === 'objec
 
 // An Error from the module's last failure: message = the C++ message; code:
 // 'cancelled' (name AbortError), 'out-of-memory' or 'error'.
+// A run cancelled before it started, as the core reports one it stopped.
+function throwIfCancelled(hooks) {
+  if (!hooks.shouldCancel?.()) return;
+  const e = new Error('explanation cancelled');
+  e.name = 'AbortError';
+  e.code = 'cancelled';
+  throw e;
+}
+
 function moduleError(M) {
   const kind = M.lastErrorKind();
   const err = new Error(M.lastError() || 'wordlight: unknown error');
@@ -247,20 +256,12 @@ export class Engine {
     return j;
   }
 
-  // request: { method, target, maxLength, options }; hooks: { onProgress(done,
-  // total), shouldCancel() -> bool }. Neither hook may throw into the module:
-  // a throwing onProgress cancels the run and its error is rethrown here.
-  explain(id, text, request = {}, hooks = {}) {
-    checkText(text, 'explain');
-    checkExplainRequest(request);
-    const m = this.model(id);
-    const { method = 'gradient', target, maxLength = -1, options = {}, maskedLm } = request;
-    if (hooks.shouldCancel?.()) {
-      const e = new Error('explanation cancelled');
-      e.name = 'AbortError';
-      e.code = 'cancelled';
-      throw e;
-    }
+  // A long module call: call(progress) with progress(done, total) -> whether
+  // to cancel, from the caller's hooks ({ onProgress, shouldCancel }; a
+  // throwing onProgress cancels and its error is rethrown here), and the
+  // masked LM `maskedLm` (a loaded model's id, or none) set on `m` for this
+  // call only -> the module's JSON text.
+  hooked(m, hooks, maskedLm, call) {
     let hookError = null;
     const progress = (done, total) => {
       try {
@@ -271,19 +272,32 @@ export class Engine {
         return true;
       }
     };
-    const t = target === undefined || target === null ? '' : String(target);
-    // input-marginalization's masked LM: another loaded model (its id), for this call only.
     const mlm = maskedLm === undefined || maskedLm === null ? null : this.model(maskedLm).h;
     if (mlm) m.h.setMaskedLm(mlm);
     let r;
     try {
-      r = m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress);
+      r = call(progress);
     } finally {
       if (mlm) m.h.setMaskedLm(null);
     }
     if (hookError) throw hookError;
     if (!r) throw moduleError(this.M);
-    const e = JSON.parse(r);
+    return r;
+  }
+
+  // request: { method, target, maxLength, options }; hooks: { onProgress(done,
+  // total), shouldCancel() -> bool }. Neither hook may throw into the module:
+  // a throwing onProgress cancels the run and its error is rethrown here.
+  explain(id, text, request = {}, hooks = {}) {
+    checkText(text, 'explain');
+    checkExplainRequest(request);
+    const m = this.model(id);
+    const { method = 'gradient', target, maxLength = -1, options = {}, maskedLm } = request;
+    throwIfCancelled(hooks);
+    const t = target === undefined || target === null ? '' : String(target);
+    const e = JSON.parse(
+      this.hooked(m, hooks, maskedLm, (progress) => m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress)),
+    );
     // The text comes back as the core saw it; JS keeps the caller's string.
     e.text = text;
     addStringOffsets(text, e.tokens);
@@ -299,22 +313,9 @@ export class Engine {
     checkText(prompt, 'generate');
     checkGenerateRequest(request);
     const m = this.model(id);
-    let hookError = null;
-    const progress = (done, total) => {
-      try {
-        hooks.onProgress?.(done, total);
-        return !!hooks.shouldCancel?.();
-      } catch (e) {
-        hookError = e;
-        return true;
-      }
-    };
     const r = { ...request };
     if (r.explain) r.explain = { ...r.explain, options: JSON.parse(optionsJson(r.explain.options)) };
-    const out = m.h.generate(encoder.encode(prompt), JSON.stringify(r), progress);
-    if (hookError) throw hookError;
-    if (!out) throw moduleError(this.M);
-    const g = JSON.parse(out);
+    const g = JSON.parse(this.hooked(m, hooks, null, (progress) => m.h.generate(encoder.encode(prompt), JSON.stringify(r), progress)));
     g.prompt = prompt;
     return g;
   }
@@ -333,33 +334,12 @@ export class Engine {
       throw new TypeError(`wordlight: counterfactuals: locked must be an array of word indices, got ${describe(locked)}`);
     checkExplainRequest({ maxLength, options });
     const m = this.model(id);
-    if (hooks.shouldCancel?.()) {
-      const e = new Error('explanation cancelled');
-      e.name = 'AbortError';
-      e.code = 'cancelled';
-      throw e;
-    }
-    let hookError = null;
-    const progress = (done, total) => {
-      try {
-        hooks.onProgress?.(done, total);
-        return !!hooks.shouldCancel?.();
-      } catch (e) {
-        hookError = e;
-        return true;
-      }
-    };
-    const mlm = maskedLm === undefined || maskedLm === null ? null : this.model(maskedLm).h;
-    if (mlm) m.h.setMaskedLm(mlm);
-    let r;
-    try {
-      r = m.h.counterfactuals(encoder.encode(text), generator, optionsJson(options), JSON.stringify(locked), maxLength, progress);
-    } finally {
-      if (mlm) m.h.setMaskedLm(null);
-    }
-    if (hookError) throw hookError;
-    if (!r) throw moduleError(this.M);
-    const out = JSON.parse(r);
+    throwIfCancelled(hooks);
+    const out = JSON.parse(
+      this.hooked(m, hooks, maskedLm, (progress) =>
+        m.h.counterfactuals(encoder.encode(text), generator, optionsJson(options), JSON.stringify(locked), maxLength, progress),
+      ),
+    );
     out.text = text;
     addStringOffsets(text, out.words);
     for (const c of out.counterfactuals) {
