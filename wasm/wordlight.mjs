@@ -67,6 +67,15 @@ export function configure({ distUrl } = {}) {
   defaults.distUrl = isNode ? String(distUrl) : new URL(distUrl, location.href).href;
 }
 
+// The hooks of a long call (op: its name in messages), checked: signal an
+// AbortSignal, onProgress({ done, total }) a function; either may be absent.
+function callHooks(op, signal, onProgress) {
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`wordlight: ${op}: onProgress must be a function`);
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
+    throw new TypeError(`wordlight: ${op}: signal must be an AbortSignal`);
+  return { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
+}
+
 // The same error as a run the core cancelled; the signal's reason is its cause.
 function abortError(signal) {
   const e = new Error('explanation cancelled', signal?.reason !== undefined ? { cause: signal.reason } : undefined);
@@ -302,19 +311,16 @@ class Model {
   explain(text, options = {}) {
     const { method = 'gradient', target, maxLength = -1, signal, onProgress, maskedLm, ...methodOptions } = options ?? {};
     const request = { method, target, maxLength, options: methodOptions };
+    let hooks;
     try {
       if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
         throw new TypeError('wordlight: explain: maskedLm must be a model loaded by the same wordlight instance');
       checkText(text, 'explain');
       checkExplainRequest(request);
-      if (onProgress !== undefined && typeof onProgress !== 'function')
-        throw new TypeError('wordlight: explain: onProgress must be a function');
-      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
-        throw new TypeError('wordlight: explain: signal must be an AbortSignal');
+      hooks = callHooks('explain', signal, onProgress);
     } catch (e) {
       return Promise.reject(e);
     }
-    const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
     return this.#call('explain', { text, request }, hooks, maskedLm);
   }
 
@@ -329,17 +335,14 @@ class Model {
   // ... } } (generation_to_json's names).
   generate(prompt, options = {}) {
     const { signal, onProgress, ...request } = options ?? {};
+    let hooks;
     try {
       checkText(prompt, 'generate');
       checkGenerateRequest(request);
-      if (onProgress !== undefined && typeof onProgress !== 'function')
-        throw new TypeError('wordlight: generate: onProgress must be a function');
-      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
-        throw new TypeError('wordlight: generate: signal must be an AbortSignal');
+      hooks = callHooks('generate', signal, onProgress);
     } catch (e) {
       return Promise.reject(e);
     }
-    const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
     return this.#call('generate', { prompt, request }, hooks);
   }
 
@@ -350,19 +353,16 @@ class Model {
   // them; camelCase accepted) }.
   counterfactuals(text, options = {}) {
     const { generator = 'hotflip', locked = [], maxLength = -1, signal, onProgress, maskedLm, ...genOptions } = options ?? {};
+    let hooks;
     try {
       if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
         throw new TypeError('wordlight: counterfactuals: maskedLm must be a model loaded by the same wordlight instance');
       checkText(text, 'counterfactuals');
-      if (onProgress !== undefined && typeof onProgress !== 'function')
-        throw new TypeError('wordlight: counterfactuals: onProgress must be a function');
-      if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
-        throw new TypeError('wordlight: counterfactuals: signal must be an AbortSignal');
+      hooks = callHooks('counterfactuals', signal, onProgress);
     } catch (e) {
       return Promise.reject(e);
     }
     const request = { generator, locked, maxLength, options: genOptions };
-    const hooks = { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
     return this.#call('counterfactuals', { text, request }, hooks, maskedLm);
   }
 
