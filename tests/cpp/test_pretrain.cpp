@@ -429,7 +429,7 @@ TEST(PretrainLoop, RejectsAClassifier) {
     "model_type": "bert", "vocab_size": 12, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
     "intermediate_size": 16, "max_position_embeddings": 16, "num_labels": 2})");
   auto model = make_model(cfg, random_checkpoint(cfg, 1));
-  EXPECT_ERROR_CONTAINS(MaskedLMTrainer(*model, AdamWOptions{}), "is not a masked language model");
+  EXPECT_ERROR_CONTAINS(MaskedLMTrainer(*model, AdamWOptions{}), "is not a language model");
 }
 
 // ------------------------------------------------------------------ data
