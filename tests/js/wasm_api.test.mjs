@@ -67,7 +67,13 @@ describe('the method registry', () => {
 for (const name of models) {
   describe(`model ${name}`, () => {
     let model;
+    // The shipped masked LM (models/sst2-bert-mlm): input-marginalization's
+    // second model, passed to every method as the native smoke test does.
+    let mlm;
     beforeAll(async () => {
+      const lms = shippedMaskedLMs();
+      expect(lms.length, 'a shipped masked LM (models/sst2-bert-mlm)').toBeGreaterThan(0);
+      mlm = await wordlight.load(path.join(MODELS, lms.includes('sst2-bert-mlm') ? 'sst2-bert-mlm' : lms[0]), ST);
       const progress = [];
       model = await wordlight.load(path.join(MODELS, name), { ...ST, onProgress: (p) => progress.push(p) });
       expect(progress.at(-1)).toEqual({ stage: 'model', done: 1, total: 1 });
@@ -75,6 +81,7 @@ for (const name of models) {
     });
     afterAll(async () => {
       await model?.dispose();
+      await mlm?.dispose();
     });
 
     it('describes itself', () => {
@@ -118,7 +125,7 @@ for (const name of models) {
       for (const m of methods) {
         const opts = smallOptions(m);
         const progress = [];
-        const e = await model.explain(TEXT, { method: m.name, ...opts, onProgress: (x) => progress.push(x) });
+        const e = await model.explain(TEXT, { method: m.name, ...opts, maskedLm: mlm, onProgress: (x) => progress.push(x) });
         const where = `${m.name} on ${name}`;
         expect(e.method, where).toBe(m.name);
         expect(Object.keys(e.options).sort(), where).toEqual(m.options.map((o) => o.name).sort());
@@ -128,8 +135,14 @@ for (const name of models) {
         expect(e.prediction.label, where).toBe(p.label);
         expect(e.prediction.target, where).toBe(p.label);
         expect(e.prediction.logits, where).toEqual(p.logits);
-        expect(e.prediction.output).toBe('logit');
-        expect(e.prediction.explained_value, where).toBeCloseTo(p.logits[p.label], 5);
+        // What is explained: the default logit, except where a method is
+        // defined on the probability (input-marginalization's weight of
+        // evidence), which it then says in its options and prediction.
+        expect(e.prediction.output, where).toBe(e.options.output);
+        if (m.name === 'input-marginalization') expect(e.prediction.output, where).toBe('probability');
+        else expect(e.prediction.output, where).toBe('logit');
+        const explained = e.prediction.output === 'logit' ? p.logits[p.label] : p.probabilities[p.label];
+        expect(e.prediction.explained_value, where).toBeCloseTo(explained, 5);
         // Tokens and words.
         expect(e.tokens.length, where).toBeGreaterThan(5);
         expect(e.words.length, where).toBeGreaterThan(5);
@@ -165,6 +178,12 @@ for (const name of models) {
         for (const x of progress) expect(x.done).toBeLessThanOrEqual(x.total);
         if (progress.length) expect(progress.at(-1).done, where).toBe(progress.at(-1).total);
       }
+    });
+
+    it('input-marginalization without a masked LM rejects saying it needs one', async () => {
+      await expect(model.explain(TEXT, { method: 'input-marginalization' })).rejects.toThrow(/needs a masked language model/);
+      // The model stays usable.
+      expect((await model.predict(TEXT)).logits.length).toBe(model.info.num_labels);
     });
 
     it('explains another class, named or by id', async () => {
