@@ -7,7 +7,7 @@
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
 #   ./build.sh bench [name]  run benchmarks (gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort,
-#                            counterfactuals; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
+#                            counterfactuals, generate; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
 #   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -134,9 +134,16 @@ bench() {
     counterfactuals | all)
       bench/counterfactuals.sh
       ;;&
-    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | all) ;;
+    generate | all)
+      log "generate: GPT-2 generation in wasm under node, 1 thread, with and without an explanation"
+      cmake_build build/cmake-wasm emcmake cmake
+      rm -f build/bench/generate_wasm.jsonl
+      node --no-experimental-fetch bench/generate_wasm.mjs --model models/gpt2-small --new 20 \
+        --out build/bench/generate_wasm.jsonl
+      ;;&
+    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | generate | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, scale, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, generate, scale, all)" >&2
       exit 2
       ;;
   esac
