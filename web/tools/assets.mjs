@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildManifest } from './manifest.mjs';
+import { MASKED_LM_NAME } from '../src/maskedlm.js';
 import { runtimeFiles } from '../../wasm/vite.mjs';
 
 export const ISOLATION_HEADERS = {
@@ -163,11 +164,17 @@ export function wordlightAssets({ wasmDir, modelsDir }) {
         fs.copyFileSync(file, to);
       }
       const manifest = buildManifest(modelsDir);
-      for (const m of manifest.models) {
-        const to = path.join(outDir, 'models', m.name);
+      const copyModel = (name, files) => {
+        const to = path.join(outDir, 'models', name);
         fs.mkdirSync(to, { recursive: true });
-        for (const f of m.files) fs.copyFileSync(path.join(modelsDir, m.name, f), path.join(to, f));
-      }
+        for (const f of files) fs.copyFileSync(path.join(modelsDir, name, f), path.join(to, f));
+      };
+      for (const m of manifest.models) copyModel(m.name, m.files);
+      // The masked LM input-marginalization loads as its second model
+      // (maskedlm.js): served, not listed (it classifies nothing).
+      const mlmDir = path.join(modelsDir, MASKED_LM_NAME);
+      if (fs.existsSync(path.join(mlmDir, 'config.json')))
+        copyModel(MASKED_LM_NAME, fs.readdirSync(mlmDir).filter((f) => fs.statSync(path.join(mlmDir, f)).isFile()));
       fs.mkdirSync(path.join(outDir, 'models'), { recursive: true });
       fs.writeFileSync(path.join(outDir, 'models', 'index.json'), JSON.stringify(manifest, null, 1) + '\n');
     },
