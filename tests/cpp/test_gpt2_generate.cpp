@@ -15,6 +15,7 @@
 
 #include "check_util.h"
 #include "golden_util.h"
+#include "gpt2_test_util.h"
 #include "wordlight/generate.h"
 #include "wordlight/model.h"
 #include "wordlight/pretrain.h"
@@ -25,27 +26,9 @@ using namespace wordlight;
 
 namespace {
 
-struct Lm {
-  ModelConfig cfg;
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Tokenizer> tok;
-};
-Lm load_lm() {
-  const std::string dir = wltest::golden_dir("transformers", "gpt2-lm");
-  Lm l;
-  l.model = load_model_dir(dir);
-  l.cfg = l.model->config();
-  l.tok = load_tokenizer_dir(dir, l.cfg);
-  return l;
-}
-
-std::vector<double> log_softmax_row(const float* x, int V) {
-  double mx = *std::max_element(x, x + V), z = 0;
-  for (int v = 0; v < V; ++v) z += std::exp(x[v] - mx);
-  std::vector<double> out(static_cast<size_t>(V));
-  for (int v = 0; v < V; ++v) out[static_cast<size_t>(v)] = x[v] - mx - std::log(z);
-  return out;
-}
+using wltest::Lm;
+using wltest::log_softmax_row;
+Lm load_lm() { return wltest::load_golden_lm(); }
 
 }  // namespace
 

@@ -138,6 +138,10 @@ using MethodOptions = std::map<std::string, std::string>;
 // every option of the method with its value, defaults filled in, in a
 // canonical spelling (numbers re-printed, booleans "true"/"false").
 MethodOptions resolve_options(const std::string& method, const MethodOptions& given);
+// The same check against any list of option specs (a counterfactual
+// generator's too); `owner` names them in the errors.
+MethodOptions resolve_option_specs(const std::string& owner, const std::vector<OptionSpec>& specs,
+                                   const MethodOptions& given);
 // The same for a model of an architecture group: its defaults and choices
 // (OptionSpec::by_architecture), and an option given explicitly that does
 // not apply to the group is an error. Options that do not apply keep their

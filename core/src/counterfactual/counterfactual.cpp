@@ -79,17 +79,6 @@ std::vector<GeneratorInfo> make_generators() {
   return {hot, abl, mlm};
 }
 
-std::string format_number(double v) {
-  for (int p = 1; p <= 17; ++p) {
-    char b[64];
-    std::snprintf(b, sizeof b, "%.*g", p, v);
-    if (std::strtod(b, nullptr) == v) return b;
-  }
-  char b[64];
-  std::snprintf(b, sizeof b, "%.17g", v);
-  return b;
-}
-
 }  // namespace
 
 const std::vector<GeneratorInfo>& counterfactual_generators() {
@@ -107,40 +96,7 @@ const GeneratorInfo& generator_info(const std::string& name) {
 }
 
 MethodOptions resolve_generator_options(const std::string& generator, const MethodOptions& given) {
-  const GeneratorInfo& info = generator_info(generator);
-  for (const auto& kv : given) {
-    bool known = false;
-    for (const OptionSpec& o : info.options) known = known || o.name == kv.first;
-    if (!known) {
-      std::string list;
-      for (const OptionSpec& o : info.options) list += (list.empty() ? "" : ", ") + o.name;
-      throw Error(generator + " has no option '" + kv.first + "'; its options: " + list);
-    }
-  }
-  MethodOptions out;
-  for (const OptionSpec& o : info.options) {
-    auto it = given.find(o.name);
-    const std::string value = it == given.end() ? o.default_value : it->second;
-    const std::string where = generator + ": option " + o.name + " = '" + value + "'";
-    if (o.type == OptionType::choice) {
-      if (std::find(o.choices.begin(), o.choices.end(), value) == o.choices.end()) {
-        std::string list;
-        for (const std::string& c : o.choices) list += (list.empty() ? "" : ", ") + c;
-        throw Error(where + " is not one of " + list);
-      }
-      out[o.name] = value;
-      continue;
-    }
-    const char* begin = value.c_str();
-    char* end = nullptr;
-    const double v = value.empty() ? 0 : std::strtod(begin, &end);
-    if (value.empty() || end != begin + value.size() || !std::isfinite(v)) throw Error(where + " is not a number");
-    if (o.type == OptionType::integer && v != std::floor(v)) throw Error(where + " is not an integer");
-    if (v < o.min || v > o.max)
-      throw Error(where + " is out of range [" + format_number(o.min) + ", " + format_number(o.max) + "]");
-    out[o.name] = o.type == OptionType::integer ? std::to_string(static_cast<long long>(v)) : format_number(v);
-  }
-  return out;
+  return resolve_option_specs(generator, generator_info(generator).options, given);
 }
 
 // ------------------------------------------------------------ whole words

@@ -394,23 +394,27 @@ MethodOptions resolve_options(const std::string& method, const MethodOptions& gi
   return resolve_options(method, with_defaults);
 }
 
-MethodOptions resolve_options(const std::string& method, const MethodOptions& given) {
-  const MethodInfo& info = method_info(method);
+MethodOptions resolve_option_specs(const std::string& owner, const std::vector<OptionSpec>& specs,
+                                   const MethodOptions& given) {
   for (const auto& kv : given) {
     bool known = false;
-    for (const OptionSpec& o : info.options) known = known || o.name == kv.first;
+    for (const OptionSpec& o : specs) known = known || o.name == kv.first;
     if (!known) {
       std::string list;
-      for (const OptionSpec& o : info.options) list += (list.empty() ? "" : ", ") + o.name;
-      throw Error(method + " has no option '" + kv.first + "'; its options: " + list);
+      for (const OptionSpec& o : specs) list += (list.empty() ? "" : ", ") + o.name;
+      throw Error(owner + " has no option '" + kv.first + "'; its options: " + list);
     }
   }
   MethodOptions out;
-  for (const OptionSpec& o : info.options) {
+  for (const OptionSpec& o : specs) {
     auto it = given.find(o.name);
-    out[o.name] = check_value(method, o, it == given.end() ? o.default_value : it->second);
+    out[o.name] = check_value(owner, o, it == given.end() ? o.default_value : it->second);
   }
   return out;
+}
+
+MethodOptions resolve_options(const std::string& method, const MethodOptions& given) {
+  return resolve_option_specs(method, method_info(method).options, given);
 }
 
 MethodOptions parse_option_list(const std::string& list) {
