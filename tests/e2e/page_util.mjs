@@ -36,10 +36,14 @@ export function freePort() {
 }
 
 // Why the suite cannot run here, or null.
+// Under CI=true a missing prerequisite is a failure, not a skip: build.sh
+// installs chromium and builds wasm/dist, so its absence there is a broken setup.
 export function missingPrerequisite() {
-  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is not installed (apt: chromium)`;
-  if (!fs.existsSync(path.join(ROOT, 'wasm/dist/wordlight-simd.wasm'))) return 'wasm/dist has no build (./build.sh wasm)';
-  return null;
+  let why = null;
+  if (!fs.existsSync(CHROMIUM)) why = `${CHROMIUM} is not installed (apt: chromium)`;
+  else if (!fs.existsSync(path.join(ROOT, 'wasm/dist/wordlight-simd.wasm'))) why = 'wasm/dist has no build (./build.sh wasm)';
+  if (why && process.env.CI === 'true') throw new Error(`e2e prerequisite missing under CI: ${why}`);
+  return why;
 }
 
 // Builds the page into build/e2e/<suite> (one folder per suite: vitest runs
