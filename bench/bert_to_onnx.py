@@ -13,34 +13,14 @@ pooler on [CLS] and the classifier. Inputs input_ids and attention_mask
 Usage: bert_to_onnx.py MODEL_DIR OUT.onnx
 """
 import json
-import struct
+import os
 import sys
 
-import numpy as np
 import torch
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": None, "F64": np.float64, "I64": np.int64}
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8 : 8 + n])
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        b, end = e["data_offsets"]
-        raw = data[base + b : base + end]
-        if e["dtype"] == "BF16":
-            u = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-            arr = u.view(np.float32)
-        else:
-            arr = np.frombuffer(raw, dtype=DTYPES[e["dtype"]])
-        out[name] = torch.from_numpy(arr.astype(np.float32).reshape(e["shape"]).copy())
-    return out
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
+from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
 
 
 class Bert(torch.nn.Module):

@@ -32,7 +32,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -41,26 +40,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
-
-
-def read_safetensors(path):
-    dt = {"F32": np.float32, "F16": np.float16}
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        if info["dtype"] == "BF16":
-            raw = np.frombuffer(data[b:e], dtype=np.uint16).astype(np.uint32) << 16
-            a = raw.view(np.float32)
-        else:
-            a = np.frombuffer(data[b:e], dtype=dt[info["dtype"]])
-        out[name] = torch.tensor(a.astype(np.float32).reshape(info["shape"]))
-    return out
+from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
 
 
 def load(model_dir, beta):

@@ -34,7 +34,6 @@ import ctypes
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import time
@@ -63,30 +62,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
+from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
+
 STEPS = 50
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = h["data_offsets"]
-        raw = data[a:b]
-        if h["dtype"] == "F32":
-            arr = np.frombuffer(raw, dtype="<f4")
-        elif h["dtype"] == "F16":
-            arr = np.frombuffer(raw, dtype="<f2").astype(np.float32)
-        elif h["dtype"] == "BF16":
-            arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise SystemExit(f"torch_ig: {path}: tensor {name} has dtype {h['dtype']} (F32, F16, BF16 expected)")
-        out[name] = torch.from_numpy(arr.reshape(h["shape"]).copy())
-    return out
 
 
 class Bert:

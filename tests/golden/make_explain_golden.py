@@ -82,13 +82,15 @@ import json
 import math
 import os
 import re
-import struct
 import sys
 
 import numpy as np
 import torch
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import read_json, read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
+
 torch.set_default_dtype(torch.float64)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -97,27 +99,6 @@ COUNT_INITIAL_STATE = False
 
 
 # ---------------------------------------------------------------- files
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        assert h["dtype"] == "F32", (name, h["dtype"])
-        a, b = h["data_offsets"]
-        arr = np.frombuffer(data[a:b], dtype="<f4").reshape(h["shape"])
-        out[name] = torch.from_numpy(arr.astype(np.float64))
-    return out
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
 # ---------------------------------------------------------------- tokenizers (the few rules these texts need)
 PUNCT = re.compile(r"[^\w\s]")
 
@@ -256,7 +237,7 @@ class Transformer:
 
     def __init__(self, d):
         self.cfg = read_json(os.path.join(d, "config.json"))
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
         self.family = self.cfg["model_type"]
         c = self.cfg
         if self.family == "distilbert":
@@ -327,7 +308,7 @@ class Cnn:
 
     def __init__(self, d):
         self.cfg = read_json(os.path.join(d, "config.json"))
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
         self.word = self.w["embeddings.weight"]
         self.kernels = self.cfg["kernel_size"]
         self.labels = self.cfg["num_labels"]
@@ -353,7 +334,7 @@ class BiLstm:
 
     def __init__(self, d):
         self.cfg = read_json(os.path.join(d, "config.json"))
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
         self.word = self.w["embeddings.weight"]
         self.H = self.cfg["hidden_size"]
         self.labels = self.cfg["num_labels"]

@@ -37,8 +37,10 @@ import sys
 
 import torch
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_transformers import write_safetensors  # noqa: E402  (the same F32 safetensors writer)
+from golden_common import bytes_to_unicode  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.manual_seed(20261206)
 torch.set_default_dtype(torch.float64)  # references in double, stored as float32 values
@@ -48,20 +50,6 @@ OUT = os.path.join(HERE, "transformers")
 
 WORDS = ["the", "movie", "was", "great", "bad", "not", "very", "fun", "plot", "acting", "boring", "and", "but",
          "film", "love", "good", "story", "it", "is"]
-
-
-def bytes_to_unicode():
-    """GPT-2's byte -> symbol table (encoder.py's bytes_to_unicode)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1)) + \
-        list(range(ord("\u00ae"), ord("\u00ff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
 
 
 def bpe_files():

@@ -32,7 +32,6 @@ The tests only read the file; this script is not needed to run them.
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -42,27 +41,12 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_ours  # noqa: E402
 import make_transformers  # noqa: E402
+from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.set_default_dtype(torch.float64)
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "integrated_hessians")
 G = 24  # Gauss-Legendre points per axis
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", info["dtype"]
-        b, e = info["data_offsets"]
-        a = np.frombuffer(data[b:e], dtype=np.float32).reshape(info["shape"])
-        out[name] = torch.tensor(a.astype(np.float64))
-    return out
 
 
 def square_rule(g):
@@ -97,7 +81,7 @@ def integrated_hessians(f, x, base, explained, g=G):
 
 def bert_case():
     d = os.path.join(HERE, "transformers", "bert-cls")
-    w = read_safetensors(os.path.join(d, "model.safetensors"))
+    w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
     V = w["bert.embeddings.word_embeddings.weight"].shape[0]
     m = make_transformers.Bertish("bert", "cls", V)
     assert set(m.w) == set(w), set(m.w) ^ set(w)
@@ -124,7 +108,7 @@ def bert_case():
 
 def cnn_case(beta):
     d = os.path.join(HERE, "ours", "cnn")
-    w = read_safetensors(os.path.join(d, "model.safetensors"))
+    w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
     m = make_ours.Cnn()
     m.emb = w["embeddings.weight"]
     m.conv_w = [w[f"convs.{i}.weight"].permute(0, 2, 1).contiguous() for i in range(len(make_ours.KERNELS))]

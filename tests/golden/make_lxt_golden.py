@@ -54,14 +54,15 @@ The C++ test only reads the JSON; this script is not needed to run it.
 import json
 import math
 import os
-import struct
 import sys
 import unicodedata
 
-import numpy as np
 import torch
 
 sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
+
 torch.set_default_dtype(torch.float64)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,22 +76,6 @@ TEXTS = [
 
 
 # ---------------------------------------------------------------- files
-def read_safetensors(path):
-    dt = {"F32": "<f4", "F16": "<f2", "BF16": None}
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = h["data_offsets"]
-        arr = np.frombuffer(data[a:b], dtype=dt[h["dtype"]]).reshape(h["shape"])
-        out[name] = torch.from_numpy(arr.astype(np.float64))
-    return out
-
-
 # ---------------------------------------------------------------- BERT's tokenizer (basic + WordPiece)
 def is_punct(ch):
     cp = ord(ch)
@@ -183,7 +168,7 @@ class LxtBert:
     def __init__(self, d):
         with open(os.path.join(d, "config.json")) as f:
             self.cfg = json.load(f)
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
         with open(os.path.join(d, "vocab.txt"), encoding="utf-8") as f:
             self.vocab = {line.rstrip("\n"): i for i, line in enumerate(f)}
         c = self.cfg

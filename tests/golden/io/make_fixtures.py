@@ -12,6 +12,11 @@ tests/cpp/test_tokenizers.cpp are derived by hand from them.
 """
 import json
 import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from golden_common import bytes_to_unicode  # noqa: E402  (the shared parts of the Python scripts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -24,17 +29,6 @@ BERT_VOCAB = [
 ]
 
 # Byte-level BPE: every byte symbol, then the merges' results.
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
 BPE_MERGES = [
     ("h", "e"), ("l", "l"), ("he", "ll"), ("hell", "o"),
     ("Ġ", "w"), ("o", "r"), ("Ġw", "or"), ("l", "d"), ("Ġwor", "ld"),

@@ -37,7 +37,12 @@ import heapq
 import json
 import os
 import re
+import sys
 import unicodedata
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from golden_common import bytes_to_unicode  # noqa: E402  (the shared parts of the Python scripts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -185,18 +190,6 @@ def write_bert(vocab):
 
 
 # ---------------------------------------------------------------- byte-level BPE
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
 
 def char_kind(c):
     if c.isspace():
