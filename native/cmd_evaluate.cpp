@@ -177,6 +177,15 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
     resolve_options(m, given);  // fail early on a wrong option
     o.method_options[m] = given;
   }
+  // --memory-mb N: every method's memory-mb (unless --options gives one)
+  // and the deletion passes' budget.
+  if (a.has("memory-mb")) {
+    const std::string mb = a.get("memory-mb");
+    o.memory_mb = a.num("memory-mb", 0);
+    if (!(o.memory_mb >= 0)) throw Error("option --memory-mb: '" + mb + "' is not a number of MiB >= 0");
+    for (const std::string& m : o.methods)
+      if (m != "random" && !o.method_options[m].count("memory-mb")) o.method_options[m]["memory-mb"] = mb;
+  }
   for (const std::string& m : o.methods)
     if (m != "random") resolve_options(m, o.method_options[m]);
 
@@ -310,6 +319,15 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
   write_evaluation_report(out_dir, r.results_json);
   const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_run).count();
   std::remove(mpi::unfinished_note_path(out_dir).c_str());  // an earlier MPI run's note: now done
+  {
+    // A run in which every document was left out (each with its warning
+    // above) measured nothing: say so with a failing exit, not a report of
+    // zero documents and exit 0.
+    const nlohmann::json summary = nlohmann::json::parse(r.results_json);
+    if (summary.value("n", 0) == 0 && summary.value("left_out", 0) > 0)
+      throw Error("every document was left out (" + std::to_string(summary.value("left_out", 0)) +
+                  ", see the warnings above); nothing was evaluated (results in " + out_dir + ")");
+  }
   // Through nlohmann: a folder name with quotes or control characters stays
   // valid JSON (control characters as \u escapes, harmless on a terminal).
   nlohmann::ordered_json done;
@@ -325,7 +343,8 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
 
 int cmd_evaluate(const Args& a) {
   if (!a.has("methods")) {
-    for (const char* k : {"out", "metrics", "limit", "options", "deletion", "deletion-steps", "model2", "seed", "chunk"})
+    for (const char* k : {"out", "metrics", "limit", "options", "deletion", "deletion-steps", "model2", "seed", "chunk",
+                        "memory-mb"})
       if (a.has(k)) throw Error(std::string("option --") + k + " needs --methods (without it, evaluate prints the accuracy)");
     return accuracy_only(a);
   }
@@ -346,7 +365,7 @@ const RegisterCommand reg_evaluate(
      "prints {\"accuracy\": ..., \"n\": ..., \"left_out\": ...}\n"
      "evaluate --model DIR --data SPEC --methods a,b,c --out DIR [--metrics m,m|all] [--limit N]\n"
      "[--options 'method:k=v,k=v;method:k=v'] [--deletion auto|zero|remove|mask|unk] [--deletion-steps 0,1,2,5]\n"
-     "[--model2 DIR] [--mlm DIR] [--seed N] [--batch-size N] [--max-length N]\n"
+     "[--model2 DIR] [--mlm DIR] [--seed N] [--batch-size N] [--max-length N] [--memory-mb N]\n"
      "how good explanation methods are on a data set (\"random\" is always added as the control):\n"
      "metrics deletion, eraser, plausibility, confidence, faithfulness, consistency, docvectors,\n"
      "topwords, time (default: all; plausibility needs rationales); writes DIR/results.jsonl (one\n"
@@ -357,7 +376,7 @@ const RegisterCommand reg_evaluate(
      "under mpirun (MPI build): mpirun -np N wordlight evaluate ... [--chunk N]: the documents are spread\n"
      "over the ranks (each writes DIR/results.rank-K.jsonl; rank 0 merges): see docs/cluster.md",
      {"model", "data", "batch-size", "max-length", "methods", "metrics", "out", "limit", "options", "deletion",
-      "deletion-steps", "model2", "seed", "chunk", "mlm"},
+      "deletion-steps", "model2", "seed", "chunk", "mlm", "memory-mb"},
      {},
      cmd_evaluate,
      30});

@@ -65,4 +65,24 @@ rc=$(run tiny integrated-gradients "steps=4096,batch-size=4096,memory-mb=0.01")
 grep -q "integrated-gradients: one row of [0-9]* tokens needs about .* MiB of working memory, more than the budget of 0.01 MiB (memory-mb)" \
   "$T/tiny.err" || fail "memory-mb=0.01: unclear message: $(cat "$T/tiny.err")"
 echo "ok: $(cat "$T/tiny.err")"
+
+# 4. evaluate --memory-mb: the budget reaches every method and the
+# deletion passes; too small a one is refused the same way.
+printf '%s\n' '{"text": "a wonderfully acted , deeply moving film", "label": 1}' \
+  '{"text": "a dull , lifeless and tedious mess", "label": 0}' >"$T/data.jsonl"
+evaluate() {  # budget, out: evaluate two texts with IG under the limit
+  (eval "$ULIMIT" && exec "$WL" evaluate --model "$MODEL" --data "jsonl:$T/data.jsonl" --methods integrated-gradients \
+    --options "integrated-gradients:steps=4096,batch-size=4096,adaptive=false" --metrics deletion \
+    --batch-size 4096 --memory-mb "$1" --out "$T/$2") >"$T/$2.log" 2>&1
+  echo $?
+}
+rc=$(evaluate 64 eval64)
+[ "$rc" = 0 ] || fail "evaluate --memory-mb 64: exit $rc: $(tail -5 "$T/eval64.log")"
+grep -q '"integrated-gradients"' "$T/eval64/results.json" || fail "evaluate --memory-mb 64: no IG results"
+echo "ok: evaluate --memory-mb 64"
+rc=$(evaluate 0.01 eval-tiny)
+[ "$rc" != 0 ] || fail "evaluate --memory-mb 0.01 was accepted"
+grep -q "needs about .* MiB of working memory, more than the budget of 0.01 MiB (memory-mb)" "$T/eval-tiny.log" ||
+  fail "evaluate --memory-mb 0.01: unclear message: $(tail -5 "$T/eval-tiny.log")"
+echo "ok: evaluate --memory-mb 0.01 refused: $(grep -m1 'memory-mb' "$T/eval-tiny.log")"
 echo "PASS"

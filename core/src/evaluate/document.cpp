@@ -286,7 +286,7 @@ DocumentRecord evaluate_document(const Model& model, const Tokenizer& tokenizer,
     // As many copies a pass as fit the memory budget (the default: this
     // worker's share of half the free memory); --batch-size is a cap.
     const std::vector<float> probs = perturb.run(copies, rows_that_fit(model.config(), static_cast<int>(base.tokens.size()),
-                                                                       RowPass::forward, 0, std::max(1, o.batch_size), "evaluate"));
+                                                                       RowPass::forward, o.memory_mb, std::max(1, o.batch_size), "evaluate"));
     const size_t C = static_cast<size_t>(doc.classes);
     const PerturbedRow row = [&](size_t i) { return probs.data() + i * C; };
     for (const ReadPerturbed& read : readers) read(row);
