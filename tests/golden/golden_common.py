@@ -1,6 +1,8 @@
 """What the Python scripts of the repository share: the scripts that write
 the goldens (tests/golden), the PyTorch references of the benchmarks
-(bench/*.py) and the BPE learner of the recipes (models/recipes).
+(bench/*.py) and the BPE learner of the recipes (models/recipes): reading
+safetensors, GPT-2's byte table, BERT's punctuation split and its
+tokenizer.json.
 
 Import it after putting this folder on sys.path:
 
@@ -12,6 +14,7 @@ scripts run without them.
 """
 import json
 import struct
+import unicodedata
 
 
 def bytes_to_unicode():
@@ -60,3 +63,58 @@ def read_safetensors(path, dtype=None):
             raise ValueError(f"{path}: tensor {name} has dtype {h['dtype']} (F32, F16, BF16, F64 or I64 expected)")
         out[name] = torch.from_numpy(arr.reshape(h["shape"]).copy()).to(dtype or torch.float32)
     return out
+
+
+def is_bert_punct(ch):
+    """BERT's punctuation: ASCII symbols and every Unicode P* character."""
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def split_punctuation(text, is_punct=is_bert_punct):
+    """Whitespace, then each punctuation character as a word of its own
+    (BERT's basic tokenizer after its normaliser)."""
+    words = []
+    for chunk in text.split():
+        cur = ""
+        for ch in chunk:
+            if is_punct(ch):
+                if cur:
+                    words.append(cur)
+                words.append(ch)
+                cur = ""
+            else:
+                cur += ch
+        if cur:
+            words.append(cur)
+    return words
+
+
+def wordpiece_tokenizer_json(ids):
+    """A tokenizers' tokenizer.json of a lower-casing BERT WordPiece
+    vocabulary `ids` (token -> id, [PAD] [UNK] [CLS] [SEP] [MASK] in it)."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    return {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [{"id": ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                          "normalized": False, "special": True} for t in specials],
+        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
+                       "strip_accents": None, "lowercase": True},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [ids["[CLS]"]], "tokens": ["[CLS]"]},
+                               "[SEP]": {"id": "[SEP]", "ids": [ids["[SEP]"]], "tokens": ["[SEP]"]}}},
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                  "max_input_chars_per_word": 100, "vocab": ids},
+    }

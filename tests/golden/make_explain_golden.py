@@ -89,7 +89,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import read_json, read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import read_json, read_safetensors, split_punctuation  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.set_default_dtype(torch.float64)
 
@@ -98,7 +98,6 @@ OUT = os.path.join(HERE, "explain")
 COUNT_INITIAL_STATE = False
 
 
-# ---------------------------------------------------------------- files
 # ---------------------------------------------------------------- tokenizers (the few rules these texts need)
 PUNCT = re.compile(r"[^\w\s]")
 
@@ -106,20 +105,7 @@ PUNCT = re.compile(r"[^\w\s]")
 def split_words(text):
     """Whitespace, then punctuation as words of its own (BERT's basic
     tokenizer, and the word-level tokenizer on these texts)."""
-    words = []
-    for chunk in text.lower().split():
-        cur = ""
-        for ch in chunk:
-            if PUNCT.match(ch):
-                if cur:
-                    words.append(cur)
-                words.append(ch)
-                cur = ""
-            else:
-                cur += ch
-        if cur:
-            words.append(cur)
-    return words
+    return split_punctuation(text.lower(), PUNCT.match)
 
 
 def wordpiece(text, vocab):

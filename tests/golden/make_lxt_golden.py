@@ -61,7 +61,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import read_safetensors  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import read_safetensors, split_punctuation  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.set_default_dtype(torch.float64)
 
@@ -75,32 +75,11 @@ TEXTS = [
 ]
 
 
-# ---------------------------------------------------------------- files
 # ---------------------------------------------------------------- BERT's tokenizer (basic + WordPiece)
-def is_punct(ch):
-    cp = ord(ch)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(ch).startswith("P")
-
-
 def basic_words(text):
     text = unicodedata.normalize("NFD", text.lower())
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
-    words = []
-    for chunk in text.split():
-        cur = ""
-        for ch in chunk:
-            if is_punct(ch):
-                if cur:
-                    words.append(cur)
-                words.append(ch)
-                cur = ""
-            else:
-                cur += ch
-        if cur:
-            words.append(cur)
-    return words
+    return split_punctuation(text)
 
 
 def wordpiece(text, vocab):

@@ -16,7 +16,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from golden_common import bytes_to_unicode  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import bytes_to_unicode, wordpiece_tokenizer_json  # noqa: E402  (the shared parts of the Python scripts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,27 +45,7 @@ def write(path, text):
 def bert():
     d = os.path.join(HERE, "bert_tiny")
     write(os.path.join(d, "vocab.txt"), "\n".join(BERT_VOCAB) + "\n")
-    vocab = {t: i for i, t in enumerate(BERT_VOCAB)}
-    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True} for t in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]]
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
-        "normalizer": {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True,
-                       "strip_accents": None, "lowercase": True},
-        "pre_tokenizer": {"type": "BertPreTokenizer"},
-        "post_processor": {
-            "type": "TemplateProcessing",
-            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                       {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
-            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
-                     {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
-            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]},
-                               "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
-        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
-        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
-                  "max_input_chars_per_word": 100, "vocab": vocab},
-    }
+    tok = wordpiece_tokenizer_json({t: i for i, t in enumerate(BERT_VOCAB)})
     write(os.path.join(d, "tokenizer.json"), json.dumps(tok, ensure_ascii=False, indent=1) + "\n")
     write(os.path.join(d, "tokenizer_config.json"), json.dumps({"do_lower_case": True, "model_max_length": 512}) + "\n")
     cfg = {"architectures": ["BertForSequenceClassification"], "model_type": "bert", "vocab_size": len(BERT_VOCAB),
