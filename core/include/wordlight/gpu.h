@@ -200,6 +200,20 @@ class Device {
                           const Buffer& probs, const Buffer& gout, const Buffer* gq, const Buffer* gk,
                           const Buffer* gv);
 
+  // ---------------------------------------------------------- LRP rules (graph.h's LrpOptions)
+  // The epsilon rule's scaled gradient: s = gy * y / (y + eps sign y) (eps 0: s = gy), n elements.
+  void lrp_epsilon_scale(int64_t n, float eps, const Buffer& y, const Buffer& gy, const Buffer& s);
+  // The identity rule of y = f(x): gx += gy * (x != 0 ? y / x : d0) (d0 = f'(0)); relu: gx += x > 0 ? gy : 0.
+  void lrp_identity(int64_t n, bool relu, float d0, const Buffer& x, const Buffer& y, const Buffer& gy,
+                    const Buffer& gx);
+  // LayerNorm's epsilon rule with 1/std held constant, per row of (R, C):
+  // u = gamma * rstd[r] * s; gx += u - mean(u).
+  void lrp_layernorm(int64_t R, int64_t C, const Buffer& gamma, const Buffer& rstd, const Buffer& s,
+                     const Buffer& gx);
+  // out[slot] += sum_i y_i g_i (eps < 0: a dot product), or, eps >= 0, what
+  // the epsilon stabiliser keeps back: sum_i g_i y_i e_i / (y_i + e_i), e_i = eps sign y_i.
+  void lrp_sum(int64_t n, const Buffer& y, const Buffer& g, const Buffer& out, int64_t slot, float eps);
+
  private:
   Device();
   std::unique_ptr<detail::DeviceImpl> impl_;

@@ -36,6 +36,10 @@
 
 namespace wordlight {
 
+namespace gpu {
+class DeviceTape;
+}
+
 struct Var {
   int id = -1;
   bool valid() const { return id >= 0; }
@@ -266,6 +270,12 @@ class Graph {
 
   // Forget the tape; keep the arena's memory for the next pass.
   void clear();
+
+  // Whether the nodes' values live on a device (gpu::DeviceTape, wordlight/
+  // device_tape.h, sets this): the op builders then record nodes without
+  // computing them, the tape runs the passes, and the CPU passes refuse the
+  // graph until the tape brings it to the host.
+  bool deferred() const { return deferred_; }
   size_t arena_bytes_reserved() const { return arena_.bytes_reserved(); }
 
  private:
@@ -287,6 +297,7 @@ class Graph {
     uint8_t* bytes = nullptr;  // dropout mask, attention key mask
     const T* class_w = nullptr;
     const PackedLinear* packed = nullptr;
+    bool external = false;  // a parameter(): value references memory the graph does not own
     OpAttrs attrs;  // the op's struct (op_attrs.h)
     template <class A>
     const A& attr() const { return op_attrs<A>(op, attrs); }
@@ -297,6 +308,7 @@ class Graph {
   Var push(Node&& n);
   T* alloc(int64_t n, bool zero = false) { return arena_.alloc<T>(static_cast<size_t>(n), zero); }
   void check_same_graph(Var v, const char* op) const;
+  void check_on_host(const char* pass) const;
   void run_tangent(Node& n);
   void run_backward(Node& n);
   void run_lrp_backward(Node& n, const LrpOptions& o);  // lrp_rules.cpp
@@ -313,6 +325,8 @@ class Graph {
   int K_ = 0;
   uint64_t dropout_seed_ = 0;
   bool have_grads_ = false, have_tangents_ = false;
+  bool deferred_ = false;
+  friend class gpu::DeviceTape;  // runs the passes of a deferred graph on a device
 };
 
 // Exact Hessian-vector products of a scalar output y with respect to a leaf

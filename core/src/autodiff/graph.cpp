@@ -79,6 +79,14 @@ std::vector<Var> Graph<T>::inputs(Var v) const {
 }
 
 template <class T>
+void Graph<T>::check_on_host(const char* pass) const {
+  if (deferred_)
+    throw Error(std::string("graph: ") + pass +
+                " on the CPU needs the node values, but this graph's are on a device (gpu::DeviceTape runs its "
+                "passes, or brings it to the host first)");
+}
+
+template <class T>
 void Graph<T>::check_same_graph(Var v, const char* op) const {
   if (v.id < 0 || v.id >= static_cast<int>(nodes_.size()))
     fail(op, "operand " + std::to_string(v.id) + " is not a variable of this graph");
@@ -128,6 +136,7 @@ Var Graph<T>::parameter(const Shape& s, const T* data, const PackedLinear* packe
   n.shape = s;
   n.value = const_cast<T*>(data);  // never written: parameters are read-only in passes
   n.packed = packed;
+  n.external = true;
   n.requires_grad = params_require_grad;
   return push(std::move(n));
 }
@@ -186,7 +195,8 @@ Var Graph<T>::linear(Var x, Var w, Var b) {
   a.O = ws[0];
   n.attrs = a;
   n.value = alloc(n.shape.numel());
-  ops::linear_forward<T>(be_, a.R, a.I, a.O, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr,
+  if (!deferred_)
+    ops::linear_forward<T>(be_, a.R, a.I, a.O, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr,
                          n.value, n.packed);
   return push(std::move(n));
 }
@@ -221,7 +231,7 @@ Var Graph<T>::matmul(Var a, Var b, bool ta, bool tb) {
   n.in[1] = b.id;
   n.attrs = md;
   n.value = alloc(n.shape.numel());
-  ops::matmul_forward<T>(be_, md, node(a).value, node(b).value, n.value);
+  if (!deferred_) ops::matmul_forward<T>(be_, md, node(a).value, node(b).value, n.value);
   return push(std::move(n));
 }
 
@@ -243,7 +253,7 @@ Var Graph<T>::embedding(Var table, const int32_t* ids, const Shape& ids_shape) {
   n.ints = arena_.alloc<int32_t>(n_ids);
   if (n_ids) std::memcpy(n.ints, ids, sizeof(int32_t) * n_ids);
   n.value = alloc(n.shape.numel());
-  ops::embedding_forward<T>(n_ids, n.ints, ts[0], ts[1], node(table).value, n.value);
+  if (!deferred_) ops::embedding_forward<T>(n_ids, n.ints, ts[0], ts[1], node(table).value, n.value);
   return push(std::move(n));
 }
 
@@ -280,7 +290,8 @@ Var Graph<T>::conv1d(Var x, Var w, Var b, int64_t pad) {
   n.attrs = d;
   n.shape = Shape{xs[0], d.t_out(), ws[0]};
   n.value = alloc(n.shape.numel());
-  ops::conv1d_forward<T>(be_, d, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr, n.value);
+  if (!deferred_)
+    ops::conv1d_forward<T>(be_, d, node(x).value, node(w).value, b.valid() ? node(b).value : nullptr, n.value);
   return push(std::move(n));
 }
 
@@ -305,7 +316,7 @@ Var Graph<T>::maxpool(Var x, int64_t window, int64_t stride) {
   n.shape = Shape{xs[0], d.t_out(), xs[2]};
   n.value = alloc(n.shape.numel());
   n.ints = arena_.alloc<int32_t>(n.shape.numel());
-  ops::maxpool_forward<T>(d, node(x).value, n.value, n.ints);
+  if (!deferred_) ops::maxpool_forward<T>(d, node(x).value, n.value, n.ints);
   return push(std::move(n));
 }
 
@@ -329,7 +340,7 @@ Var Graph<T>::unary(Var x, ops::UnaryParams p) {
   n.shape = node(x).shape;
   n.in[0] = x.id;
   n.value = alloc(n.shape.numel());
-  ops::unary_forward<T>(be_, p, n.shape.numel(), node(x).value, n.value);
+  if (!deferred_) ops::unary_forward<T>(be_, p, n.shape.numel(), node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -345,7 +356,8 @@ Var Graph<T>::binary(Var a, Var b, ops::Binary op) {
   n.in[0] = a.id;
   n.in[1] = b.id;
   n.value = alloc(n.shape.numel());
-  ops::binary_forward<T>(be_, op, node(a).shape, node(b).shape, node(a).value, node(b).value, n.value);
+  if (!deferred_)
+    ops::binary_forward<T>(be_, op, node(a).shape, node(b).shape, node(a).value, node(b).value, n.value);
   return push(std::move(n));
 }
 
@@ -359,7 +371,8 @@ Var Graph<T>::scale(Var x, T s) {
   n.attrs = ScaleAttrs{static_cast<double>(s)};
   n.value = alloc(n.shape.numel());
   const T* xv = node(x).value;
-  for (int64_t j = 0; j < n.shape.numel(); ++j) n.value[j] = s * xv[j];
+  if (!deferred_)
+    for (int64_t j = 0; j < n.shape.numel(); ++j) n.value[j] = s * xv[j];
   return push(std::move(n));
 }
 
@@ -375,7 +388,7 @@ Var Graph<T>::softmax(Var x) {
   const SoftmaxAttrs a{false, xs.numel() / xs[-1], xs[-1]};
   n.attrs = a;
   n.value = alloc(xs.numel());
-  ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
+  if (!deferred_) ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -391,7 +404,7 @@ Var Graph<T>::log_softmax(Var x) {
   const SoftmaxAttrs a{true, xs.numel() / xs[-1], xs[-1]};
   n.attrs = a;
   n.value = alloc(xs.numel());
-  ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
+  if (!deferred_) ops::softmax_forward<T>(be_, a.log, a.R, a.C, node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -416,7 +429,7 @@ Var Graph<T>::cross_entropy(Var logits, const int32_t* labels, const T* class_we
   }
   n.saved = alloc(R * C);
   n.value = alloc(1);
-  ops::cross_entropy_forward<T>(be_, R, C, node(logits).value, n.ints, n.class_w, n.saved, n.value);
+  if (!deferred_) ops::cross_entropy_forward<T>(be_, R, C, node(logits).value, n.ints, n.class_w, n.saved, n.value);
   return push(std::move(n));
 }
 
@@ -443,7 +456,8 @@ Var Graph<T>::layernorm(Var x, Var gamma, Var beta, T eps) {
   n.value = alloc(xs.numel());
   n.saved = alloc(a.R);
   n.saved2 = alloc(a.R);
-  ops::layernorm_forward<T>(be_, a.R, a.C, eps, node(x).value, node(gamma).value,
+  if (!deferred_)
+    ops::layernorm_forward<T>(be_, a.R, a.C, eps, node(x).value, node(gamma).value,
                             beta.valid() ? node(beta).value : nullptr, n.value, n.saved, n.saved2);
   return push(std::move(n));
 }
@@ -478,7 +492,8 @@ Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_m
   }
   n.saved = alloc(qs[0] * heads * qs[1] * qs[1]);
   n.value = alloc(qs.numel());
-  ops::attention_forward<T>(be_, d, node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
+  if (!deferred_)
+    ops::attention_forward<T>(be_, d, node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
                             n.value);
   return push(std::move(n));
 }
@@ -495,7 +510,7 @@ Var Graph<T>::dropout(Var x, double p, uint64_t seed) {
   n.attrs = DropoutAttrs{p};
   n.bytes = arena_.alloc<uint8_t>(n.shape.numel());
   n.value = alloc(n.shape.numel());
-  ops::dropout_forward<T>(n.shape.numel(), p, seed, node(x).value, n.value, n.bytes);
+  if (!deferred_) ops::dropout_forward<T>(n.shape.numel(), p, seed, node(x).value, n.value, n.bytes);
   return push(std::move(n));
 }
 
@@ -534,7 +549,7 @@ Var Graph<T>::concat(const std::vector<Var>& xs, int axis) {
     tl_shapes.push_back(node(v).shape);
     ptrs.push_back(node(v).value);
   }
-  ops::concat_forward<T>(static_cast<int>(xs.size()), tl_shapes.data(), axis, ptrs.data(), n.value);
+  if (!deferred_) ops::concat_forward<T>(static_cast<int>(xs.size()), tl_shapes.data(), axis, ptrs.data(), n.value);
   return push(std::move(n));
 }
 
@@ -554,7 +569,7 @@ Var Graph<T>::slice(Var x, int axis, int64_t start, int64_t end) {
   n.in[0] = x.id;
   n.attrs = SliceAttrs{axis, start, end};
   n.value = alloc(n.shape.numel());
-  ops::slice_forward<T>(xs, axis, start, end, node(x).value, n.value);
+  if (!deferred_) ops::slice_forward<T>(xs, axis, start, end, node(x).value, n.value);
   return push(std::move(n));
 }
 
@@ -581,7 +596,8 @@ Var Graph<T>::sum(Var x) {
   n.value = alloc(1);
   double acc = 0;
   const T* xv = node(x).value;
-  for (int64_t j = 0; j < node(x).shape.numel(); ++j) acc += xv[j];
+  if (!deferred_)
+    for (int64_t j = 0; j < node(x).shape.numel(); ++j) acc += xv[j];
   n.value[0] = static_cast<T>(acc);
   return push(std::move(n));
 }
@@ -606,7 +622,7 @@ Var Graph<T>::pick(Var x, const int32_t* index) {
       fail("pick", "index " + std::to_string(index[r]) + " at row " + std::to_string(r) + " is outside [0, " +
                        std::to_string(C) + ") for x " + str(xs));
     n.ints[r] = index[r];
-    n.value[r] = xv[r * C + index[r]];
+    if (!deferred_) n.value[r] = xv[r * C + index[r]];
   }
   return push(std::move(n));
 }
@@ -628,6 +644,7 @@ T* Graph<T>::ensure_grad_tangent(int id) {
 
 template <class T>
 void Graph<T>::backward(Var y, const T* seed) {
+  check_on_host("backward");
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("backward: the output does not depend on any input or parameter that requires a gradient");
@@ -673,6 +690,7 @@ void Graph<T>::clear_tangents() {
 
 template <class T>
 void Graph<T>::forward_tangent() {
+  check_on_host("forward_tangent");
   if (K_ == 0) throw Error("forward_tangent: no leaf has a tangent (call set_tangent first)");
   for (auto& n : nodes_) {
     if (n.op == OpKind::leaf) continue;

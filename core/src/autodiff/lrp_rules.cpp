@@ -111,6 +111,7 @@ bool lrp_rule_applies(OpKind k, LrpRule r) {
 
 template <class T>
 void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vector<LrpAbsorbed>* absorbed) {
+  check_on_host("lrp_backward");
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");

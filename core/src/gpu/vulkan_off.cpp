@@ -101,4 +101,13 @@ void Device::conv1d_backward(const ops::Conv1dDims&, const Buffer&, const Buffer
 }
 void Device::maxpool_forward(const ops::PoolDims&, const Buffer&, const Buffer&, const Buffer&) { no_vulkan(); }
 void Device::maxpool_backward(const ops::PoolDims&, const Buffer&, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::lrp_epsilon_scale(int64_t, float, const Buffer&, const Buffer&, const Buffer&) { no_vulkan(); }
+void Device::lrp_identity(int64_t, bool, float, const Buffer&, const Buffer&, const Buffer&, const Buffer&) {
+  no_vulkan();
+}
+void Device::lrp_layernorm(int64_t, int64_t, const Buffer&, const Buffer&, const Buffer&, const Buffer&) {
+  no_vulkan();
+}
+void Device::lrp_sum(int64_t, const Buffer&, const Buffer&, const Buffer&, int64_t, float) { no_vulkan(); }
+
 }  // namespace wordlight::gpu

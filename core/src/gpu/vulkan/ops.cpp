@@ -694,3 +694,59 @@ void Device::attention_backward(const ops::AttentionDims& d, const Buffer& q, co
 }
 
 }  // namespace wordlight::gpu
+
+// ------------------------------------------------------------ LRP rules
+namespace wordlight::gpu {
+
+namespace {
+struct LrpPush {
+  int32_t n, mode;
+  float eps, d0;
+};
+struct LrpRowsPush {
+  int32_t R, C, mode, slot;
+  float eps;
+};
+}  // namespace
+
+void Device::lrp_epsilon_scale(int64_t n, float eps, const Buffer& y, const Buffer& gy, const Buffer& s) {
+  const char* op = "lrp_epsilon_scale";
+  need(y, n, op, "y");
+  need(gy, n, op, "gy");
+  need(s, n, op, "s");
+  LrpPush p{i32(n, op), 0, eps, 0.f};
+  if (n) impl_->core->dispatch("lrp", {&y, &gy, &s}, &p, sizeof p, groups(n, 256));
+}
+
+void Device::lrp_identity(int64_t n, bool relu, float d0, const Buffer& x, const Buffer& y, const Buffer& gy,
+                          const Buffer& gx) {
+  const char* op = "lrp_identity";
+  need(x, n, op, "x");
+  need(y, n, op, "y");
+  need(gy, n, op, "gy");
+  need(gx, n, op, "gx");
+  LrpPush p{i32(n, op), relu ? 2 : 1, 0.f, d0};
+  if (n) impl_->core->dispatch("lrp", {&x, &y, &gy, &gx}, &p, sizeof p, groups(n, 256));
+}
+
+void Device::lrp_layernorm(int64_t R, int64_t C, const Buffer& gamma, const Buffer& rstd, const Buffer& s,
+                           const Buffer& gx) {
+  const char* op = "lrp_layernorm";
+  need(gamma, C, op, "gamma");
+  need(rstd, R, op, "rstd");
+  need(s, R * C, op, "s");
+  need(gx, R * C, op, "gx");
+  LrpRowsPush p{i32(R, op), i32(C, op), 0, 0, 0.f};
+  if (R && C) impl_->core->dispatch("lrp_rows", {&gamma, &rstd, &s, &gx}, &p, sizeof p, groups(R, 1));
+}
+
+void Device::lrp_sum(int64_t n, const Buffer& y, const Buffer& g, const Buffer& out, int64_t slot, float eps) {
+  const char* op = "lrp_sum";
+  need(y, n, op, "y");
+  need(g, n, op, "g");
+  need(out, slot + 1, op, "out");
+  LrpRowsPush p{1, i32(n, op), eps < 0 ? 1 : 2, i32(slot, op), eps};
+  impl_->core->dispatch("lrp_rows", {&y, &g, &out}, &p, sizeof p, 1);
+}
+
+}  // namespace wordlight::gpu
