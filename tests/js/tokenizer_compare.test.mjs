@@ -50,7 +50,7 @@ import { fileURLToPath } from "node:url";
 import { AutoTokenizer, BertTokenizer, RobertaTokenizer, env } from "@huggingface/transformers";
 import { describe, expect, test } from "vitest";
 
-import { HANDWRITTEN, corpusTexts } from "./tokenizer_texts.mjs";
+import { HANDWRITTEN, corpusTexts, flattenCategories } from "./tokenizer_texts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const FIXTURES = path.join(ROOT, "tests", "golden", "tokenizers");
@@ -67,14 +67,7 @@ env.useFSCache = false;
 
 const corpus = corpusTexts(DATA);
 const CATEGORIES = [...HANDWRITTEN, ...corpus.found];
-const TEXTS = [];
-const CATEGORY_OF = [];
-for (const [name, texts] of CATEGORIES) {
-  for (const t of texts) {
-    TEXTS.push(t);
-    CATEGORY_OF.push(name);
-  }
-}
+const { texts: TEXTS, categoryOf: CATEGORY_OF } = flattenCategories(CATEGORIES);
 
 // ---------------------------------------------------------------- Unicode helpers
 

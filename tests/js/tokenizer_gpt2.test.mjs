@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url";
 import { GPT2Tokenizer } from "@huggingface/transformers";
 import { afterAll, describe, expect, test } from "vitest";
 
-import { HANDWRITTEN, corpusTexts, fuzzTexts } from "./tokenizer_texts.mjs";
+import { HANDWRITTEN, corpusTexts, flattenCategories, fuzzTexts } from "./tokenizer_texts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BIN = process.env.WORDLIGHT_BIN ?? path.join(ROOT, "build", "native", "wordlight");
@@ -62,14 +62,7 @@ const GPT2_TEXTS = [
 
 const corpus = corpusTexts(DATA);
 const CATEGORIES = [...HANDWRITTEN, ...corpus.found, ["GPT-2 specific", GPT2_TEXTS], ["fuzz", fuzzTexts(300, 20261206)]];
-const TEXTS = [];
-const CATEGORY_OF = [];
-for (const [name, texts] of CATEGORIES) {
-  for (const t of texts) {
-    TEXTS.push(t);
-    CATEGORY_OF.push(name);
-  }
-}
+const { texts: TEXTS, categoryOf: CATEGORY_OF } = flattenCategories(CATEGORIES);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wl-gpt2-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

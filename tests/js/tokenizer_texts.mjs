@@ -306,6 +306,19 @@ function imdb(dir, whole, fragments) {
   return out;
 }
 
+// [category, texts] pairs as one list of texts and, for each, its category.
+export function flattenCategories(categories) {
+  const texts = [];
+  const categoryOf = [];
+  for (const [name, list] of categories) {
+    for (const t of list) {
+      texts.push(t);
+      categoryOf.push(name);
+    }
+  }
+  return { texts, categoryOf };
+}
+
 // [category, texts] of the data sets found under `dir`, and the names of
 // those that are missing.
 export function corpusTexts(dir) {
