@@ -39,7 +39,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_transformers import write_safetensors  # noqa: E402  (the same F32 safetensors writer)
+from make_transformers import write_golden, write_safetensors  # noqa: E402  (the same writers)
 from golden_common import bytes_to_unicode  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.manual_seed(20261206)
@@ -185,21 +185,7 @@ def make(name, model, vocab, merges, ids, mask, target):
         json.dump(vocab, f, ensure_ascii=False)
     with open(os.path.join(d, "merges.txt"), "w") as f:
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
-    ids_t = torch.tensor(ids)
-    mask_t = torch.tensor(mask)
-    emb = model.w["transformer.wte.weight"][ids_t].clone().requires_grad_(True)
-    out = model.forward(emb, ids_t, mask_t)
-    if out.dim() == 2:
-        y = sum(out[b, target[b]] for b in range(len(ids)))
-    else:
-        y = sum(out[b, 1, target[b]] for b in range(len(ids)))
-    y.backward()
-    golden = {"input_ids": ids, "attention_mask": mask, "target": target, "logits_shape": list(out.shape),
-              "logits": out.detach().flatten().tolist(), "explained": "sum_b logits[b, target[b]]"
-              if out.dim() == 2 else "sum_b logits[b, 1, target[b]]",
-              "grad_word_embeddings_shape": list(emb.shape), "grad_word_embeddings": emb.grad.flatten().tolist()}
-    with open(os.path.join(d, "golden.json"), "w") as f:
-        json.dump(golden, f)
+    out, emb = write_golden(d, model, "transformer.wte.weight", ids, mask, target)
     print(f"{name}: vocab {len(vocab)}, logits {tuple(out.shape)}, |grad| {emb.grad.norm():.4f}")
 
 

@@ -290,13 +290,21 @@ def make(name, model, vocab_kind, ids, mask, target):
             json.dump({t: i for i, t in enumerate(toks)}, f)
         with open(os.path.join(d, "merges.txt"), "w") as f:
             f.write("#version: 0.2\n")
+    wname = [k for k in model.w if k.endswith("word_embeddings.weight")][0]
+    out, emb = write_golden(d, model, wname, ids, mask, target)
+    print(f"{name}: logits {tuple(out.shape)}, |grad| {emb.grad.norm():.4f}")
+
+
+def write_golden(d, model, word_table, ids, mask, target):
+    """d/golden.json: the logits of `ids` and the gradient of the explained
+    scalar at the word embeddings (rows of model.w[word_table]) -> (logits,
+    embeddings). The explained scalar: logit[b, target[b]] summed over the
+    batch for a classifier; for a language model, the score of token
+    target[b] at position 1. Shared with make_gpt2.py."""
     ids_t = torch.tensor(ids)
     mask_t = torch.tensor(mask)
-    wname = [k for k in model.w if k.endswith("word_embeddings.weight")][0]
-    emb = model.w[wname][ids_t].clone().requires_grad_(True)
+    emb = model.w[word_table][ids_t].clone().requires_grad_(True)
     out = model.forward(emb, ids_t, mask_t)
-    # The explained scalar: logit[b, target[b]] summed over the batch for a
-    # classifier; for a masked LM, the score of token target[b] at position 1.
     if out.dim() == 2:
         y = sum(out[b, target[b]] for b in range(len(ids)))
     else:
@@ -308,7 +316,7 @@ def make(name, model, vocab_kind, ids, mask, target):
               "grad_word_embeddings_shape": list(emb.shape), "grad_word_embeddings": emb.grad.flatten().tolist()}
     with open(os.path.join(d, "golden.json"), "w") as f:
         json.dump(golden, f)
-    print(f"{name}: logits {tuple(out.shape)}, |grad| {emb.grad.norm():.4f}")
+    return out, emb
 
 
 def main():
