@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 
 namespace wordlight::explain_detail {
 
@@ -67,19 +68,15 @@ OptionSpec reduce_option() {
 }
 
 std::vector<MethodEntry> gradient_methods() {
-  std::vector<MethodEntry> m(3);
-  m[0].info.name = "gradient";
-  m[0].info.description = "gradient of the output at each word's embedding, read as one signed number (reduce)";
-  m[0].info.options = {reduce_option()};
-  m[0].run = run<Reading::gradient>;
-  m[1].info.name = "saliency";
-  m[1].info.description =
-      "sensitivity analysis: squared L2 norm of the gradient over each word's embedding (Arras et al.)";
-  m[1].run = run<Reading::squared>;
-  m[2].info.name = "gradient-x-input";
-  m[2].info.description = "gradient times the word embedding, summed over the embedding dimensions";
-  m[2].run = run<Reading::times_input>;
-  return m;
+  return {
+      method_entry("gradient", "gradient of the output at each word's embedding, read as one signed number (reduce)",
+                   run<Reading::gradient>, {reduce_option()}),
+      method_entry("saliency",
+                   "sensitivity analysis: squared L2 norm of the gradient over each word's embedding (Arras et al.)",
+                   run<Reading::squared>, {}),
+      method_entry("gradient-x-input", "gradient times the word embedding, summed over the embedding dimensions",
+                   run<Reading::times_input>, {}),
+  };
 }
 
 }  // namespace wordlight::explain_detail

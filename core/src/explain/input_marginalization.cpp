@@ -51,6 +51,7 @@
 #include <unordered_map>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 
 namespace wordlight::explain_detail {
 
@@ -293,40 +294,21 @@ void run(MethodContext& ctx, Explanation& e) {
     for (int32_t tok : ws.tokens) e.tokens[static_cast<size_t>(tok)].score = ws.score / static_cast<double>(ws.tokens.size());
   }
   const double Wd = std::max(W, 1);
-  ExplanationCheck km;
-  km.name = "kept-mass";
-  km.value = kept_sum / Wd;
-  km.reference = 1;
-  km.relative = km.value;
-  km.description = "mean over the words of the masked LM's probability covered by the candidates used (above sigma, "
-                   "within max-candidates, readable by the classifier); the rest is left out of the marginalization";
-  e.checks.push_back(km);
-  if (lost_sum > 0 || architecture_group(ctx.model.config()) != "transformer") {
-    ExplanationCheck lm;
-    lm.name = "mapping-lost-mass";
-    lm.value = lost_sum / Wd;
-    lm.reference = 1;
-    lm.relative = lm.value;
-    lm.description = "mean over the words of the masked LM's probability (above sigma) on candidates the classifier's "
-                     "vocabulary does not have";
-    e.checks.push_back(lm);
-  }
-  ExplanationCheck nc;
-  nc.name = "candidates-per-word";
-  nc.value = n_cands / Wd;
-  nc.reference = max_candidates;
-  nc.relative = max_candidates > 0 ? nc.value / max_candidates : 0;
-  nc.description = "candidate words per word (reference: max-candidates)";
-  e.checks.push_back(nc);
-  if (without > 0) {
-    ExplanationCheck wc;
-    wc.name = "words-without-candidates";
-    wc.value = without;
-    wc.reference = W;
-    wc.relative = without / Wd;
-    wc.description = "words with no candidate (all under sigma or unreadable, or past the masked LM's length): score 0";
-    e.checks.push_back(wc);
-  }
+  // Masses and counts: never negative, so each relative is value / reference.
+  e.checks.push_back(make_check("kept-mass", kept_sum / Wd, 1,
+                                "mean over the words of the masked LM's probability covered by the candidates used "
+                                "(above sigma, within max-candidates, readable by the classifier); the rest is left "
+                                "out of the marginalization"));
+  if (lost_sum > 0 || architecture_group(ctx.model.config()) != "transformer")
+    e.checks.push_back(make_check("mapping-lost-mass", lost_sum / Wd, 1,
+                                  "mean over the words of the masked LM's probability (above sigma) on candidates "
+                                  "the classifier's vocabulary does not have"));
+  e.checks.push_back(make_check("candidates-per-word", n_cands / Wd, max_candidates,
+                                "candidate words per word (reference: max-candidates)"));
+  if (without > 0)
+    e.checks.push_back(make_check("words-without-candidates", without, W,
+                                  "words with no candidate (all under sigma or unreadable, or past the masked LM's "
+                                  "length): score 0"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight {
@@ -340,35 +341,25 @@ void run_ig(MethodContext& ctx, Explanation& e) {
     }
     e.path.f.push_back(v);
   }
-  ExplanationCheck c;
-  c.name = "completeness-gap";
-  c.reference = reference;
-  c.value = sum - c.reference;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the scores minus (f(input) - f(baseline)); 0 for exact integration";
-  e.checks.push_back(c);
-  if (adaptive) {
-    ExplanationCheck s;
-    s.name = "step-change";
-    s.value = change;
-    s.reference = tol;
-    s.relative = change;
-    s.description = "largest change of a token's score from " + std::to_string(cv.tried.size() > 1 ? cv.tried[cv.tried.size() - 2] : steps) +
-                    " to " + std::to_string(steps) + " steps, relative to the largest score (converged below " +
-                    "the tolerance)";
-    e.checks.push_back(s);
-  }
+  e.checks.push_back(make_check("completeness-gap", sum - reference, reference,
+                                 "sum of the scores minus (f(input) - f(baseline)); 0 for exact integration"));
+  if (adaptive)
+    e.checks.push_back(make_check(
+        "step-change", change, tol,
+        "largest change of a token's score from " +
+            std::to_string(cv.tried.size() > 1 ? cv.tried[cv.tried.size() - 2] : steps) + " to " +
+            std::to_string(steps) + " steps, relative to the largest score (converged below the tolerance)",
+        change));
 }
 
 }  // namespace
 
 std::vector<MethodEntry> integrated_gradients_methods() {
-  MethodEntry m;
-  m.info.name = "integrated-gradients";
-  m.info.description =
-      "Integrated Gradients: gradients averaged along a straight path from a baseline, times (input - baseline)";
-  m.info.check = "completeness-gap";
-  m.info.options = {
+  return {method_entry(
+      "integrated-gradients",
+      "Integrated Gradients: gradients averaged along a straight path from a baseline, times (input - baseline)",
+      run_ig,
+      {
       int_option("steps", 16, 1, 4096, "path points (gradient evaluations) per baseline; adaptive: the first try"),
       bool_option("adaptive", true,
                   "double the steps until the completeness gap and the change of the scores from the previous "
@@ -382,9 +373,8 @@ std::vector<MethodEntry> integrated_gradients_methods() {
       int_option("baseline-samples", 8, 1, 256, "random-words: baselines averaged (expected gradients)"),
       int_option("seed", 1, 0, 2147483647, "random-words: seed of the random baselines"),
       int_option("batch-size", 16, 1, 4096, "path points run through the model at once (bounds memory)"),
-  };
-  m.run = run_ig;
-  return {m};
+      },
+      "completeness-gap")};
 }
 
 }  // namespace explain_detail

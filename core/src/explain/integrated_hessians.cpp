@@ -28,6 +28,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight {
@@ -544,45 +545,30 @@ void run_ih(MethodContext& ctx, Explanation& e) {
       e.word_interactions[a * Wn + b] = merge == "sum" ? acc : merge == "mean" ? (count ? acc / count : 0) : best;
     }
 
-  ExplanationCheck c;
-  c.name = "interaction-completeness-gap";
-  c.reference = f_in - f_base;
-  c.value = sum - c.reference;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the interaction matrix minus (f(input) - f(baseline)); 0 for exact integration";
-  e.checks.push_back(c);
-  if (ig_check) {
-    ExplanationCheck q;
-    q.name = "row-sum-ig-gap";
-    q.value = max_row_diff;
-    q.reference = max_ig;
-    q.relative = max_ig != 0 ? max_row_diff / max_ig : 0;
-    q.description = "largest |row sum - Integrated Gradients attribution| (IG by Gauss-Legendre, same steps)";
-    e.checks.push_back(q);
-  }
-  if (beta > 0) {
-    // How far the smoothed model (every ReLU a softplus) is from the model
-    // at the input, in the explained output.
-    ExplanationCheck sm;
-    sm.name = "smoothing-difference";
-    sm.value = f_in - t.f_input();
-    sm.reference = std::fabs(t.f_input());
-    sm.relative = sm.reference != 0 ? std::fabs(sm.value) / sm.reference : 0;
-    sm.description = "explained output of the smoothed model (ReLU -> softplus) minus the model's, at the input";
-    e.checks.push_back(sm);
-  }
+  e.checks.push_back(
+      make_check("interaction-completeness-gap", sum - (f_in - f_base), f_in - f_base,
+                 "sum of the interaction matrix minus (f(input) - f(baseline)); 0 for exact integration"));
+  if (ig_check)
+    e.checks.push_back(
+        make_check("row-sum-ig-gap", max_row_diff, max_ig,
+                   "largest |row sum - Integrated Gradients attribution| (IG by Gauss-Legendre, same steps)"));
+  // How far the smoothed model (every ReLU a softplus) is from the model at
+  // the input, in the explained output.
+  if (beta > 0)
+    e.checks.push_back(
+        make_check("smoothing-difference", f_in - t.f_input(), std::fabs(t.f_input()),
+                   "explained output of the smoothed model (ReLU -> softplus) minus the model's, at the input"));
 }
 
 }  // namespace
 
 std::vector<MethodEntry> integrated_hessians_methods() {
-  MethodEntry m;
-  m.info.name = "integrated-hessians";
-  m.info.description =
+  return {method_entry(
+      "integrated-hessians",
       "Integrated Hessians: pairwise word interactions whose rows sum to Integrated Gradients (exact Hessian-vector "
-      "products)";
-  m.info.check = "interaction-completeness-gap";
-  m.info.options = {
+      "products)",
+      run_ih,
+      {
       int_option("steps", 16, 1, 256,
                  "Hessian path points per baseline (gauss: and as many gradient points); adaptive: the first try"),
       bool_option("adaptive", true,
@@ -601,9 +587,8 @@ std::vector<MethodEntry> integrated_hessians_methods() {
                  "every ReLU becomes softplus of this temperature (0: none; ReLU nets have no curvature)"),
       int_option("batch-size", 16, 1, 4096, "most path points run through the model at once"),
       bool_option("ig-check", true, "also compute IG to check the row sums (costs steps gradient points)"),
-  };
-  m.run = run_ih;
-  return {m};
+      },
+      "interaction-completeness-gap")};
 }
 
 }  // namespace explain_detail

@@ -225,19 +225,15 @@ void run(MethodContext& ctx, Explanation& e) {
 }  // namespace
 
 std::vector<MethodEntry> kernel_shap_methods() {
-  MethodEntry m;
-  m.info.name = "kernel-shap";
-  m.info.description =
-      "KernelSHAP (shap's KernelExplainer): Shapley values by weighted least squares over coalitions of words, "
-      "exact when every coalition fits the budget";
-  m.info.word_level = true;
-  m.info.check = "efficiency-gap";
-  m.info.options = {int_option("samples", 0, 0, 1000000,
-                               "coalitions evaluated besides the text and the empty text; 0: auto = 2 x words + "
-                               "2048, at most 2^words - 2 (then the values are exact)")};
-  for (OptionSpec& o : perturbation_options()) m.info.options.push_back(std::move(o));
-  m.run = run;
-  return {m};
+  return {method_entry("kernel-shap",
+                       "KernelSHAP (shap's KernelExplainer): Shapley values by weighted least squares over coalitions "
+                       "of words, exact when every coalition fits the budget",
+                       run,
+                       perturbation_options({int_option("samples", 0, 0, 1000000,
+                                                        "coalitions evaluated besides the text and the empty text; 0: "
+                                                        "auto = 2 x words + 2048, at most 2^words - 2 (then the "
+                                                        "values are exact)")}),
+                       "efficiency-gap", ScoredBy::word)};
 }
 
 }  // namespace explain_detail

@@ -51,6 +51,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "lrp_composites.h"
 
 namespace wordlight::explain_detail {
@@ -225,14 +226,9 @@ void run_layer_relevance(MethodContext& ctx, Explanation& e) {
     total += s[static_cast<size_t>(i)];
   }
   if (o.str("mode") == "lrp") {
-    ExplanationCheck c;
-    c.name = "conservation-gap";
-    c.value = total - t.f_input();
-    c.reference = std::fabs(t.f_input());
-    c.relative = c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
-    c.description = "sum of the input tokens' relevances minus the explained output: minus the sum of the "
-                    "absorbed:* checks, where the rest went";
-    e.checks.push_back(c);
+    e.checks.push_back(make_check("conservation-gap", total - t.f_input(), std::fabs(t.f_input()),
+                                   "sum of the input tokens' relevances minus the explained output: minus the sum "
+                                   "of the absorbed:* checks, where the rest went"));
     for (ExplanationCheck& a : absorbed_checks(absorbed, t.f_input(), e.tokens)) e.checks.push_back(std::move(a));
   }
   t.advance(1);
@@ -307,17 +303,15 @@ void run_neuron_relevance(MethodContext& ctx, Explanation& e) {
     total += s[static_cast<size_t>(i)];
   }
   e.unit = L.name + " neuron " + std::to_string(neuron) + (where.empty() ? "" : " (" + where + ")");
-  ExplanationCheck c;
-  c.name = mode == "lrp" ? "conservation-gap" : "neuron-activation";
-  c.value = mode == "lrp" ? total - activation : activation;
-  c.reference = std::fabs(activation);
-  c.relative = mode == "lrp" && c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
-  c.description = mode == "lrp" ? "sum of the input tokens' relevances minus the activation of " + e.unit +
-                                      " (minus the absorbed:* checks)"
-                                : "the activation of " + e.unit + " (gradient x activation conserves nothing)";
-  e.checks.push_back(c);
-  if (mode == "lrp")
+  if (mode == "lrp") {
+    e.checks.push_back(make_check("conservation-gap", total - activation, std::fabs(activation),
+                                   "sum of the input tokens' relevances minus the activation of " + e.unit +
+                                       " (minus the absorbed:* checks)"));
     for (ExplanationCheck& a : absorbed_checks(absorbed, activation, e.tokens)) e.checks.push_back(std::move(a));
+  } else {
+    e.checks.push_back(make_check("neuron-activation", activation, std::fabs(activation),
+                                   "the activation of " + e.unit + " (gradient x activation conserves nothing)", 0));
+  }
   t.advance(1);
 }
 
@@ -329,29 +323,30 @@ OptionSpec mode_option() {
 }  // namespace
 
 std::vector<MethodEntry> layer_relevance_methods() {
-  std::vector<MethodEntry> m(2);
-  m[0].info.name = "layer-relevance";
-  m[0].info.description =
-      "relevance at every layer: a layers x tokens matrix (rows normalised) and each layer's most relevant neurons";
-  m[0].info.options = {mode_option(), num_option("epsilon", 1e-3, 0, 1e3, "stabiliser of the epsilon rule"),
-                       choice_option("normalise", "l1", {"l1", "max-abs", "none"},
-                                     "per layer row: divide by the sum of |scores| (l1) or the largest |score|"),
-                       int_option("top-k", 5, 0, 1000, "most relevant neurons listed per layer")};
+  std::vector<MethodEntry> m = {
+      method_entry(
+          "layer-relevance",
+          "relevance at every layer: a layers x tokens matrix (rows normalised) and each layer's most relevant "
+          "neurons",
+          run_layer_relevance,
+          {mode_option(), num_option("epsilon", 1e-3, 0, 1e3, "stabiliser of the epsilon rule"),
+           choice_option("normalise", "l1", {"l1", "max-abs", "none"},
+                         "per layer row: divide by the sum of |scores| (l1) or the largest |score|"),
+           int_option("top-k", 5, 0, 1000, "most relevant neurons listed per layer")},
+          "conservation-gap"),
+      method_entry(
+          "neuron-relevance", "which words drive one neuron (channel) of any layer, by LRP or gradient x activation",
+          run_neuron_relevance,
+          {mode_option(), num_option("epsilon", 1e-3, 0, 1e3, "stabiliser of the epsilon rule"),
+           int_option("layer", -1, -1, 1000, "index of the layer in the model's list (see layer-relevance); -1: the last"),
+           int_option("neuron", -1, -1, 1000000, "channel in that layer; -1: the layer's most relevant one"),
+           int_option("position", -1, -1, 100000,
+                      "token position of the neuron; -1: all positions (recurrent layers: the state the classifier "
+                      "reads)")},
+          "conservation-gap"),
+  };
   // Transformers: the lrp method's default (no stabiliser, LXT's AttnLRP).
-  m[0].info.options[1].by_architecture["transformer"].default_value = "0";
-  m[0].info.check = "conservation-gap";
-  m[0].run = run_layer_relevance;
-  m[1].info.name = "neuron-relevance";
-  m[1].info.description = "which words drive one neuron (channel) of any layer, by LRP or gradient x activation";
-  m[1].info.options = {
-      mode_option(), num_option("epsilon", 1e-3, 0, 1e3, "stabiliser of the epsilon rule"),
-      int_option("layer", -1, -1, 1000, "index of the layer in the model's list (see layer-relevance); -1: the last"),
-      int_option("neuron", -1, -1, 1000000, "channel in that layer; -1: the layer's most relevant one"),
-      int_option("position", -1, -1, 100000,
-                 "token position of the neuron; -1: all positions (recurrent layers: the state the classifier reads)")};
-  m[1].info.options[1].by_architecture["transformer"].default_value = "0";
-  m[1].info.check = "conservation-gap";
-  m[1].run = run_neuron_relevance;
+  for (MethodEntry& x : m) x.info.options[1].by_architecture["transformer"].default_value = "0";
   return m;
 }
 

@@ -105,51 +105,34 @@ void run(MethodContext& ctx, Explanation& e) {
                             ctx.opts.number("alpha"), static_cast<uint64_t>(ctx.opts.integer("seed")),
                             coalition_run(ctx));
   set_feature_scores(ctx, e, feats, r.weights);
-  ExplanationCheck s;
-  s.name = "r-squared";
-  s.value = r.score;
-  s.reference = 1;
-  s.relative = r.score;
-  s.description = "weighted R^2 of the linear fit on the perturbed texts (lime's score): how far a linear model "
-                  "of the words explains the output near the text";
-  e.checks.push_back(s);
-  ExplanationCheck lp;
-  lp.name = "local-prediction";
-  lp.value = r.local_prediction;
-  lp.reference = r.f_full;
-  lp.relative = r.f_full != 0 ? std::fabs(r.local_prediction) / std::fabs(r.f_full) : 0;
-  lp.description = "the fit at the text (reference: the model's output there)";
-  e.checks.push_back(lp);
-  ExplanationCheck ic;
-  ic.name = "intercept";
-  ic.value = r.intercept;
-  ic.reference = r.f_full;
-  ic.relative = r.f_full != 0 ? std::fabs(r.intercept) / std::fabs(r.f_full) : 0;
-  ic.description = "the fit's intercept: its output with every word absent";
-  e.checks.push_back(ic);
+  // R^2 is its own relative (it may be negative).
+  e.checks.push_back(make_check("r-squared", r.score, 1,
+                                "weighted R^2 of the linear fit on the perturbed texts (lime's score): how far a "
+                                "linear model of the words explains the output near the text",
+                                r.score));
+  e.checks.push_back(make_check("local-prediction", r.local_prediction, r.f_full,
+                                "the fit at the text (reference: the model's output there)"));
+  e.checks.push_back(
+      make_check("intercept", r.intercept, r.f_full, "the fit's intercept: its output with every word absent"));
   if (r.samples < 2LL * M) e.checks.push_back(samples_per_feature_check(r.samples, M));
 }
 
 }  // namespace
 
 std::vector<MethodEntry> lime_methods() {
-  MethodEntry m;
-  m.info.name = "lime";
-  m.info.description =
+  return {method_entry(
+      "lime",
       "LIME (LimeTextExplainer): the weights of a linear model of the words fitted to the output on texts with "
-      "random words removed, weighted by their closeness to the text";
-  m.info.word_level = true;
-  m.info.check = "r-squared";
-  m.info.options = {
-      int_option("samples", 1000, 1, 1000000, "perturbed texts (the first is the text itself)"),
-      num_option("kernel-width", 25, 1e-3, 1e6, "width of the exponential kernel on 100 x the cosine distance"),
-      num_option("alpha", 1, 0, 1e6, "Ridge regularisation of the fit"),
-      bool_option("bow", false,
-                  "bag of words (lime's default): one feature per distinct word, every occurrence removed at once"),
-  };
-  for (OptionSpec& o : perturbation_options()) m.info.options.push_back(std::move(o));
-  m.run = run;
-  return {m};
+      "random words removed, weighted by their closeness to the text",
+      run,
+      perturbation_options({
+          int_option("samples", 1000, 1, 1000000, "perturbed texts (the first is the text itself)"),
+          num_option("kernel-width", 25, 1e-3, 1e6, "width of the exponential kernel on 100 x the cosine distance"),
+          num_option("alpha", 1, 0, 1e6, "Ridge regularisation of the fit"),
+          bool_option("bow", false,
+                      "bag of words (lime's default): one feature per distinct word, every occurrence removed at once"),
+      }),
+      "r-squared", ScoredBy::word)};
 }
 
 }  // namespace explain_detail

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight::explain_detail {
@@ -95,19 +96,17 @@ void run(MethodContext& ctx, Explanation& e) {
 }  // namespace
 
 std::vector<MethodEntry> occlusion_methods() {
-  MethodEntry m;
-  m.info.name = "occlusion";
-  m.info.description =
-      "occlusion / leave-one-out: how much the output drops when a word (or a window of words) is occluded";
-  m.info.word_level = true;
-  m.info.options = {
-      choice_option("mode", "remove", {"remove", "mask", "unk", "pad", "zero"},
-                    "how a word is occluded: removed, replaced by [MASK] / <unk> / [PAD], or its embedding zeroed"),
-      int_option("window", 1, 1, 64, "words occluded together (sliding window); a word's score averages its windows"),
-      int_option("batch-size", 16, 1, 4096, "occluded texts run through the model at once (bounds memory)"),
-  };
-  m.run = run;
-  return {m};
+  return {method_entry(
+      "occlusion", "occlusion / leave-one-out: how much the output drops when a word (or a window of words) is occluded",
+      run,
+      {
+          choice_option("mode", "remove", {"remove", "mask", "unk", "pad", "zero"},
+                        "how a word is occluded: removed, replaced by [MASK] / <unk> / [PAD], or its embedding zeroed"),
+          int_option("window", 1, 1, 64,
+                     "words occluded together (sliding window); a word's score averages its windows"),
+          int_option("batch-size", 16, 1, 4096, "occluded texts run through the model at once (bounds memory)"),
+      },
+      "", ScoredBy::word)};
 }
 
 }  // namespace wordlight::explain_detail

@@ -249,20 +249,16 @@ void run(MethodContext& ctx, Explanation& e) {
 }  // namespace
 
 std::vector<MethodEntry> partition_shap_methods() {
-  MethodEntry m;
-  m.info.name = "partition-shap";
-  m.info.description =
-      "Partition SHAP (shap's default for text): Owen values over a hierarchy of the words that follows the "
-      "sentence, the budget spent where the output changes most";
-  m.info.word_level = true;
-  m.info.check = "efficiency-gap";
-  m.info.options = {int_option("max-evals", 500, 2, 1000000,
-                               "model evaluations at most (besides the text); groups the budget does not reach "
-                               "share their change among their words")};
-  for (OptionSpec& o : perturbation_options())
-    if (o.name != "seed") m.info.options.push_back(std::move(o));
-  m.run = run;
-  return {m};
+  // Deterministic: no seed.
+  return {method_entry("partition-shap",
+                       "Partition SHAP (shap's default for text): Owen values over a hierarchy of the words that "
+                       "follows the sentence, the budget spent where the output changes most",
+                       run,
+                       perturbation_options({int_option("max-evals", 500, 2, 1000000,
+                                                        "model evaluations at most (besides the text); groups the "
+                                                        "budget does not reach share their change among their words")},
+                                            false),
+                       "efficiency-gap", ScoredBy::word)};
 }
 
 }  // namespace explain_detail

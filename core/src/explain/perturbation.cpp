@@ -246,6 +246,12 @@ std::vector<OptionSpec> perturbation_options() {
   };
 }
 
+std::vector<OptionSpec> perturbation_options(std::vector<OptionSpec> own, bool seeded) {
+  for (OptionSpec& o : perturbation_options())
+    if (seeded || o.name != "seed") own.push_back(std::move(o));
+  return own;
+}
+
 std::vector<double> solve_psd(std::vector<double> A, std::vector<double> b, int n) {
   if (n <= 0) return {};
   double mean_diag = 0;
@@ -292,44 +298,23 @@ std::vector<double> solve_psd(std::vector<double> A, std::vector<double> b, int 
 }
 
 ExplanationCheck efficiency_check(const ShapleyResult& r, const std::string& how) {
-  ExplanationCheck c;
-  c.name = "efficiency-gap";
-  c.reference = r.f_full - r.f_empty;
-  c.value = r.gap;
-  c.relative = c.reference != 0 ? std::fabs(c.value) / std::fabs(c.reference) : 0;
-  c.description = "sum of the values minus (f(text) - f(every word absent)); " + how;
-  return c;
+  return make_check("efficiency-gap", r.gap, r.f_full - r.f_empty,
+                    "sum of the values minus (f(text) - f(every word absent)); " + how);
 }
 
 ExplanationCheck f_empty_check(const ShapleyResult& r) {
-  ExplanationCheck fe;
-  fe.name = "f-empty";
-  fe.value = r.f_empty;
-  fe.reference = r.f_full;
-  fe.relative = r.f_full != 0 ? std::fabs(r.f_empty) / std::fabs(r.f_full) : 0;
-  fe.description = "the output with every word absent (reference: with the text)";
-  return fe;
+  return make_check("f-empty", r.f_empty, r.f_full, "the output with every word absent (reference: with the text)");
 }
 
 ExplanationCheck flag_check(const std::string& name, bool on, const std::string& description) {
-  ExplanationCheck x;
-  x.name = name;
-  x.value = on ? 1 : 0;
-  x.reference = 1;
-  x.relative = x.value;
-  x.description = description;
-  return x;
+  return make_check(name, on ? 1 : 0, 1, description);
 }
 
 ExplanationCheck samples_per_feature_check(int64_t samples, int M) {
-  ExplanationCheck c;
-  c.name = "samples-per-feature";
-  c.value = M > 0 ? static_cast<double>(samples) / M : 0;
-  c.reference = 2;
-  c.relative = c.value / 2;
-  c.description = c.value < 2 ? "few coalitions per feature (under 2): the estimate is rough; raise the budget"
-                              : "coalitions evaluated per feature";
-  return c;
+  const double per_feature = M > 0 ? static_cast<double>(samples) / M : 0;
+  return make_check("samples-per-feature", per_feature, 2,
+                    per_feature < 2 ? "few coalitions per feature (under 2): the estimate is rough; raise the budget"
+                                    : "coalitions evaluated per feature");
 }
 
 }  // namespace explain_detail

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "wordlight/perturbation.h"
 
 namespace wordlight::explain_detail {
@@ -64,6 +65,8 @@ void set_feature_scores(MethodContext& ctx, Explanation& e, const Features& feat
 
 // features, absent, batch-size, seed.
 std::vector<OptionSpec> perturbation_options();
+// A method's own options, then those (without seed when it draws nothing).
+std::vector<OptionSpec> perturbation_options(std::vector<OptionSpec> own, bool seeded = true);
 
 // Solves A x = b for a symmetric positive semi-definite A (n, n) by
 // Cholesky; when A is singular, the smallest ridge (from 1e-12 x the mean

@@ -99,37 +99,29 @@ void run(MethodContext& ctx, Explanation& e) {
         e.words[static_cast<size_t>(w)].standard_error = r.standard_errors[static_cast<size_t>(k)];
     }
   e.checks.push_back(efficiency_check(r, "0 by construction"));
-  ExplanationCheck s;
-  s.name = "max-standard-error";
   size_t worst = 0;
   for (size_t i = 0; i < r.standard_errors.size(); ++i)
     if (r.standard_errors[i] > r.standard_errors[worst]) worst = i;
-  s.value = r.standard_errors.empty() ? 0 : r.standard_errors[worst];
-  s.reference = std::fabs(r.f_full - r.f_empty);
-  s.relative = s.reference != 0 ? s.value / s.reference : 0;
-  s.description = "the largest standard error of a word's value over the permutations (reference: |f(text) - "
-                  "f(empty)|); shrinks like 1 / sqrt(permutations)";
-  e.checks.push_back(s);
+  e.checks.push_back(make_check("max-standard-error", r.standard_errors.empty() ? 0 : r.standard_errors[worst],
+                                std::fabs(r.f_full - r.f_empty),
+                                "the largest standard error of a word's value over the permutations (reference: "
+                                "|f(text) - f(empty)|); shrinks like 1 / sqrt(permutations)"));
   e.checks.push_back(f_empty_check(r));
 }
 
 }  // namespace
 
 std::vector<MethodEntry> shapley_sampling_methods() {
-  MethodEntry m;
-  m.info.name = "shapley-sampling";
-  m.info.description =
-      "Shapley value sampling (Captum's ShapleyValueSampling): each word's mean change of the output when added "
-      "to the words before it, over random orders; standard errors reported";
-  m.info.word_level = true;
-  m.info.check = "efficiency-gap";
-  m.info.options = {
-      int_option("permutations", 25, 2, 100000, "random orders of the words; each costs one evaluation per word"),
-      bool_option("antithetic", false, "every second order is the previous one reversed (lower variance)"),
-  };
-  for (OptionSpec& o : perturbation_options()) m.info.options.push_back(std::move(o));
-  m.run = run;
-  return {m};
+  return {method_entry(
+      "shapley-sampling",
+      "Shapley value sampling (Captum's ShapleyValueSampling): each word's mean change of the output when added to "
+      "the words before it, over random orders; standard errors reported",
+      run,
+      perturbation_options({
+          int_option("permutations", 25, 2, 100000, "random orders of the words; each costs one evaluation per word"),
+          bool_option("antithetic", false, "every second order is the previous one reversed (lower variance)"),
+      }),
+      "efficiency-gap", ScoredBy::word)};
 }
 
 }  // namespace explain_detail

@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight::explain_detail {
@@ -80,18 +81,16 @@ std::vector<OptionSpec> options() {
 }  // namespace
 
 std::vector<MethodEntry> smoothgrad_methods() {
-  std::vector<MethodEntry> m(2);
-  m[0].info.name = "smoothgrad";
-  m[0].info.description =
-      "SmoothGrad: gradient averaged over noisy copies of the embeddings, read per word as by gradient";
-  m[0].info.options = options();
-  m[0].info.options.insert(m[0].info.options.begin(), reduce_option());
-  m[0].run = run<false>;
-  m[1].info.name = "smoothgrad-squared";
-  m[1].info.description = "SmoothGrad-squared: squared gradient averaged over noisy copies, summed over dimensions";
-  m[1].info.options = options();
-  m[1].run = run<true>;
-  return m;
+  std::vector<OptionSpec> with_reduce = options();
+  with_reduce.insert(with_reduce.begin(), reduce_option());
+  return {
+      method_entry("smoothgrad",
+                   "SmoothGrad: gradient averaged over noisy copies of the embeddings, read per word as by gradient",
+                   run<false>, std::move(with_reduce)),
+      method_entry("smoothgrad-squared",
+                   "SmoothGrad-squared: squared gradient averaged over noisy copies, summed over dimensions",
+                   run<true>, options()),
+  };
 }
 
 }  // namespace wordlight::explain_detail

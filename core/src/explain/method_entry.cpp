@@ -1,0 +1,31 @@
+// The builders of the method files' table rows and checks (method_entry.h).
+#include "method_entry.h"
+
+#include <cmath>
+
+namespace wordlight::explain_detail {
+
+MethodEntry method_entry(const std::string& name, const std::string& description, MethodFn run,
+                         std::vector<OptionSpec> options, const std::string& check, ScoredBy scored_by) {
+  MethodEntry m;
+  m.info.name = name;
+  m.info.description = description;
+  m.info.options = std::move(options);
+  m.info.check = check;
+  m.info.word_level = scored_by == ScoredBy::word;
+  m.run = run;
+  return m;
+}
+
+ExplanationCheck make_check(const std::string& name, double value, double reference, const std::string& description,
+                            std::optional<double> relative) {
+  ExplanationCheck c;
+  c.name = name;
+  c.value = value;
+  c.reference = reference;
+  c.relative = relative ? *relative : reference != 0 ? std::fabs(value) / std::fabs(reference) : 0;
+  c.description = description;
+  return c;
+}
+
+}  // namespace wordlight::explain_detail
