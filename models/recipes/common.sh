@@ -32,25 +32,28 @@ ensure_glove() {
   echo "$file"
 }
 
+# A data set's tarball (under $DATA) unpacked once into $CACHE/NAME/data:
+# unpack_once NAME TARBALL PROBE, PROBE a path inside data/ that shows it
+# is unpacked.
+unpack_once() {
+  local dir="$CACHE/$1"
+  if [ ! -d "$dir/data/$3" ]; then
+    mkdir -p "$dir"
+    tar xzf "$DATA/$2" -C "$dir"
+  fi
+}
+
 # 20 Newsgroups bydate, unpacked. Prints the folder holding
 # 20news-bydate-train and 20news-bydate-test.
 ensure_20news() {
-  local dir="$CACHE/20news"
-  if [ ! -d "$dir/data/20news-bydate-test" ]; then
-    mkdir -p "$dir"
-    tar xzf "$DATA/20news/20news-bydate.tar.gz" -C "$dir"
-  fi
-  echo "$dir/data"
+  unpack_once 20news 20news/20news-bydate.tar.gz 20news-bydate-test
+  echo "$CACHE/20news/data"
 }
 
 # IMDB reviews, unpacked. Prints the folder holding train/ val/ test/.
 ensure_imdb() {
-  local dir="$CACHE/imdb"
-  if [ ! -d "$dir/data/aclImdb/test" ]; then
-    mkdir -p "$dir"
-    tar xzf "$DATA/imdb/aclImdb_train20k_val5k_test25k.tar.gz" -C "$dir"
-  fi
-  echo "$dir/data/aclImdb"
+  unpack_once imdb imdb/aclImdb_train20k_val5k_test25k.tar.gz aclImdb/test
+  echo "$CACHE/imdb/data/aclImdb"
 }
 
 # Seconds since the epoch, for the training times the model cards report.
