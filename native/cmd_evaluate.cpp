@@ -23,6 +23,7 @@
 #include "evaluation_report.h"
 #include "mpi_evaluate.h"
 #include "mpi_work.h"
+#include "wordlight/gpu.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/evaluate.h"
@@ -132,9 +133,32 @@ int accuracy_only(const Args& a) {
     return 0;
   }
   size_t dropped = 0;
+  std::vector<size_t> kept;
   const EncodedSet set = encode_texts(*tok, ds.texts, label_ids(ds, cfg.id2label),
-                                      static_cast<int>(a.integer("max-length", 0)), &dropped);
-  const double acc = evaluate_accuracy(*model, set, static_cast<int>(a.integer("batch-size", 64)));
+                                      static_cast<int>(a.integer("max-length", 0)), &dropped, &kept);
+  std::vector<int32_t> predicted;
+  const double acc = evaluate_accuracy(*model, set, static_cast<int>(a.integer("batch-size", 64)), &predicted);
+  if (a.has("predictions")) {
+    // One line per example of the data, in its order, so that a script can
+    // score groups of examples (tests/models: the negation suite's pairs and
+    // phenomena); a left-out example (no tokens) says so.
+    std::vector<nlohmann::ordered_json> rows(ds.texts.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      rows[i]["index"] = i;
+      rows[i]["label"] = ds.labels[i];
+      rows[i]["left_out"] = true;
+    }
+    for (size_t k = 0; k < kept.size(); ++k) {
+      nlohmann::ordered_json& r = rows[kept[k]];
+      r.erase("left_out");
+      r["label"] = cfg.id2label[static_cast<size_t>(set.labels[k])];
+      r["predicted"] = cfg.id2label[static_cast<size_t>(predicted[k])];
+      r["correct"] = predicted[k] == set.labels[k];
+    }
+    std::string out;
+    for (const auto& r : rows) out += r.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    write_text(a.get("predictions"), out);
+  }
   std::printf("{\"accuracy\": %.6f, \"n\": %zu, \"left_out\": %zu}\n", acc, set.size(), dropped);
   return 0;
 }
@@ -223,6 +247,7 @@ int evaluate_methods(const Args& a, const mpi::Session& session) {
     }
   }
   o.max_length = static_cast<int>(a.integer("max-length", -1));
+  o.device = a.has("device") ? gpu::parse_device(a.get("device"), "--device").str() : gpu::device_from_env().str();
   o.batch_size = static_cast<int>(a.integer("batch-size", 32));
   o.seed = static_cast<uint64_t>(a.integer("seed", 1));
   LoadedModel second;
@@ -348,6 +373,7 @@ int cmd_evaluate(const Args& a) {
       if (a.has(k)) throw Error(std::string("option --") + k + " needs --methods (without it, evaluate prints the accuracy)");
     return accuracy_only(a);
   }
+  if (a.has("predictions")) throw Error("option --predictions goes with the accuracy (without --methods)");
   mpi::Session session;  // size 1 unless started by mpirun / srun
   if (!session.distributed()) return evaluate_methods(a, session);
   try {
@@ -361,11 +387,13 @@ int cmd_evaluate(const Args& a) {
 
 const RegisterCommand reg_evaluate(
     {"evaluate",
-     "evaluate --model DIR --data SPEC [--batch-size N] [--max-length N]\n"
-     "prints {\"accuracy\": ..., \"n\": ..., \"left_out\": ...}\n"
+     "evaluate --model DIR --data SPEC [--batch-size N] [--max-length N] [--predictions FILE]\n"
+     "prints {\"accuracy\": ..., \"n\": ..., \"left_out\": ...}; --predictions: one JSON line per\n"
+     "example ({\"index\", \"label\", \"predicted\", \"correct\"}, or \"left_out\": true)\n"
      "evaluate --model DIR --data SPEC --methods a,b,c --out DIR [--metrics m,m|all] [--limit N]\n"
      "[--options 'method:k=v,k=v;method:k=v'] [--deletion auto|zero|remove|mask|unk] [--deletion-steps 0,1,2,5]\n"
      "[--model2 DIR] [--mlm DIR] [--seed N] [--batch-size N] [--max-length N] [--memory-mb N]\n"
+     "[--device cpu|vulkan|vulkan:N|auto] (where the explanations run; the deletion passes: the CPU)\n"
      "how good explanation methods are on a data set (\"random\" is always added as the control):\n"
      "metrics deletion, eraser, plausibility, confidence, faithfulness, consistency, docvectors,\n"
      "topwords, time (default: all; plausibility needs rationales); writes DIR/results.jsonl (one\n"
@@ -376,7 +404,7 @@ const RegisterCommand reg_evaluate(
      "under mpirun (MPI build): mpirun -np N wordlight evaluate ... [--chunk N]: the documents are spread\n"
      "over the ranks (each writes DIR/results.rank-K.jsonl; rank 0 merges): see docs/cluster.md",
      {"model", "data", "batch-size", "max-length", "methods", "metrics", "out", "limit", "options", "deletion",
-      "deletion-steps", "model2", "seed", "chunk", "mlm", "memory-mb"},
+      "deletion-steps", "model2", "seed", "chunk", "mlm", "memory-mb", "predictions", "device"},
      {},
      cmd_evaluate,
      30});

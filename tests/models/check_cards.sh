@@ -7,8 +7,20 @@
 # unpacked 20 Newsgroups folder) and {IMDB} (the unpacked IMDB folder).
 # The accuracy must match to 0.001 (float summation order may flip a
 # borderline example between builds) and n exactly.
+# A card of an SST-2 model also declares its score on the hand-written
+# minimal pairs of tests/models/negation_suite.jsonl (negation, "but"
+# contrast, intensifiers), measured the same way and scored per pair and per
+# phenomenon by score_suite.mjs:
+#   suite: {ROOT}/tests/models/negation_suite.jsonl accuracy=<f> pairs=<f> negation=<f> ... n=<sentences>
+# Every key must match (fractions to 0.001, n exactly). An SST-2 model is
+# one whose eval lines measure it on SST data (sst2: specs on sst/ or sst2/).
 source "$(cd "$(dirname "$0")/../.." && pwd)/models/recipes/common.sh"
 ensure_cli
+# A classifier (not a masked or causal LM) measured on SST data.
+is_sst2_classifier() {  # dir card
+  ! grep -Eq '"[A-Za-z0-9]*(ForMaskedLM|LMHeadModel|ForCausalLM|ForPreTraining)"' "$1/config.json" &&
+    grep -Eq '^eval: sst2:\{DATA\}/sst2?/' "$2"
+}
 cards=("$ROOT"/models/*/README.md)
 checked=0
 failed=0
@@ -41,6 +53,32 @@ for card in "${cards[@]}"; do
     fi
     checked=$((checked + 1))
   done <<<"$evals"
+  suites="$(awk 'NR==1 && $0!="---"{exit} NR>1 && $0=="---"{exit} NR>1 && /^suite: /{sub(/^suite: /,""); print}' "$card")"
+  if [ -z "$suites" ] && is_sst2_classifier "$dir" "$card"; then
+    echo "FAIL $name: an SST-2 classifier whose card declares no 'suite:' line (tests/models/negation_suite.jsonl)" >&2
+    failed=$((failed + 1))
+  fi
+  while read -r file want; do
+    [ -n "$file" ] || continue
+    file="${file//\{ROOT\}/$ROOT}"
+    preds="$(mktemp)"
+    "$WL" evaluate --model "$dir" --data "jsonl:$file" --threads "$THREADS" --predictions "$preds" >/dev/null
+    got="$(node "$ROOT/tests/models/score_suite.mjs" "$file" "$preds")"
+    rm -f "$preds"
+    if node -e '
+      const parse = (s) => Object.fromEntries(s.trim().split(/\s+/).map((kv) => kv.split("=")));
+      const [want, got] = [parse(process.argv[1]), parse(process.argv[2])];
+      const keys = new Set([...Object.keys(want), ...Object.keys(got)]);
+      const bad = [...keys].filter((k) => !(k in want) || !(k in got) ||
+        (k === "n" ? want[k] !== got[k] : !(Math.abs(Number(want[k]) - Number(got[k])) <= 0.001)));
+      process.exit(bad.length ? 1 : 0);' "$want" "$got"; then
+      echo "ok   $name on $(basename "$file"): $got"
+    else
+      echo "FAIL $name on $(basename "$file"): measured $got, the card says $want" >&2
+      failed=$((failed + 1))
+    fi
+    checked=$((checked + 1))
+  done <<<"$suites"
 done
 echo "model cards: $checked evaluations checked, $failed failed"
 [ "$failed" -eq 0 ] && [ "$checked" -gt 0 ]

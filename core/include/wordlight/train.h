@@ -55,9 +55,11 @@ struct EncodedSet {
 
 // Encodes texts with the model's tokenizer (special tokens added, truncated
 // at max_length; 0 = the tokenizer's own maximum). Texts that give no token
-// at all (an empty post) are left out and counted in *dropped.
+// at all (an empty post) are left out and counted in *dropped; *kept gets
+// the index in `texts` of each example of the set (for per-example output).
 EncodedSet encode_texts(const Tokenizer& tok, const std::vector<std::string>& texts,
-                        const std::vector<int32_t>& labels, int max_length, size_t* dropped = nullptr);
+                        const std::vector<int32_t>& labels, int max_length, size_t* dropped = nullptr,
+                        std::vector<size_t>* kept = nullptr);
 
 // 0 .. n-1 shuffled by Fisher-Yates on mt19937_64's raw output (specified
 // by the standard), so a seed gives the same order on every platform.
@@ -78,8 +80,10 @@ TokenBatch make_batch(const EncodedSet& set, const std::vector<size_t>& order, s
                       int32_t pad_id);
 
 // Fraction of `set` whose arg-max logit is the label (explanation mode: no
-// dropout). Throws on an empty set.
-double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_size);
+// dropout). Throws on an empty set. *predicted: each example's arg-max
+// class, indexed like `set`.
+double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_size,
+                         std::vector<int32_t>* predicted = nullptr);
 
 // ------------------------------------------------------------------ steps
 // Gradients and AdamW state for every parameter of a model. A step:

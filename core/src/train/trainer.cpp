@@ -12,11 +12,13 @@
 namespace wordlight {
 
 EncodedSet encode_texts(const Tokenizer& tok, const std::vector<std::string>& texts,
-                        const std::vector<int32_t>& labels, int max_length, size_t* dropped) {
+                        const std::vector<int32_t>& labels, int max_length, size_t* dropped,
+                        std::vector<size_t>* kept) {
   if (texts.size() != labels.size())
     throw Error("encode: " + std::to_string(texts.size()) + " texts but " + std::to_string(labels.size()) + " labels");
   EncodedSet set;
   size_t n_dropped = 0;
+  if (kept) kept->clear();
   EncodeOptions eo;
   eo.max_length = max_length > 0 ? max_length : -1;
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -29,6 +31,7 @@ EncodedSet encode_texts(const Tokenizer& tok, const std::vector<std::string>& te
     }
     set.ids.push_back(std::move(e.ids));
     set.labels.push_back(labels[i]);
+    if (kept) kept->push_back(i);
   }
   if (dropped) *dropped = n_dropped;
   return set;
@@ -106,7 +109,7 @@ void check_labels(const EncodedSet& set, int C, const char* what) {
 
 }  // namespace
 
-double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_size) {
+double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_size, std::vector<int32_t>* predicted) {
   if (set.size() == 0) throw Error("evaluate: the data set is empty");
   if (batch_size < 1) throw Error("evaluate: batch size must be at least 1, got " + std::to_string(batch_size));
   const int C = model.output_dim();
@@ -120,6 +123,7 @@ double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_si
   Graph<float> g;
   std::vector<float> emb;
   size_t correct = 0;
+  if (predicted) predicted->assign(set.size(), -1);
   for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(batch_size)) {
     const size_t end = std::min(order.size(), begin + static_cast<size_t>(batch_size));
     const TokenBatch batch = make_batch(set, order, begin, end, model.config().pad_token_id);
@@ -138,6 +142,7 @@ double evaluate_accuracy(const Model& model, const EncodedSet& set, int batch_si
                       " is not finite (logit " + std::to_string(c) + "); its weights or this text overflow float32");
       const int pred = static_cast<int>(std::max_element(row, row + C) - row);
       correct += pred == set.labels[order[begin + r]];
+      if (predicted) (*predicted)[order[begin + r]] = pred;
     }
   }
   return static_cast<double>(correct) / static_cast<double>(set.size());
