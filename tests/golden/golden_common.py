@@ -118,3 +118,21 @@ def wordpiece_tokenizer_json(ids):
         "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
                   "max_input_chars_per_word": 100, "vocab": ids},
     }
+
+
+def wordpiece_word(word, vocab):
+    """BERT's greedy longest-match-first WordPiece of one word -> its ids,
+    or None when some part of it matches no piece of `vocab`."""
+    ids, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+            end -= 1
+        if end == start:
+            return None
+        ids.append(vocab[piece])
+        start = end
+    return ids

@@ -89,7 +89,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import read_json, read_safetensors, split_punctuation  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import read_json, read_safetensors, split_punctuation, wordpiece_word  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.set_default_dtype(torch.float64)
 
@@ -112,18 +112,10 @@ def wordpiece(text, vocab):
     """-> ids, word index of each token (-1: special)."""
     ids, words = [vocab["[CLS]"]], [-1]
     for w, word in enumerate(split_words(text)):
-        start = 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            assert end > start, f"{word} has no WordPiece split in the tiny vocabulary"
-            ids.append(vocab[piece])
-            words.append(w)
-            start = end
+        pieces = wordpiece_word(word, vocab)
+        assert pieces is not None, f"{word} has no WordPiece split in the tiny vocabulary"
+        ids += pieces
+        words += [w] * len(pieces)
     return ids + [vocab["[SEP]"]], words + [-1]
 
 

@@ -61,7 +61,7 @@ import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import read_safetensors, split_punctuation  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import read_safetensors, split_punctuation, wordpiece_word  # noqa: E402  (the shared parts of the Python scripts)
 
 torch.set_default_dtype(torch.float64)
 
@@ -85,20 +85,8 @@ def basic_words(text):
 def wordpiece(text, vocab):
     ids = [vocab["[CLS]"]]
     for word in basic_words(text):
-        pieces, start = [], 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    break
-                end -= 1
-            if end == start:
-                pieces = [vocab["[UNK]"]]
-                break
-            pieces.append(vocab[piece])
-            start = end
-        ids += pieces
+        pieces = wordpiece_word(word, vocab)
+        ids += [vocab["[UNK]"]] if pieces is None else pieces
     return ids + [vocab["[SEP]"]]
 
 
