@@ -16,6 +16,7 @@
 #include "masked_lm.h"
 #include "mpi_explain.h"
 #include "mpi_work.h"
+#include "wordlight/gpu.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
@@ -286,6 +287,8 @@ int cmd_explain(const Args& a) {
   req.options = opts;
   resolve_options(req.method, req.options);  // fail before loading the model
   req.max_length = static_cast<int>(a.integer("max-length", -1));
+  // --device, else WORDLIGHT_DEVICE, else cpu; checked before the model loads.
+  req.device = a.has("device") ? gpu::parse_device(a.get("device"), "--device").str() : gpu::device_from_env().str();
   const MaskedLm mlm = load_masked_lm(a, dir, req.method == "input-marginalization");
   req.masked_lm = mlm.model.get();
   req.masked_lm_tokenizer = mlm.tokenizer.get();
@@ -322,6 +325,7 @@ int cmd_explain(const Args& a) {
       };
     const Explanation e = explain(*model, *tok, a.get("text"), req);
     check_explanation_finite(e);
+    if (e.device != "cpu" && !json) std::fprintf(stderr, "device: %s\n", terminal_escape(e.device).c_str());
     if (json)
       std::printf("%s\n", explanation_to_json(e, 2).c_str());
     else
@@ -400,14 +404,17 @@ int cmd_explain(const Args& a) {
 const RegisterCommand reg_explain(
     {"explain",
      "explain --model DIR [--method NAME] [--options k=v,k=v] [--option k=v] (--text TEXT | --input FILE.jsonl)\n"
-     "[--target LABEL|ID] [--max-length N] [--mlm DIR] [--json] [--plain] | explain --list\n"
+     "[--target LABEL|ID] [--max-length N] [--mlm DIR] [--device cpu|vulkan|vulkan:N|auto] [--json] [--plain]\n"
+     "| explain --list\n"
      "which words pushed the prediction: a red (for) / blue (against) heatmap, or JSON (one object per\n"
      "text; a line each with --input, whose lines are JSON strings or objects with \"text\"); the target\n"
      "is the predicted class unless given; --list prints every method with its options and ranges;\n"
      "--input FILE --out DIR [--chunk N]: DIR/explanations.jsonl ({\"line\", \"explanation\" or \"error\"} per input\n"
      "line, resumable), also under mpirun -np N (MPI build; see docs/cluster.md); --mlm DIR: the masked LM of\n"
-     "input-marginalization (default models/sst2-bert-mlm)",
-     {"model", "method", "options", "option", "text", "input", "target", "max-length", "out", "chunk", "mlm"},
+     "input-marginalization (default models/sst2-bert-mlm); --device: where the model runs (default\n"
+     "WORDLIGHT_DEVICE, else cpu; vulkan: the best Vulkan GPU, an error if none; auto: it, else the CPU)",
+     {"model", "method", "options", "option", "text", "input", "target", "max-length", "out", "chunk", "mlm",
+      "device"},
      {"json", "plain", "list"},
      cmd_explain,
      40});

@@ -199,6 +199,7 @@ struct EvalOptions {
   std::vector<int> deletion_steps = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 35, 40, 45, 50};
   std::vector<double> eraser_percents = {1, 5, 10, 20, 50};
   int max_length = -1;   // as ExplainRequest::max_length
+  std::string device = "cpu";  // the explanations' device, as ExplainRequest::device (deletion passes: the CPU)
   int batch_size = 32;   // perturbed copies per forward pass (a cap: as many as fit memory_mb)
   double memory_mb = 0;  // the deletion passes' budget (0: the machine's default); --memory-mb
   uint64_t seed = 1;     // the random control's scores (per document: seed and index)

@@ -283,6 +283,10 @@ struct Explanation {
   double seconds = 0;
   bool truncated = false;  // the text did not fit the model; `notice` says so
   std::string notice;
+  // Where the model's passes ran (ExplainRequest::device): "cpu", a Vulkan
+  // device ("vulkan:0 (NVIDIA H100 ...)", with the ops that ran on the CPU
+  // for their node, if any), or "cpu (auto: <why the device did not serve>)".
+  std::string device = "cpu";
   Unread unread;
   Convergence convergence;  // integrated-gradients, integrated-hessians
   PathSamples path;         // integrated-gradients
@@ -311,6 +315,15 @@ struct ExplainRequest {
   // candidates, with its tokenizer (not owned; the others ignore them).
   const Model* masked_lm = nullptr;
   const Tokenizer* masked_lm_tokenizer = nullptr;
+  // Where the model runs (gpu::parse_device: cpu, vulkan, vulkan:N, auto).
+  // On a Vulkan device the passes that go through the explained output
+  // (the batched forwards and backwards of gradient, integrated-gradients,
+  // smoothgrad, occlusion and the perturbation methods, and LRP's backward
+  // mode) run there (wordlight/device_tape.h); layer and neuron relevance
+  // and Integrated Hessians' tangents run on the CPU from the device's
+  // values. A device error (none there, out of device memory, a failing
+  // call) is an Error naming the device; only auto then runs on the CPU.
+  std::string device = "cpu";
 };
 
 // Explains a sequence classifier's prediction on `text`. Throws Error for a

@@ -177,6 +177,7 @@ ExplainRequest explain_request(const EvalOptions& o, const std::string& method, 
   if (it != o.method_options.end()) req.options = it->second;
   req.target = target;
   req.max_length = o.max_length;
+  req.device = o.device;
   req.masked_lm = o.masked_lm;
   req.masked_lm_tokenizer = o.masked_lm_tokenizer;
   return req;

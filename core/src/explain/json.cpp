@@ -105,6 +105,7 @@ std::string explanation_to_json(const Explanation& e, int indent) {
   j["seconds"] = e.seconds;
   j["truncated"] = e.truncated;
   if (e.truncated) j["notice"] = e.notice;
+  if (e.device != "cpu") j["device"] = e.device;
   const Unread& u = e.unread;
   j["unread"] = {{"words", u.words},
                  {"unknown_words", u.unknown_words},
