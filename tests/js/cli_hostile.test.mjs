@@ -10,24 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { NATIVE_CLI } from './wasm_util.mjs';
+import { NATIVE_CLI, TINY_CNN_CONFIG, TINY_WORD_VOCAB } from './wasm_util.mjs';
 
 const CLI = process.env.WORDLIGHT_CLI || NATIVE_CLI;
 const ESC = '\x1b';
 
 const CONFIG = {
-  model_type: 'wordlight-cnn',
-  vocab_size: 12,
-  embedding_dim: 4,
-  num_filters: 3,
-  kernel_size: [2],
-  num_labels: 2,
-  max_length: 16,
+  ...TINY_CNN_CONFIG,
   // A label that would retitle the terminal, clear it and ring the bell.
   id2label: { 0: `neg${ESC}]0;pwned\x07${ESC}[2J${ESC}[H`, 1: 'pos' },
   label2id: { pos: 1 },
 };
-const VOCAB = '<pad>\n<unk>\nthe\nfilm\nis\ngood\nbad\nnot\na\nvery\n,\n!\n';
+const VOCAB = TINY_WORD_VOCAB;
 const SHAPES = [
   ['embeddings.weight', [12, 4]],
   ['convs.0.weight', [3, 2, 4]],

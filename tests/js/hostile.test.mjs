@@ -11,23 +11,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import * as wordlight from '../../wasm/wordlight.mjs';
+import { TINY_CNN_CONFIG, TINY_WORD_VOCAB } from './wasm_util.mjs';
 
 const ST = { threads: 1 };
 // Failed loads of each kind in the heap test (the 200): a leak of a
 // few hundred bytes per load would show, and they take well under a second.
 const ATTEMPTS = 200;
 
-const CONFIG = {
-  model_type: 'wordlight-cnn',
-  vocab_size: 12,
-  embedding_dim: 4,
-  num_filters: 3,
-  kernel_size: [2],
-  num_labels: 2,
-  max_length: 16,
-  id2label: { 0: 'neg', 1: 'pos' },
-};
-const VOCAB = '<pad>\n<unk>\nthe\nfilm\nis\ngood\nbad\nnot\na\nvery\n,\n!\n';
+const CONFIG = TINY_CNN_CONFIG;
+const VOCAB = TINY_WORD_VOCAB;
 const SHAPES = {
   'embeddings.weight': [12, 4],
   'convs.0.weight': [3, 2, 4],

@@ -9,6 +9,20 @@ export const MODELS = path.join(ROOT, 'models');
 export const GOLDEN = path.join(ROOT, 'tests/golden');
 export const NATIVE_CLI = path.join(ROOT, 'build/native/wordlight');
 
+// A tiny CNN's config.json (as an object) and its word-level vocab.txt, for
+// the suites that write a model by hand (the hostile-input ones).
+export const TINY_CNN_CONFIG = {
+  model_type: 'wordlight-cnn',
+  vocab_size: 12,
+  embedding_dim: 4,
+  num_filters: 3,
+  kernel_size: [2],
+  num_labels: 2,
+  max_length: 16,
+  id2label: { 0: 'neg', 1: 'pos' },
+};
+export const TINY_WORD_VOCAB = '<pad>\n<unk>\nthe\nfilm\nis\ngood\nbad\nnot\na\nvery\n,\n!\n';
+
 // The shipped models: every directory of models/ with a config.json (a
 // model that ships later is picked up without editing the tests).
 function modelDirs() {
