@@ -139,21 +139,21 @@ def main():
     out.append("namespace wordlight {\nnamespace unicode {\n")
     out.append("const char* const kUnicodeVersion = \"%s\";\n" % ud.unidata_version)
     out.append("// (first code point << 8) | class; a run lasts until the next entry.")
-    out.append("const uint32_t kCategoryRanges[] = {")
-    out.append(rows(["0x%x," % ((cp << 8) | k) for cp, k in cats], 8))
-    out.append("};\nconst size_t kCategoryRangesSize = %d;\n" % len(cats))
-    out.append("const LowerRun kLowerRuns[] = {")
-    out.append(rows(["{0x%x, 0x%x, %d, %d}," % tuple(r) for r in lruns], 4))
-    out.append("};\nconst size_t kLowerRunsSize = %d;\n" % len(lruns))
-    out.append("const MultiMap kLowerMulti[] = {")
-    out.append(rows(["{0x%x, %d, {%s}}," % (cp, len(m), ", ".join("0x%x" % c for c in m)) for cp, m in lmulti], 2))
-    out.append("};\nconst size_t kLowerMultiSize = %d;\n" % len(lmulti))
-    out.append("const StripRun kStripRuns[] = {")
-    out.append(rows(["{0x%x, 0x%x, 0x%x}," % tuple(r) for r in sruns], 4))
-    out.append("};\nconst size_t kStripRunsSize = %d;\n" % len(sruns))
-    out.append("const MultiMap kStripMulti[] = {")
-    out.append(rows(["{0x%x, %d, {%s}}," % (cp, len(m), ", ".join("0x%x" % c for c in m)) for cp, m in smulti], 2))
-    out.append("};\nconst size_t kStripMultiSize = %d;\n" % len(smulti))
+
+    def table(ctype, name, items, per_row):
+        """A C array `name` of the formatted `items` and its size."""
+        out.append("const %s %s[] = {" % (ctype, name))
+        out.append(rows(items, per_row))
+        out.append("};\nconst size_t %sSize = %d;\n" % (name, len(items)))
+
+    def multi(pairs):
+        return ["{0x%x, %d, {%s}}," % (cp, len(m), ", ".join("0x%x" % c for c in m)) for cp, m in pairs]
+
+    table("uint32_t", "kCategoryRanges", ["0x%x," % ((cp << 8) | k) for cp, k in cats], 8)
+    table("LowerRun", "kLowerRuns", ["{0x%x, 0x%x, %d, %d}," % tuple(r) for r in lruns], 4)
+    table("MultiMap", "kLowerMulti", multi(lmulti), 2)
+    table("StripRun", "kStripRuns", ["{0x%x, 0x%x, 0x%x}," % tuple(r) for r in sruns], 4)
+    table("MultiMap", "kStripMulti", multi(smulti), 2)
     out.append("}  // namespace unicode\n}  // namespace wordlight")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "unicode_data.cpp")
     with open(path, "w") as f:
