@@ -5,6 +5,13 @@
 # PyTorch (IG and forward), 1 and 2 threads, then one table
 # (bench/report.mjs). See bench/README.md.
 #
+# The vulkan column (issue 23): ig and lrp through `explain --device vulkan`
+# (explain_bench --device vulkan, impl ours-vulkan, 1 CPU thread) when the
+# best Vulkan device is a GPU, or when VULKAN=1 (lavapipe, the CPU
+# implementation, is about a hundred times slower than the CPU path: only
+# correctness is measured there, so it is left out by default); VULKAN=0
+# leaves it out.
+#
 # The three run in ROUNDS rounds (default 2) of REPEATS repetitions each
 # (default 3), native -> wasm -> torch in every round, so that a stretch of
 # load from other work on the machine falls on all of them; the summary
@@ -43,6 +50,12 @@ if [ -z "${MODEL:-}" ] && [ ! -f "$model/model.safetensors" ]; then
 fi
 log "explain: timing $what"
 
+vulkan=${VULKAN:-}
+if [ -z "$vulkan" ]; then
+  vulkan=0
+  $CLI devices 2>/dev/null | awk '/^vulkan:/ && $2 != "cpu" {f = 1} END {exit !f}' && vulkan=1
+fi
+
 OUT=build/bench/explain.jsonl
 INPUTS=build/bench/explain-inputs.json
 mkdir -p build/bench
@@ -50,6 +63,10 @@ rm -f "$OUT"
 for round in $(seq "${ROUNDS:-2}"); do
   log "explain, round $round: native"
   $NATIVE --model "$model" --threads 1,2 --repeats "${REPEATS:-3}" --out "$OUT" --inputs-out "$INPUTS"
+  if [ "$vulkan" = 1 ]; then
+    log "explain, round $round: native, --device vulkan"
+    $NATIVE --model "$model" --threads 1 --repeats "${REPEATS:-3}" --out "$OUT" --device vulkan
+  fi
   log "explain, round $round: wasm under node (pthreads build)"
   node --no-experimental-fetch $WASM --model "$model" --threads 1,2 --repeats "${REPEATS:-3}" --out "$OUT"
   log "explain, round $round: PyTorch (/usr/bin/python3)"

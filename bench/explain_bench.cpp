@@ -30,7 +30,10 @@
 // same again, so IG counts (1 + 2 + 2 * 50) forwards.
 //
 // Usage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] [--repeats N]
-//                      [--tokens 32,64] [--inputs-out FILE.json]
+//                      [--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N]
+//   --device      runs ig and lrp there (ExplainRequest::device; impl "ours-vulkan",
+//                 the threads are the CPU's, which tokenizes and merges); forward
+//                 (a CPU graph) is not timed then
 //   --out         appends one JSON object per measurement
 //   --inputs-out  writes the texts and their token ids (for bench/torch_ig.py)
 #include <algorithm>
@@ -68,12 +71,13 @@ struct Options {
   std::vector<int> threads{1, 2};
   std::vector<int> tokens{32, 64};
   int repeats = 5;
+  std::string device = "cpu";
 };
 
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(stderr,
                "explain_bench: %s\nusage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] "
-               "[--repeats N] [--tokens 32,64] [--inputs-out FILE.json]\n",
+               "[--repeats N] [--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N]\n",
                msg.c_str());
   std::exit(2);
 }
@@ -106,6 +110,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--threads") o.threads = parse_ints(value(), "threads");
     else if (a == "--tokens") o.tokens = parse_ints(value(), "tokens");
     else if (a == "--repeats") o.repeats = parse_ints(value(), "repeats").at(0);
+    else if (a == "--device") o.device = value();
     else if (a == "--help" || a == "-h") usage("help");
     else usage("unknown argument '" + a + "'");
   }
@@ -199,6 +204,8 @@ int main(int argc, char** argv) {
     const Model& model = *lm.model;
     const Tokenizer& tok = *lm.tokenizer;
     const ModelConfig& cfg = model.config();
+    const bool on_device = o.device != "cpu";
+    const std::string impl = on_device ? "ours-vulkan" : kImpl;
     if (!cfg.is_transformer()) throw Error("explain_bench: " + o.model + " is not a transformer");
     const MethodInfo& ig_info = method_info("integrated-gradients");
     std::string default_batch = "?";
@@ -252,8 +259,14 @@ int main(int argc, char** argv) {
           return [&, batch]() {
             ExplainRequest r;
             r.method = "integrated-gradients";
-            r.options = {{"steps", std::to_string(kSteps)}, {"batch-size", std::to_string(batch)}};
+            // adaptive=false: exactly kSteps points (the adaptive default would go on to 2 kSteps
+            // when the gap is over its tolerance); baseline=zero (transformers default to unk):
+            // the computation torch_ig.py times.
+            r.options = {{"steps", std::to_string(kSteps)}, {"batch-size", std::to_string(batch)},
+                         {"adaptive", "false"}, {"baseline", "zero"}};
+            r.device = o.device;
             const Explanation e = explain(model, tok, text, r);
+            if (on_device && e.device.rfind("vulkan", 0) != 0) throw Error("explain_bench: ran on " + e.device);
             char buf[160];
             std::snprintf(buf, sizeof buf, "\"completeness_gap\":%.3g,\"logit\":%.6g,\"evaluations\":%lld",
                           e.checks.at(0).value, e.prediction.explained_value,
@@ -265,6 +278,7 @@ int main(int argc, char** argv) {
         if (default_batch != std::to_string(kSteps))
           ms.emplace_back("ig-default", ig_call(std::atoi(default_batch.c_str())), false, (3 + 2.0 * kSteps) * fwd);
         const std::vector<int32_t>& seq = ids[c];
+        if (!on_device)
         ms.emplace_back("forward",
                       [&]() {
                         TokenBatch b;
@@ -286,6 +300,7 @@ int main(int argc, char** argv) {
                       [&]() {
                         ExplainRequest r;
                         r.method = "lrp";
+                        r.device = o.device;
                         const Explanation e = explain(model, tok, text, r);
                         char buf[96];
                         std::snprintf(buf, sizeof buf, "\"conservation_gap\":%.3g", e.checks.at(0).value);
@@ -316,7 +331,7 @@ int main(int argc, char** argv) {
                          "\"metric\":\"seconds\",\"value\":%.6g,\"unit\":\"s\",\"gflop\":%.4g,\"gflops\":%.4g,"
                          "\"steps\":%d,\"batch_size\":%s,\"repeats\":%d,\"calls_per_repeat\":%ld,"
                          "\"min_seconds\":%.6g,\"model\":\"%s\",\"fast_path\":\"%s\"%s%s}\n",
-                         kPlatform, kImpl, threads, m.name.c_str(), T, m.name.c_str(), T, s, s, m.flops / 1e9,
+                         on_device ? "vulkan" : kPlatform, impl.c_str(), threads, m.name.c_str(), T, m.name.c_str(), T, s, s, m.flops / 1e9,
                          gflops, kSteps,
                          m.name == "ig" ? std::to_string(kSteps).c_str()
                                         : (m.name == "ig-default" ? default_batch.c_str() : "null"),

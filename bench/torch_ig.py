@@ -5,6 +5,10 @@ thread counts, written as a user would in a few lines of eager PyTorch.
 
   /usr/bin/python3 bench/torch_ig.py --model DIR --inputs FILE.json \
       [--threads 1,2] [--repeats N] [--out FILE.jsonl] [--cli build/native/wordlight]
+      [--device cpu|cuda]
+
+--device cuda (issue 23's GPU comparison): the same computation in fp32 on
+the GPU (impl torch-cuda; each timed call ends with torch.cuda.synchronize).
 
 --inputs is what `explain_bench --inputs-out` wrote (texts and their token
 ids). Before timing, the script checks that it computes what we compute:
@@ -72,7 +76,7 @@ STEPS = 50
 class Bert:
     """BertForSequenceClassification's forward on word embeddings (B, T, C)."""
 
-    def __init__(self, d):
+    def __init__(self, d, device="cpu"):
         with open(os.path.join(d, "config.json")) as f:
             c = json.load(f)
         if c.get("model_type") != "bert":
@@ -81,7 +85,7 @@ class Bert:
             raise SystemExit("torch_ig: only hidden_act gelu is written here")
         self.c = c
         self.heads, self.layers, self.eps = c["num_attention_heads"], c["num_hidden_layers"], c["layer_norm_eps"]
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"))
+        self.w = {k: v.to(device) for k, v in read_safetensors(os.path.join(d, "model.safetensors")).items()}
         for t in self.w.values():
             t.requires_grad_(False)
         self.word = self.w["bert.embeddings.word_embeddings.weight"]
@@ -116,7 +120,7 @@ class Bert:
 def integrated_gradients(model, ids, special, nodes, weights, batch=STEPS):
     """explain(integrated-gradients) on one text: ids (T) long, special (T) bool."""
     T = ids.shape[0]
-    one = torch.ones(1, T, dtype=torch.long)
+    one = torch.ones(1, T, dtype=torch.long, device=ids.device)
     with torch.no_grad():
         x = model.embed(ids[None])  # (1, T, C)
         target = int(model.forward(x, one)[0].argmax())
@@ -135,7 +139,7 @@ def integrated_gradients(model, ids, special, nodes, weights, batch=STEPS):
 
 def plain_forward(model, ids):
     with torch.no_grad():
-        return model.forward(model.embed(ids[None]), torch.ones(1, ids.shape[0], dtype=torch.long))
+        return model.forward(model.embed(ids[None]), torch.ones(1, ids.shape[0], dtype=torch.long, device=ids.device))
 
 
 def loaded_blas():
@@ -182,6 +186,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default="")
     ap.add_argument("--cli", default="build/native/wordlight", help="our CLI, for the checks ('' skips them)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--blas", choices=["openmp", "default"], default="openmp",
                     help="openmp: OpenBLAS's OpenMP variant when installed (default); default: the system's libblas")
     o = ap.parse_args()
@@ -214,33 +219,39 @@ def main():
         print("torch_ig: WARNING: torch is not using OpenBLAS (install libopenblas0-openmp or libopenblas0-pthread);"
               " the reference BLAS makes this comparison meaningless", file=sys.stderr)
 
-    model = Bert(o.model)
+    dev = o.device
+    if dev == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("torch_ig: --device cuda, but torch sees no CUDA device")
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    impl = "torch-cuda" if dev == "cuda" else "torch"
+    model = Bert(o.model, dev)
     with open(o.inputs) as f:
         inputs = json.load(f)
     z, wq = np.polynomial.legendre.leggauss(STEPS)  # gauss-legendre, the default rule
-    nodes = torch.tensor((z + 1) / 2, dtype=torch.float32)
-    weights = torch.tensor(wq / 2, dtype=torch.float32)
+    nodes = torch.tensor((z + 1) / 2, dtype=torch.float32, device=dev)
+    weights = torch.tensor(wq / 2, dtype=torch.float32, device=dev)
     cases = []
     for inp in inputs:
-        ids = torch.tensor(inp["ids"], dtype=torch.long)
-        special = torch.zeros(len(inp["ids"]), dtype=torch.float32)
+        ids = torch.tensor(inp["ids"], dtype=torch.long, device=dev)
+        special = torch.zeros(len(inp["ids"]), dtype=torch.float32, device=dev)
         if o.cli:
             d = cli_explain(o.cli, o.model, inp["text"], "gradient")
             cli_ids = [t["id"] for t in d["tokens"]]
             if cli_ids != inp["ids"]:
                 raise SystemExit(f"torch_ig: the CLI's token ids differ from the bench's for the {inp['tokens']}-token text")
-            special = torch.tensor([1.0 if t["special"] else 0.0 for t in d["tokens"]])
+            special = torch.tensor([1.0 if t["special"] else 0.0 for t in d["tokens"]], device=dev)
             ours = np.array(d["prediction"]["logits"])
-            theirs = plain_forward(model, ids)[0].double().numpy()
+            theirs = plain_forward(model, ids)[0].double().cpu().numpy()
             diff = np.abs(ours - theirs).max()
             print(f"check {inp['tokens']} tokens: logits ours {np.round(ours, 6).tolist()} torch "
                   f"{np.round(theirs, 6).tolist()}, max diff {diff:.2e}")
             if diff > 1e-4:
                 raise SystemExit("torch_ig: logits differ by more than 1e-4: not the same model")
-            ig = cli_explain(o.cli, o.model, inp["text"], "integrated-gradients", f"steps={STEPS},batch-size={STEPS}")
+            ig = cli_explain(o.cli, o.model, inp["text"], "integrated-gradients",
+                             f"steps={STEPS},batch-size={STEPS},adaptive=false,baseline=zero")
             ours_ig = np.array([t["score"] for t in ig["tokens"]])
             attr, _, _ = integrated_gradients(model, ids, special, nodes, weights)
-            attr = attr.double().numpy()
+            attr = attr.double().cpu().numpy()
             diff = np.abs(ours_ig - attr).max()
             tol = 1e-4 * np.abs(ours_ig).max() + 1e-6
             print(f"check {inp['tokens']} tokens: IG token scores max diff {diff:.2e} (tolerance {tol:.1e})")
@@ -267,6 +278,7 @@ def main():
             for name, fn, _, _ in ms:  # warm-up; forward runs several calls per repetition
                 t0 = time.perf_counter()
                 fn()
+                sync()
                 s = time.perf_counter() - t0
                 calls[name] = 1 if name == "ig" else max(1, min(1000, int(0.05 / max(s, 1e-6))))
             for _ in range(o.repeats):
@@ -274,13 +286,14 @@ def main():
                     t0 = time.perf_counter()
                     for _ in range(calls[name]):
                         fn()
+                    sync()
                     times[name].append((time.perf_counter() - t0) / calls[name])
             for name, _, _, flops in ms:
                 s = float(np.median(times[name]))
                 print(f"{name:<10} {T:>7} {n:>7} {s:>12.5f} {flops / s / 1e9:>10.2f}")
                 if out:
                     out.write(json.dumps({
-                        "bench": "explain", "platform": "native", "impl": "torch", "threads": n,
+                        "bench": "explain", "platform": "native", "impl": impl, "threads": n,
                         "case": f"{name} t{T}", "measure": name, "tokens": T, "seconds": s, "metric": "seconds",
                         "value": s, "unit": "s", "gflop": flops / 1e9, "gflops": flops / s / 1e9, "steps": STEPS,
                         "batch_size": STEPS if name == "ig" else None, "repeats": o.repeats,
