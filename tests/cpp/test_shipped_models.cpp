@@ -1,8 +1,9 @@
 // The explanation axioms on the models we ship (models/*), not only on tiny
 // random ones: Integrated Gradients' completeness gap is below 1% of
 // |f(x) - f(baseline)| at 64 steps for a set of sentences, every registered
-// method runs on every shipped classifier and gives finite scores for every
-// word, and LRP on the BiLSTM with bias factor 1 conserves the logit.
+// method runs on every shipped classifier (the GPT-2 one, gpt2-sst2, too)
+// and gives finite scores for every word, and LRP on the BiLSTM with bias
+// factor 1 conserves the logit.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -41,7 +42,7 @@ bool exists(const std::string& p) {
 // The shipped classifiers that are present in this checkout.
 std::vector<std::string> shipped() {
   std::vector<std::string> out;
-  for (const char* name : {"20news-cnn", "sst2-bilstm", "sst2-bert"}) {
+  for (const char* name : {"20news-cnn", "sst2-bilstm", "sst2-bert", "gpt2-sst2"}) {
     const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/models/" + name;
     if (exists(dir + "/config.json")) out.push_back(dir);
   }
