@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io_util.h"
+#include "json_kind.h"
 #include "wordlight/error.h"
 #include "wordlight/json_limits.h"
 
@@ -37,16 +38,7 @@ std::string supported_list() {
   return s;
 }
 
-const char* json_kind(const Json& j) {
-  if (j.is_null()) return "null";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_float()) return "a non-integer number";
-  if (j.is_number()) return "an integer";
-  if (j.is_string()) return "a string";
-  if (j.is_array()) return "an array";
-  if (j.is_object()) return "an object";
-  return "an unsupported JSON value";
-}
+const char* json_kind(const Json& j) { return io::json_kind(j, io::JsonNumbers::integer); }
 
 // Typed access to the top-level keys, with messages naming the file and key.
 // A key set to null counts as absent (Hugging Face writes e.g.

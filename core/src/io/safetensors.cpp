@@ -7,6 +7,7 @@
 #include <set>
 
 #include "io_util.h"
+#include "json_kind.h"
 #include "wordlight/error.h"
 #include "wordlight/json_limits.h"
 
@@ -58,17 +59,7 @@ std::string brief(const Json& j) {
   return s;
 }
 
-const char* json_kind(const Json& j) {
-  if (j.is_null()) return "null";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number_float()) return "a non-integer number";
-  if (j.is_number_unsigned()) return "an unsigned integer";
-  if (j.is_number_integer()) return "a negative integer";
-  if (j.is_string()) return "a string";
-  if (j.is_array()) return "an array";
-  if (j.is_object()) return "an object";
-  return "an unsupported JSON value";
-}
+const char* json_kind(const Json& j) { return io::json_kind(j, io::JsonNumbers::sign); }
 
 uint64_t read_u64_le(const uint8_t* p) {
   uint64_t v = 0;
@@ -223,6 +214,18 @@ void check_finite(const std::string& src, const SafetensorsEntry& e, const std::
               "); a model's weights must be finite numbers");
 }
 
+// A float's bits and back (std::bit_cast before C++20).
+float float_from_bits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+uint32_t bits_of_float(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return x;
+}
+
 }  // namespace
 
 const char* dtype_name(DType d) { return info(d).name; }
@@ -253,14 +256,11 @@ float f16_to_f32(uint16_t h) {
   } else {
     bits = sign | (exp + 112) << 23 | mant << 13;
   }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return float_from_bits(bits);
 }
 
 uint16_t f32_to_f16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
+  const uint32_t x = bits_of_float(f);
   const uint16_t sign = uint16_t((x >> 16) & 0x8000);
   const uint32_t a = x & 0x7FFFFFFF;
   if (a > 0x7F800000) return sign | 0x7E00 | uint16_t((a >> 13) & 0x3FF);  // NaN stays a (quiet) NaN
@@ -284,16 +284,10 @@ uint16_t f32_to_f16(float f) {
   return sign | uint16_t(h);
 }
 
-float bf16_to_f32(uint16_t b) {
-  const uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+float bf16_to_f32(uint16_t b) { return float_from_bits(uint32_t(b) << 16); }
 
 uint16_t f32_to_bf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
+  uint32_t x = bits_of_float(f);
   if ((x & 0x7FFFFFFF) > 0x7F800000) return uint16_t((x >> 16) | 0x40);  // keep NaN a NaN
   x += 0x7FFF + ((x >> 16) & 1);
   return uint16_t(x >> 16);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io_util.h"
+#include "json_kind.h"
 #include "tokenizer_impl.h"
 #include "wordlight/error.h"
 #include "wordlight/text_lines.h"
@@ -16,15 +17,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-const char* json_kind(const Json& j) {
-  if (j.is_null()) return "null";
-  if (j.is_boolean()) return "a boolean";
-  if (j.is_number()) return "a number";
-  if (j.is_string()) return "a string";
-  if (j.is_array()) return "an array";
-  if (j.is_object()) return "an object";
-  return "an unsupported JSON value";
-}
+const char* json_kind(const Json& j) { return io::json_kind(j, io::JsonNumbers::any); }
 
 Json parse_json(const std::string& text, const std::string& src) {
   check_json_depth(text, src);
@@ -625,6 +618,21 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelFiles& files, const ModelCo
 
   std::unique_ptr<Tokenizer> t;
   const std::string family = family_name(config.family);
+  // vocab.json and merges.txt of the byte-level BPE families (GPT-2,
+  // RoBERTa), and the options tokenizer_config.json sets.
+  const std::string *bpe_vocab = nullptr, *bpe_merges = nullptr;
+  ByteLevelBpeOptions bpe_options;
+  auto read_bpe_files = [&]() {
+    bpe_vocab = get("vocab.json");
+    bpe_merges = get("merges.txt");
+    if (!bpe_vocab && !bpe_merges)
+      throw Error(dir_name + ": no tokenizer found for this " + family +
+                  " model: looked for tokenizer.json, and vocab.json with merges.txt");
+    if (!bpe_vocab) throw Error(dir_name + ": merges.txt is there but vocab.json is missing");
+    if (!bpe_merges) throw Error(dir_name + ": vocab.json is there but merges.txt is missing");
+    bpe_options.add_prefix_space = cfg.boolean("add_prefix_space", false);
+    bpe_options.trim_offsets = cfg.boolean("trim_offsets", true);
+  };
   if (config.is_transformer() && get("tokenizer.json")) {
     t = make_tokenizer_from_json(*get("tokenizer.json"), path("tokenizer.json"));
   } else if (config.family == ModelFamily::Bert || config.family == ModelFamily::DistilBert) {
@@ -647,36 +655,18 @@ std::unique_ptr<Tokenizer> load_tokenizer(const ModelFiles& files, const ModelCo
     // (add_bos_token false), no unknown token (every byte is a symbol) and
     // no pad token unless tokenizer_config.json / special_tokens_map.json
     // names one; <|endoftext|> typed in the text is that token.
-    const std::string* vocab = get("vocab.json");
-    const std::string* merges = get("merges.txt");
-    if (!vocab && !merges)
-      throw Error(dir_name + ": no tokenizer found for this gpt2 model: looked for tokenizer.json, and vocab.json "
-                  "with merges.txt");
-    if (!vocab) throw Error(dir_name + ": merges.txt is there but vocab.json is missing");
-    if (!merges) throw Error(dir_name + ": vocab.json is there but merges.txt is missing");
-    ByteLevelBpeOptions o;
-    o.add_prefix_space = cfg.boolean("add_prefix_space", false);
-    o.trim_offsets = cfg.boolean("trim_offsets", true);
+    read_bpe_files();
     VocabRouteSettings read{"", "", "", "", ""};
     read_special_names(tc, path("tokenizer_config.json"), sm, path("special_tokens_map.json"), read);
     VocabRouteSettings names{"", "", read.pad, "", ""};
     if (cfg.boolean("add_bos_token", false)) names.cls = read.cls.empty() ? "<|endoftext|>" : read.cls;
-    t = build_bpe(*vocab, *merges, o, path("vocab.json"), path("merges.txt"), names,
+    t = build_bpe(*bpe_vocab, *bpe_merges, bpe_options, path("vocab.json"), path("merges.txt"), names,
                   {"<|endoftext|>", read.cls, read.sep});
   } else if (config.family == ModelFamily::Roberta) {
-    const std::string* vocab = get("vocab.json");
-    const std::string* merges = get("merges.txt");
-    if (!vocab && !merges)
-      throw Error(dir_name + ": no tokenizer found for this roberta model: looked for tokenizer.json, and vocab.json "
-                  "with merges.txt");
-    if (!vocab) throw Error(dir_name + ": merges.txt is there but vocab.json is missing");
-    if (!merges) throw Error(dir_name + ": vocab.json is there but merges.txt is missing");
-    ByteLevelBpeOptions o;
-    o.add_prefix_space = cfg.boolean("add_prefix_space", false);
-    o.trim_offsets = cfg.boolean("trim_offsets", true);
+    read_bpe_files();
     VocabRouteSettings names = kRobertaNames;
     read_special_names(tc, path("tokenizer_config.json"), sm, path("special_tokens_map.json"), names);
-    t = build_bpe(*vocab, *merges, o, path("vocab.json"), path("merges.txt"), names);
+    t = build_bpe(*bpe_vocab, *bpe_merges, bpe_options, path("vocab.json"), path("merges.txt"), names);
   } else {
     const std::string* vocab = get("vocab.txt");
     if (!vocab)
