@@ -22,40 +22,32 @@ struct Block {
 
 // Tensor names per family. `p` is the encoder prefix ("bert.", "roberta.",
 // "distilbert." or "" for a checkpoint saved from the bare encoder).
-struct Names {
+// The names inside one block: a table with a row per family.
+struct BlockNames {
+  const char* layers;  // after the encoder prefix; then the block's index
+  const char *q, *k, *v, *out, *ln_attn, *ffn1, *ffn2, *ln_out;
+};
+const BlockNames kDistilBertBlock = {"transformer.layer.", "attention.q_lin.",   "attention.k_lin.",
+                                     "attention.v_lin.",   "attention.out_lin.", "sa_layer_norm.",
+                                     "ffn.lin1.",          "ffn.lin2.",          "output_layer_norm."};
+const BlockNames kBertBlock = {"encoder.layer.",         "attention.self.query.",       "attention.self.key.",
+                               "attention.self.value.",  "attention.output.dense.",     "attention.output.LayerNorm.",
+                               "intermediate.dense.",    "output.dense.",               "output.LayerNorm."};
+
+struct Names : BlockNames {
   std::string word, pos, type, emb_ln;
-  std::string layer(int i) const { return layer_prefix + std::to_string(i) + "."; }
   std::string layer_prefix;
-  std::string q, k, v, out, ln_attn, ffn1, ffn2, ln_out;
+  std::string layer(int i) const { return layer_prefix + std::to_string(i) + "."; }
 };
 
 Names names_for(ModelFamily f, const std::string& p) {
   Names n;
+  static_cast<BlockNames&>(n) = f == ModelFamily::DistilBert ? kDistilBertBlock : kBertBlock;
   n.word = p + "embeddings.word_embeddings.weight";
   n.pos = p + "embeddings.position_embeddings.weight";
   n.type = p + "embeddings.token_type_embeddings.weight";
   n.emb_ln = p + "embeddings.LayerNorm.";
-  if (f == ModelFamily::DistilBert) {
-    n.layer_prefix = p + "transformer.layer.";
-    n.q = "attention.q_lin.";
-    n.k = "attention.k_lin.";
-    n.v = "attention.v_lin.";
-    n.out = "attention.out_lin.";
-    n.ln_attn = "sa_layer_norm.";
-    n.ffn1 = "ffn.lin1.";
-    n.ffn2 = "ffn.lin2.";
-    n.ln_out = "output_layer_norm.";
-  } else {
-    n.layer_prefix = p + "encoder.layer.";
-    n.q = "attention.self.query.";
-    n.k = "attention.self.key.";
-    n.v = "attention.self.value.";
-    n.out = "attention.output.dense.";
-    n.ln_attn = "attention.output.LayerNorm.";
-    n.ffn1 = "intermediate.dense.";
-    n.ffn2 = "output.dense.";
-    n.ln_out = "output.LayerNorm.";
-  }
+  n.layer_prefix = p + n.layers;
   return n;
 }
 

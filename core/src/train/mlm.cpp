@@ -31,6 +31,19 @@ struct SplitMix64 {
   size_t below(size_t n) { return static_cast<size_t>(next() % n); }
 };
 
+// The documents' segments in order, one list; *empty (when given): how many
+// documents gave none.
+Segments join_documents(std::vector<Segments>& per_doc, size_t* empty) {
+  Segments out;
+  size_t n_empty = 0;
+  for (Segments& s : per_doc) {
+    n_empty += s.empty();
+    for (std::vector<int32_t>& seg : s) out.push_back(std::move(seg));
+  }
+  if (empty) *empty = n_empty;
+  return out;
+}
+
 // A seed derived from two values (epoch, segment index, ...).
 uint64_t mix_seed(uint64_t a, uint64_t b) {
   SplitMix64 r{a ^ (b * 0xd1b54a32d192ed03ull)};
@@ -77,14 +90,7 @@ Segments segment_documents(const Tokenizer& tok, const std::vector<std::string>&
       }
     }
   });
-  Segments out;
-  size_t n_empty = 0;
-  for (Segments& s : per_doc) {
-    n_empty += s.empty();
-    for (std::vector<int32_t>& seg : s) out.push_back(std::move(seg));
-  }
-  if (empty) *empty = n_empty;
-  return out;
+  return join_documents(per_doc, empty);
 }
 
 // ------------------------------------------------------------------ masking
@@ -144,35 +150,52 @@ void TokenMasker::mask(std::vector<int32_t>& ids, uint64_t seed, std::vector<int
   }
 }
 
-MaskedLMBatch make_masked_batch(const Segments& segments, const std::vector<size_t>& members, const TokenMasker& masker,
-                                uint64_t seed, int32_t pad_id) {
-  if (members.empty()) throw Error("masked-LM batch: no segment");
+namespace {
+
+// The batch of the segments `members`, right-padded with pad_id to the
+// longest, shared by the masked and the causal LM: row(r, offset, mb) gives
+// the ids of row r (which starts at `offset` of the flat batch) and appends
+// its positions and targets to mb. `what` names the batch in errors.
+template <class Row>
+MaskedLMBatch padded_lm_batch(const Segments& segments, const std::vector<size_t>& members, int32_t pad_id,
+                              const std::string& what, Row row) {
+  if (members.empty()) throw Error(what + ": no segment");
   MaskedLMBatch mb;
   TokenBatch& b = mb.batch;
   b.B = static_cast<int>(members.size());
   size_t longest = 0;
   for (size_t i : members) {
     if (i >= segments.size())
-      throw Error("masked-LM batch: segment " + std::to_string(i) + " of " + std::to_string(segments.size()));
+      throw Error(what + ": segment " + std::to_string(i) + " of " + std::to_string(segments.size()));
     longest = std::max(longest, segments[i].size());
   }
-  if (longest == 0) throw Error("masked-LM batch: every segment is empty");
+  if (longest == 0) throw Error(what + ": every segment is empty");
   b.T = static_cast<int>(longest);
   b.ids.assign(members.size() * longest, pad_id);
   b.mask.assign(b.ids.size(), 0);
-  std::vector<int32_t> ids, pos;
   for (size_t r = 0; r < members.size(); ++r) {
-    ids = segments[members[r]];
-    pos.clear();
-    masker.mask(ids, mix_seed(seed, members[r]), &pos, &mb.targets);
-    const size_t row = r * longest;
-    std::copy(ids.begin(), ids.end(), b.ids.begin() + static_cast<std::ptrdiff_t>(row));
-    std::fill(b.mask.begin() + static_cast<std::ptrdiff_t>(row),
-              b.mask.begin() + static_cast<std::ptrdiff_t>(row + ids.size()), uint8_t{1});
-    for (int32_t p : pos) mb.positions.push_back(static_cast<int32_t>(row) + p);
+    const size_t offset = r * longest;
+    const std::vector<int32_t> ids = row(r, offset, mb);
+    std::copy(ids.begin(), ids.end(), b.ids.begin() + static_cast<std::ptrdiff_t>(offset));
+    std::fill(b.mask.begin() + static_cast<std::ptrdiff_t>(offset),
+              b.mask.begin() + static_cast<std::ptrdiff_t>(offset + ids.size()), uint8_t{1});
     mb.tokens += static_cast<int64_t>(ids.size());
   }
   return mb;
+}
+
+}  // namespace
+
+MaskedLMBatch make_masked_batch(const Segments& segments, const std::vector<size_t>& members, const TokenMasker& masker,
+                                uint64_t seed, int32_t pad_id) {
+  std::vector<int32_t> pos;
+  return padded_lm_batch(segments, members, pad_id, "masked-LM batch", [&](size_t r, size_t offset, MaskedLMBatch& mb) {
+    std::vector<int32_t> ids = segments[members[r]];
+    pos.clear();
+    masker.mask(ids, mix_seed(seed, members[r]), &pos, &mb.targets);
+    for (int32_t p : pos) mb.positions.push_back(static_cast<int32_t>(offset) + p);
+    return ids;
+  });
 }
 
 Segments segment_causal_documents(const Tokenizer& tok, const std::vector<std::string>& texts, int max_length,
@@ -202,45 +225,19 @@ Segments segment_causal_documents(const Tokenizer& tok, const std::vector<std::s
       }
     }
   });
-  Segments out;
-  size_t n_empty = 0;
-  for (Segments& s : per_doc) {
-    n_empty += s.empty();
-    for (std::vector<int32_t>& seg : s) out.push_back(std::move(seg));
-  }
-  if (empty) *empty = n_empty;
-  return out;
+  return join_documents(per_doc, empty);
 }
 
 MaskedLMBatch make_causal_batch(const Segments& segments, const std::vector<size_t>& members, int32_t pad_id) {
-  if (members.empty()) throw Error("causal-LM batch: no segment");
-  MaskedLMBatch mb;
-  TokenBatch& b = mb.batch;
-  b.B = static_cast<int>(members.size());
-  size_t longest = 0;
-  for (size_t i : members) {
-    if (i >= segments.size())
-      throw Error("causal-LM batch: segment " + std::to_string(i) + " of " + std::to_string(segments.size()));
-    longest = std::max(longest, segments[i].size());
-  }
-  if (longest == 0) throw Error("causal-LM batch: every segment is empty");
-  b.T = static_cast<int>(longest);
-  b.ids.assign(members.size() * longest, pad_id);
-  b.mask.assign(b.ids.size(), 0);
-  for (size_t r = 0; r < members.size(); ++r) {
+  return padded_lm_batch(segments, members, pad_id, "causal-LM batch", [&](size_t r, size_t offset, MaskedLMBatch& mb) {
     const std::vector<int32_t>& ids = segments[members[r]];
-    const size_t row = r * longest;
-    std::copy(ids.begin(), ids.end(), b.ids.begin() + static_cast<std::ptrdiff_t>(row));
-    std::fill(b.mask.begin() + static_cast<std::ptrdiff_t>(row),
-              b.mask.begin() + static_cast<std::ptrdiff_t>(row + ids.size()), uint8_t{1});
     // Position t predicts the token at t + 1.
     for (size_t t = 0; t + 1 < ids.size(); ++t) {
-      mb.positions.push_back(static_cast<int32_t>(row + t));
+      mb.positions.push_back(static_cast<int32_t>(offset + t));
       mb.targets.push_back(ids[t + 1]);
     }
-    mb.tokens += static_cast<int64_t>(ids.size());
-  }
-  return mb;
+    return ids;
+  });
 }
 
 std::vector<std::vector<size_t>> length_bucketed_batches(const Segments& segments, int batch_size, uint64_t seed) {
