@@ -40,23 +40,18 @@ The C++ test only reads the JSON; this script is not needed to run it.
 import json
 import math
 import os
-import sys
-
 import re
+import sys
 
 import torch
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from golden_common import bytes_to_unicode, read_safetensors  # noqa: E402
-from make_lxt_golden import divide_gradient, identity_rule  # noqa: E402  (LXT's rules, written once)
+# LXT's rules and the golden's folder, written once (make_lxt_golden.py sets float64 too).
+from make_lxt_golden import OUT, ROOT, divide_gradient, identity_rule  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 MODEL = os.path.join(ROOT, "models", "gpt2-small")
-OUT = os.path.join(HERE, "lxt")
 PROMPTS = ["This movie was", "I loved this film because the acting"]
 NEW = 5
 # GPT-2's pattern with \p{L} as [^\W\d_] and \p{N} as \d (Debian's python3 has
