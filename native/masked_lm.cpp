@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "wordlight/model_files.h"
+
 namespace wordlight::cli {
 
 namespace {
@@ -35,10 +37,11 @@ MaskedLm load_masked_lm(const Args& a, const std::string& classifier_dir, bool n
   } else {
     return m;
   }
-  m.model = load_model_dir(m.dir);
-  if (m.model->config().head != ModelHead::MaskedLM)
-    throw Error("--mlm " + m.dir + ": " + m.model->config().architecture + " is not a masked language model");
-  m.tokenizer = load_tokenizer_dir(m.dir, m.model->config());
+  LoadedModel loaded = load_model_directory(m.dir);
+  if (loaded.model->config().head != ModelHead::MaskedLM)
+    throw Error("--mlm " + m.dir + ": " + loaded.model->config().architecture + " is not a masked language model");
+  m.model = std::move(loaded.model);
+  m.tokenizer = std::move(loaded.tokenizer);
   return m;
 }
 

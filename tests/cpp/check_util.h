@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "wordlight/error.h"
+
 namespace wltest {
 
 inline std::vector<double> random_vec(size_t n, uint64_t seed, double lo = -1.0, double hi = 1.0) {
@@ -193,6 +195,18 @@ inline void check_op_derivatives(const OpUnderTest& op, const std::vector<std::v
       }
     }
   }
+}
+
+// The message of the wordlight::Error that fn throws, or "(no error)" (any
+// other exception fails the test).
+template <class F>
+std::string error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const wordlight::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // Expects `stmt` to throw wordlight::Error whose message contains `needle`.

@@ -1,5 +1,9 @@
 #pragma once
-// Reading the golden files that tests/golden/*.py wrote.
+// Reading the golden files that tests/golden/*.py wrote, and the few file
+// steps the suites share (a fresh temp folder name, a file's text).
+#include <gtest/gtest.h>
+
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -9,6 +13,26 @@
 #include "wordlight/model.h"
 
 namespace wltest {
+
+// A fresh folder name under the test temp dir, `prefix` and `name` in it
+// (no std::system: the tests also run as wasm under node, without a shell).
+inline std::string temp_dir(const std::string& prefix, const std::string& name) {
+  static int counter = 0;
+  const auto t = std::chrono::steady_clock::now().time_since_epoch().count();
+  return ::testing::TempDir() + prefix + name + "_" + std::to_string(t) + "_" + std::to_string(++counter);
+}
+
+// A file's bytes ("" when it cannot be read), and a file written whole.
+inline std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+inline void spit(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+}
 
 // tests/golden/<kind>/<name> in the source tree.
 inline std::string golden_dir(const std::string& kind, const std::string& name) {

@@ -27,25 +27,9 @@ using namespace wordlight;
 
 namespace {
 
-// A fresh folder name under the test temp dir (no std::system: the tests
-// also run as wasm under node, where there is no shell).
-std::string temp_dir(const std::string& name) {
-  static int counter = 0;
-  const auto t = std::chrono::steady_clock::now().time_since_epoch().count();
-  return ::testing::TempDir() + "wl_eval_" + name + "_" + std::to_string(t) + "_" + std::to_string(++counter);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+std::string temp_dir(const std::string& name) { return wltest::temp_dir("wl_eval_", name); }
+using wltest::slurp;
+using wltest::spit;
 
 }  // namespace
 

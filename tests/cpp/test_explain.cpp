@@ -26,14 +26,7 @@ using namespace wordlight;
 namespace {
 
 // ------------------------------------------------------------ tiny models
-const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "embedding_dim": 8,
-  "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
-const char* kBiLstmConfig = R"({"model_type": "wordlight-bilstm", "vocab_size": 12, "embedding_dim": 8,
-  "hidden_size": 6, "num_labels": 3, "max_length": 16, "id2label": {"0": "neg", "1": "neu", "2": "pos"}})";
-const char* kBertConfig = R"({"architectures": ["BertForSequenceClassification"], "model_type": "bert",
-  "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-  "intermediate_size": 32, "max_position_embeddings": 16, "hidden_dropout_prob": 0.0, "num_labels": 2})";
-
+using wltest::kTinyBert, wltest::kTinyBiLstm, wltest::kTinyCnn;  // the shared tiny configs
 
 using wltest::Tiny;
 Tiny tiny(const char* config, uint64_t seed) { return wltest::tiny_model(config, seed); }
@@ -42,11 +35,7 @@ Tiny tiny(const char* config, uint64_t seed) { return wltest::tiny_model(config,
 // computed here independently of the explain code.
 double output_at(const Model& m, const std::vector<int32_t>& ids, const std::vector<float>& emb, int target,
                  bool probability = false) {
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
+  const TokenBatch b = wltest::one_row(ids);
   Graph<float> g;
   Var x = g.input(Shape{1, b.T, m.embedding_dim()}, emb.data(), false);
   const float* l = g.value(m.forward(g, x, b));
@@ -56,24 +45,11 @@ double output_at(const Model& m, const std::vector<int32_t>& ids, const std::vec
   return std::exp(static_cast<double>(l[target])) / z;
 }
 
-std::vector<float> embed_ids(const Model& m, const std::vector<int32_t>& ids) {
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
-  std::vector<float> e(ids.size() * static_cast<size_t>(m.embedding_dim()));
-  m.embed(b, e.data());
-  return e;
-}
+using wltest::embed_ids;
 
 Explanation run(const Tiny& t, const std::string& text, const std::string& method, const std::string& options = "",
                 int target = -1) {
-  ExplainRequest r;
-  r.method = method;
-  r.options = parse_option_list(options);
-  r.target = target;
-  return explain(*t.model, *t.tok, text, r);
+  return wltest::explain_text(*t.model, *t.tok, text, method, options, target);
 }
 
 std::vector<int32_t> ids_of(const Explanation& e) {
@@ -82,14 +58,7 @@ std::vector<int32_t> ids_of(const Explanation& e) {
   return ids;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using wltest::error_of;
 
 // ------------------------------------------------------------ registry
 TEST(ExplainRegistry, ListsMethodsWithOptionsAndDescriptions) {
@@ -145,7 +114,7 @@ TEST(ExplainRegistry, ErrorsAreClear) {
   EXPECT_NE(m.find("given twice"), std::string::npos) << m;
   EXPECT_EQ(parse_option_list("steps=4, rule=left").size(), 2u);
 
-  const Tiny t = tiny(kBiLstmConfig, 3);
+  const Tiny t = tiny(kTinyBiLstm, 3);
   EXPECT_EQ(parse_target(t.model->config(), "pos"), 2);
   EXPECT_EQ(parse_target(t.model->config(), "1"), 1);
   m = error_of([&] { parse_target(t.model->config(), "happy"); });
@@ -339,9 +308,9 @@ struct Case {
   const char* text;
 };
 const Case kCases[] = {
-    {"bert", kBertConfig, "the unbelievable film is good"},
-    {"cnn", kCnnConfig, "the film is not very good !"},
-    {"bilstm", kBiLstmConfig, "a very bad , bad film"},
+    {"bert", kTinyBert, "the unbelievable film is good"},
+    {"cnn", kTinyCnn, "the film is not very good !"},
+    {"bilstm", kTinyBiLstm, "a very bad , bad film"},
 };
 
 TEST(ExplainMethods, GradientMethodsMatchFiniteDifferences) {
@@ -407,7 +376,7 @@ TEST(ExplainMethods, GradientMethodsMatchFiniteDifferences) {
 }
 
 TEST(ExplainMethods, SaliencyIsTheSquaredGradientNorm) {
-  const Tiny t = tiny(kCnnConfig, 8);
+  const Tiny t = tiny(kTinyCnn, 8);
   const Explanation sal = run(t, "the film is good", "saliency");
   const std::vector<int32_t> ids = ids_of(sal);
   const std::vector<float> emb = embed_ids(*t.model, ids);
@@ -577,7 +546,7 @@ TEST(ExplainMethods, SmoothGradWithoutNoiseIsTheGradient) {
 }
 
 TEST(ExplainMethods, ResultShapeProgressCancelAndJson) {
-  const Tiny t = tiny(kBertConfig, 15);
+  const Tiny t = tiny(kTinyBert, 15);
   const std::string text = "the unbelievable film";
   ExplainRequest r;
   r.method = "integrated-gradients";

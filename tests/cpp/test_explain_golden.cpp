@@ -38,6 +38,7 @@
 #include "golden_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 
 using namespace wordlight;
@@ -62,7 +63,8 @@ Loaded load(const std::string& name) {
   Loaded l;
   l.gold = wltest::read_json(wltest::golden_dir("explain", name + ".json"));
   const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/" + l.gold["model"].get<std::string>();
-  l.model = load_model_dir(dir);
+  LoadedModel loaded = load_model_directory(dir);
+  l.model = std::move(loaded.model);
   const std::string kind = l.gold["tokenizer"];
   if (kind == "bpe-whole-words") {
     // The tiny BPE checkpoint has a vocabulary of whole words and no merges:
@@ -71,7 +73,7 @@ Loaded load(const std::string& name) {
     o.ignore_merges = true;
     l.tok = make_bpe_from_files(read_file(dir + "/vocab.json"), read_file(dir + "/merges.txt"), o);
   } else {
-    l.tok = load_tokenizer_dir(dir, l.model->config());
+    l.tok = std::move(loaded.tokenizer);
   }
   return l;
 }

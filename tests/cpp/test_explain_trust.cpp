@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "check_util.h"
 #include "evaluation_report.h"
 #include "tiny_models.h"
 #include "wordlight/evaluate.h"
@@ -22,40 +23,18 @@ using namespace wordlight;
 
 namespace {
 
-const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "embedding_dim": 8,
-  "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
-const char* kBiLstmConfig = R"({"model_type": "wordlight-bilstm", "vocab_size": 12, "embedding_dim": 8,
-  "hidden_size": 6, "num_labels": 3, "max_length": 16, "id2label": {"0": "neg", "1": "neu", "2": "pos"}})";
-const char* kBertConfig = R"({"architectures": ["BertForSequenceClassification"], "model_type": "bert",
-  "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-  "intermediate_size": 32, "max_position_embeddings": 16, "hidden_dropout_prob": 0.0, "num_labels": 2})";
+using wltest::kTinyBert, wltest::kTinyBiLstm, wltest::kTinyCnn;  // the shared tiny configs
 
 using wltest::Tiny;
 
 Explanation run(const Tiny& t, const std::string& text, const std::string& method, const std::string& options = "",
                 int target = -1, int max_length = -1) {
-  ExplainRequest r;
-  r.method = method;
-  r.options = parse_option_list(options);
-  r.target = target;
-  r.max_length = max_length;
-  return explain(*t.model, *t.tok, text, r);
+  return wltest::explain_text(*t.model, *t.tok, text, method, options, target, max_length);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using wltest::error_of;
 
-const ExplanationCheck* find_check(const Explanation& e, const std::string& name) {
-  for (const ExplanationCheck& c : e.checks)
-    if (c.name == name) return &c;
-  return nullptr;
-}
+using wltest::find_check;
 
 }  // namespace
 
@@ -80,7 +59,7 @@ TEST(ExplainFacts, EveryMethodSaysWhatItsNumbersAre) {
 }
 
 TEST(ExplainFacts, ResultsCarryTheFactsAndTitles) {
-  const Tiny bert = wltest::tiny_model(kBertConfig, 3);
+  const Tiny bert = wltest::tiny_model(kTinyBert, 3);
   const Explanation sal = run(bert, "the film is good", "saliency");
   EXPECT_FALSE(sal.signed_scores);
   for (const WordScore& w : sal.words) EXPECT_GE(w.score, 0.0);
@@ -102,8 +81,8 @@ TEST(ExplainFacts, ResultsCarryTheFactsAndTitles) {
 }
 
 TEST(ExplainFacts, OnlyOptionsThatApplyToTheArchitecture) {
-  const Tiny cnn = wltest::tiny_model(kCnnConfig, 3), lstm = wltest::tiny_model(kBiLstmConfig, 4),
-             bert = wltest::tiny_model(kBertConfig, 5);
+  const Tiny cnn = wltest::tiny_model(kTinyCnn, 3), lstm = wltest::tiny_model(kTinyBiLstm, 4),
+             bert = wltest::tiny_model(kTinyBert, 5);
   EXPECT_EQ(architecture_group(cnn.model->config()), "cnn");
   EXPECT_EQ(architecture_group(lstm.model->config()), "bilstm");
   EXPECT_EQ(architecture_group(bert.model->config()), "transformer");
@@ -154,7 +133,7 @@ TEST(ExplainFacts, OnlyOptionsThatApplyToTheArchitecture) {
 
 // ------------------------------------------------------------ unread words
 TEST(ExplainUnread, UnknownWordsAndTheTruncatedTailAreMarked) {
-  const Tiny lstm = wltest::tiny_model(kBiLstmConfig, 4), bert = wltest::tiny_model(kBertConfig, 5);
+  const Tiny lstm = wltest::tiny_model(kTinyBiLstm, 4), bert = wltest::tiny_model(kTinyBert, 5);
   // "zebra" and "日本語" are not in the tiny vocabularies.
   Explanation e = run(lstm, "the zebra film is good", "gradient");
   ASSERT_EQ(e.words.size(), 5u);
@@ -187,7 +166,7 @@ TEST(ExplainUnread, UnknownWordsAndTheTruncatedTailAreMarked) {
 
 // ------------------------------------------------------------ adaptive path methods
 TEST(ExplainAdaptive, IntegratedGradientsConvergesByDefaultAndSaysSo) {
-  for (const char* config : {kCnnConfig, kBiLstmConfig, kBertConfig}) {
+  for (const char* config : {kTinyCnn, kTinyBiLstm, kTinyBert}) {
     const Tiny t = wltest::tiny_model(config, 7);
     SCOPED_TRACE(t.model->config().model_type);
     const Explanation e = run(t, "the film is not good", "integrated-gradients");
@@ -219,7 +198,7 @@ TEST(ExplainAdaptive, IntegratedGradientsConvergesByDefaultAndSaysSo) {
 }
 
 TEST(ExplainAdaptive, NestedRulesReuseTheirPoints) {
-  const Tiny t = wltest::tiny_model(kBertConfig, 7);
+  const Tiny t = wltest::tiny_model(kTinyBert, 7);
   // Trapezoid 3 -> 5 -> 9 -> ...: each level adds the midpoints only.
   const Explanation e =
       run(t, "the film is not good", "integrated-gradients", "rule=trapezoid,steps=3,tolerance=0.001");
@@ -250,7 +229,7 @@ TEST(ExplainAdaptive, NestedRulesReuseTheirPoints) {
 }
 
 TEST(ExplainAdaptive, StopsAtTheCapAndSaysItDidNotConverge) {
-  const Tiny t = wltest::tiny_model(kCnnConfig, 7);
+  const Tiny t = wltest::tiny_model(kTinyCnn, 7);
   // The CNN's ReLU and max-pooling kinks make the left rule first order:
   // 1e-6 is out of reach at 16 steps.
   const Explanation e = run(t, "the film is not good", "integrated-gradients",
@@ -269,7 +248,7 @@ TEST(ExplainAdaptive, StopsAtTheCapAndSaysItDidNotConverge) {
 }
 
 TEST(ExplainAdaptive, IntegratedHessiansConvergesByDefault) {
-  for (const char* config : {kBiLstmConfig, kBertConfig}) {
+  for (const char* config : {kTinyBiLstm, kTinyBert}) {
     const Tiny t = wltest::tiny_model(config, 8);
     SCOPED_TRACE(t.model->config().model_type);
     const Explanation e = run(t, "the film is not good", "integrated-hessians", "max-steps=64");

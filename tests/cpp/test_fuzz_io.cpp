@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "check_util.h"
+#include "golden_util.h"
 #include "wordlight/error.h"
 #include "wordlight/model_config.h"
 #include "wordlight/safetensors.h"
@@ -33,12 +34,7 @@ struct Budget {
   double max_seconds;
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using wltest::slurp;
 
 // One random edit of `s`. `header_length` marks a safetensors buffer, whose
 // first 8 bytes can be rewritten as a whole.

@@ -18,8 +18,10 @@
 
 #include "check_util.h"
 #include "golden_util.h"
+#include "tiny_models.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
 
@@ -438,9 +440,7 @@ TEST(Gpt2Explain, DecoderGroupHasItsOwnDefaults) {
 
 TEST(Gpt2Explain, EveryMethodRunsOnTheGpt2Classifier) {
   const std::string dir = dir_of("gpt2-cls");
-  const ModelConfig cfg = read_model_config_file(dir + "/config.json");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, cfg);
+  auto [model, tok] = load_model_directory(dir);
   const std::string text = "the movie was not very good.";
   const std::vector<float> direct = logits_of(*model, batch_of({tok->encode(text).ids}, {std::vector<uint8_t>(7, 1)}));
   // Small settings wherever a method has them (kept inside each option's range).
@@ -481,21 +481,12 @@ TEST(Gpt2Explain, EveryMethodRunsOnTheGpt2Classifier) {
 TEST(Gpt2Explain, IntegratedGradientsConvergeFromThePadBaseline) {
   // The default IG (adaptive, from <|endoftext|>) closes its completeness
   // gap on the tiny GPT-2, and gradient x input equals IG's integrand's end.
-  const std::string dir = dir_of("gpt2-cls");
-  const ModelConfig cfg = read_model_config_file(dir + "/config.json");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, cfg);
-  ExplainRequest r;
-  r.method = "integrated-gradients";
-  const Explanation e = explain(*model, *tok, "it is bad", r);
+  auto [model, tok] = load_model_directory(dir_of("gpt2-cls"));
+  const Explanation e = wltest::explain_text(*model, *tok, "it is bad", "integrated-gradients");
   EXPECT_EQ(e.options.at("baseline"), "pad");
-  bool found = false;
-  for (const ExplanationCheck& c : e.checks)
-    if (c.name == "completeness-gap") {
-      found = true;
-      EXPECT_LT(c.relative, 0.01) << "gap " << c.value << " of " << c.reference;
-    }
-  EXPECT_TRUE(found);
+  const ExplanationCheck* c = wltest::find_check(e, "completeness-gap");
+  ASSERT_NE(c, nullptr);
+  EXPECT_LT(c->relative, 0.01) << "gap " << c->value << " of " << c->reference;
 }
 
 TEST(Gpt2Explain, IntegratedHessiansCloseTheirGapsThroughCausalAttentionAndGeluNew) {
@@ -503,18 +494,11 @@ TEST(Gpt2Explain, IntegratedHessiansCloseTheirGapsThroughCausalAttentionAndGeluN
   // every op of GPT-2 (causal attention's and gelu_new's second
   // derivatives): the interactions must sum to f(x) - f(baseline) and their
   // rows to IG's attributions, on the defaults (adaptive, pad baseline).
-  const std::string dir = dir_of("gpt2-cls");
-  const ModelConfig cfg = read_model_config_file(dir + "/config.json");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, cfg);
-  ExplainRequest r;
-  r.method = "integrated-hessians";
-  const Explanation e = explain(*model, *tok, "the movie was not very good.", r);
-  int found = 0;
-  for (const ExplanationCheck& c : e.checks)
-    if (c.name == "interaction-completeness-gap" || c.name == "row-sum-ig-gap") {
-      ++found;
-      EXPECT_LT(c.relative, 0.01) << c.name << " " << c.value << " of " << c.reference;
-    }
-  EXPECT_EQ(found, 2);
+  auto [model, tok] = load_model_directory(dir_of("gpt2-cls"));
+  const Explanation e = wltest::explain_text(*model, *tok, "the movie was not very good.", "integrated-hessians");
+  for (const char* name : {"interaction-completeness-gap", "row-sum-ig-gap"}) {
+    const ExplanationCheck* c = wltest::find_check(e, name);
+    ASSERT_NE(c, nullptr) << name;
+    EXPECT_LT(c->relative, 0.01) << name << " " << c->value << " of " << c->reference;
+  }
 }

@@ -11,6 +11,7 @@
 #include "wordlight/datasets.h"
 #include "wordlight/generate.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/pretrain.h"
 #include "wordlight/tokenizer.h"
 
@@ -31,8 +32,7 @@ double card_value(const std::string& key) {
 }  // namespace
 
 TEST(Gpt2Shipped, CardPerplexityIsRemeasured) {
-  auto model = load_model_dir(kDir);
-  auto tok = load_tokenizer_dir(kDir, model->config());
+  auto [model, tok] = load_model_directory(kDir);
   const TextDataset ds = read_data_spec("sst2:" + std::string(WORDLIGHT_SOURCE_DIR) + "/../shared/data/sst/stsa.fine.dev");
   const Segments segs = segment_causal_documents(*tok, ds.texts, 128, model->config().eos_token_id);
   const MaskedLMStats st = evaluate_causal_lm(*model, segs, 64);
@@ -42,8 +42,7 @@ TEST(Gpt2Shipped, CardPerplexityIsRemeasured) {
 }
 
 TEST(Gpt2Shipped, GeneratesWords) {
-  auto model = load_model_dir(kDir);
-  auto tok = load_tokenizer_dir(kDir, model->config());
+  auto [model, tok] = load_model_directory(kDir);
   GenerateOptions o;
   o.max_new_tokens = 20;
   o.ignore_eos = true;

@@ -71,11 +71,7 @@ double prob(const wltest::Tiny& c, const std::string& text, int target) {
   return predict(*c.model, *c.tok, text).prediction.probabilities[static_cast<size_t>(target)];
 }
 
-const ExplanationCheck* find_check(const Explanation& e, const std::string& name) {
-  for (const ExplanationCheck& c : e.checks)
-    if (c.name == name) return &c;
-  return nullptr;
-}
+using wltest::find_check;
 
 Explanation run_im(const wltest::Tiny& c, const wltest::Tiny& mlm, const std::string& text, const std::string& options) {
   ExplainRequest r;
@@ -190,6 +186,20 @@ TEST(InputMarginalizationErrors, NeedsAMaskedLanguageModel) {
   r.masked_lm = c.model.get();  // a classifier is no masked LM
   r.masked_lm_tokenizer = c.tok.get();
   EXPECT_THROW(explain(*c.model, *c.tok, "the film is good", r), Error);
+}
+
+// The registry says what the method explains: the probability, its only
+// choice (every view and --list read the default from there), while the
+// other methods keep the logit as their default.
+TEST(InputMarginalizationErrors, RegistrySaysItExplainsTheProbability) {
+  const MethodInfo& m = method_info("input-marginalization");
+  const auto o = std::find_if(m.options.begin(), m.options.end(), [](const OptionSpec& s) { return s.name == "output"; });
+  ASSERT_NE(o, m.options.end());
+  EXPECT_EQ(o->default_value, "probability");
+  EXPECT_EQ(o->choices, std::vector<std::string>{"probability"});
+  EXPECT_EQ(resolve_options("input-marginalization", {}).at("output"), "probability");
+  EXPECT_THROW(resolve_options("input-marginalization", {{"output", "logit"}}), Error);
+  EXPECT_EQ(resolve_options("kernel-shap", {}).at("output"), "logit");
 }
 
 }  // namespace

@@ -417,11 +417,8 @@ TEST(IntegratedHessiansAnalytic, ProgressCancelAndErrors) {
 // ------------------------------------------------------------ the method on models
 namespace {
 
-const char* kBertConfig = R"({"architectures": ["BertForSequenceClassification"], "model_type": "bert",
-  "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-  "intermediate_size": 32, "max_position_embeddings": 16, "hidden_dropout_prob": 0.0, "num_labels": 2})";
-const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "embedding_dim": 8,
-  "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
+using wltest::kTinyBert, wltest::kTinyCnn;  // the shared tiny configs
+// A 3-class BiLSTM without label names.
 const char* kBiLstmConfig = R"({"model_type": "wordlight-bilstm", "vocab_size": 12, "embedding_dim": 8,
   "hidden_size": 6, "num_labels": 3, "max_length": 16})";
 
@@ -458,7 +455,7 @@ TEST(IntegratedHessiansMethod, TinyModelsCompletenessRowSumsSymmetryAndWords) {
   // The bert is the golden tiny BERT (a fresh N(0, 0.02) one is almost
   // constant in its input); its text has a word of two tokens.
   for (const Case& c : {Case{"bert", nullptr, "the films was not very fun !"},
-                        Case{"cnn", kCnnConfig, "the film is not very good !"},
+                        Case{"cnn", kTinyCnn, "the film is not very good !"},
                         Case{"bilstm", kBiLstmConfig, "a very bad , bad film"}}) {
     SCOPED_TRACE(c.name);
     Tiny t;
@@ -517,7 +514,7 @@ TEST(IntegratedHessiansMethod, TinyModelsCompletenessRowSumsSymmetryAndWords) {
 }
 
 TEST(IntegratedHessiansMethod, ReluIsSmoothedAndTheDifferenceReported) {
-  const Tiny t = tiny(kCnnConfig, 5);
+  const Tiny t = tiny(kTinyCnn, 5);
   const std::string text = "the film is not very good !";
   // Without smoothing a ReLU CNN has no curvature: off-diagonal entries
   // vanish and the diagonal is the first-order term alone.
@@ -552,7 +549,7 @@ TEST(IntegratedHessiansMethod, ReluIsSmoothedAndTheDifferenceReported) {
     }
   }
   // The transformer (gelu) is untouched by the smoothing: difference 0.
-  const Tiny b = tiny(kBertConfig, 5);
+  const Tiny b = tiny(kTinyBert, 5);
   const Explanation eb = run(*b.model, *b.tok, "the film is good", "steps=4");
   EXPECT_EQ(check(eb, "smoothing-difference").value, 0.0);
 }

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "check_util.h"
 #include "wordlight/explain.h"
 #include "wordlight/graph.h"
 #include "wordlight/model.h"
@@ -39,20 +40,10 @@ using wltest::Tiny;
 Tiny tiny(const char* config, uint64_t seed) { return wltest::tiny_model(config, seed); }
 
 Explanation run(const Tiny& t, const std::string& text, const std::string& method, const std::string& options = "") {
-  ExplainRequest r;
-  r.method = method;
-  r.options = parse_option_list(options);
-  return explain(*t.model, *t.tok, text, r);
+  return wltest::explain_text(*t.model, *t.tok, text, method, options);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using wltest::error_of;
 
 const LayerScores& layer(const Explanation& e, const std::string& name) {
   for (const LayerScores& l : e.layers)
@@ -65,11 +56,7 @@ const LayerScores& layer(const Explanation& e, const std::string& name) {
 // graph's marks, independently of the method.
 double neuron_activation(const Model& m, const std::vector<int32_t>& ids, const std::vector<float>& emb,
                          const std::string& name, int neuron) {
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
+  const TokenBatch b = wltest::one_row(ids);
   Graph<float> g;
   Var x = g.input(Shape{1, b.T, m.embedding_dim()}, emb.data(), false);
   m.forward(g, x, b);
@@ -83,16 +70,7 @@ double neuron_activation(const Model& m, const std::vector<int32_t>& ids, const 
   throw Error("no mark " + name);
 }
 
-std::vector<float> embed(const Model& m, const std::vector<int32_t>& ids) {
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
-  std::vector<float> e(ids.size() * static_cast<size_t>(m.embedding_dim()));
-  m.embed(b, e.data());
-  return e;
-}
+std::vector<float> embed(const Model& m, const std::vector<int32_t>& ids) { return wltest::embed_ids(m, ids); }
 
 }  // namespace
 

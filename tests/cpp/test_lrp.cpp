@@ -314,11 +314,7 @@ Tiny tiny(const char* config, uint64_t seed, double bias = 0) {
 
 Explanation run(const Tiny& t, const std::string& method, const std::string& options = "", int target = -1,
                 const std::string& text = kText) {
-  ExplainRequest r;
-  r.method = method;
-  r.options = parse_option_list(options);
-  r.target = target;
-  return explain(*t.model, *t.tok, text, r);
+  return wltest::explain_text(*t.model, *t.tok, text, method, options, target);
 }
 
 std::vector<double> token_scores(const Explanation& e) {
@@ -333,15 +329,7 @@ double sum_of(const std::vector<double>& v) {
   return s;
 }
 
-// The message of the wordlight::Error that f throws, or "(no error)".
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using wltest::error_of;
 
 const ExplanationCheck& gap_of(const Explanation& e) {
   for (const ExplanationCheck& c : e.checks)
@@ -506,11 +494,7 @@ TEST(LrpBiLstm, MatchesTheLiteralLrpForLstmAndConservesWithBiasFactorOne) {
       const Explanation e = run(t, "lrp", opts, target);
       std::vector<int32_t> ids;
       for (const TokenScore& ts : e.tokens) ids.push_back(ts.id);
-      TokenBatch b;
-      b.B = 1;
-      b.T = static_cast<int>(ids.size());
-      b.ids = ids;
-      b.mask.assign(ids.size(), 1);
+      const TokenBatch b = wltest::one_row(ids);
       std::vector<float> emb(ids.size() * 8);
       t.model->embed(b, emb.data());
       const double bf = opts.find("bias-factor=1") != std::string::npos ? 1 : 0;
@@ -621,14 +605,9 @@ TEST(LrpTransformer, CpLrpConservesOverAllEmbeddingsOfABiasFreeModel) {
   Tiny t = tiny(kBertConfig, 7);
   Model& m = *t.model;
   const std::vector<int32_t> ids = {2, 5, 6, 7, 11, 3};
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
+  const TokenBatch b = wltest::one_row(ids);
   const int D = m.embedding_dim();
-  std::vector<float> emb(ids.size() * D);
-  m.embed(b, emb.data());
+  std::vector<float> emb = wltest::embed_ids(m, ids);
   for (LrpRule variant : {LrpRule::cp_lrp, LrpRule::attnlrp})
     for (int target : {0, 1}) {
       Graph<float> g;
@@ -675,11 +654,7 @@ double words_sum(const Explanation& e) {
   return s;
 }
 
-const ExplanationCheck* find_check(const Explanation& e, const std::string& name) {
-  for (const ExplanationCheck& c : e.checks)
-    if (c.name == name) return &c;
-  return nullptr;
-}
+using wltest::find_check;
 
 // The records of lrp_backward on one dense layer y = W x + b: epsilon keeps
 // back sum_j G_j y_j eps sign(y_j) / (y_j + eps sign(y_j)), the bias takes
@@ -790,14 +765,9 @@ TEST(LrpAbsorbed, TransformerEmbeddingsAndSoftmaxAreToldApart) {
   Tiny t = tiny(kBertConfig, 22, 0.1);
   Model& m = *t.model;
   const std::vector<int32_t> ids = {2, 5, 6, 7, 11, 3};
-  TokenBatch b;
-  b.B = 1;
-  b.T = static_cast<int>(ids.size());
-  b.ids = ids;
-  b.mask.assign(ids.size(), 1);
+  const TokenBatch b = wltest::one_row(ids);
   const int D = m.embedding_dim();
-  std::vector<float> emb(ids.size() * D);
-  m.embed(b, emb.data());
+  std::vector<float> emb = wltest::embed_ids(m, ids);
   const float *pos = nullptr, *type = nullptr;
   for (const ModelParameter& p : m.parameters()) {
     if (p.name.find("position_embeddings") != std::string::npos) pos = p.data;

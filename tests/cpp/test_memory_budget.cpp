@@ -9,11 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "check_util.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/graph.h"
 #include "wordlight/memory_budget.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/model_config.h"
 #include "wordlight/tokenizer.h"
 
@@ -21,15 +23,7 @@ using namespace wordlight;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using wltest::error_of;
 
 std::string model_dir(const std::string& name) { return std::string(WORDLIGHT_SOURCE_DIR) + "/models/" + name; }
 
@@ -69,7 +63,7 @@ std::vector<Case> cases() {
   for (const char* name : {"sst2-bert", "sst2-bilstm", "20news-cnn"}) {
     Case c;
     c.name = name;
-    c.model = load_model_dir(model_dir(name));
+    c.model = load_model_directory(model_dir(name)).model;
     out.push_back(std::move(c));
   }
   // Families and shapes no shipped model has: DistilBERT, RoBERTa, GPT-2,
@@ -142,8 +136,9 @@ TEST(MemoryBudget, RowsScaleWithTheBudget) {
 // A budget too small for one row is refused before any pass, saying what a
 // row needs; every method has the option.
 TEST(MemoryBudget, TooSmallForOneRowSaysSo) {
-  auto model = load_model_dir(model_dir("sst2-bert"));
-  auto tok = load_tokenizer_dir(model_dir("sst2-bert"), model->config());
+  const LoadedModel bert = load_model_directory(model_dir("sst2-bert"));
+  const std::unique_ptr<Model>& model = bert.model;
+  const std::unique_ptr<Tokenizer>& tok = bert.tokenizer;
   std::string text;
   for (int i = 0; i < 60; ++i) text += "a wonderfully acted and deeply moving film ";
   for (const MethodInfo& m : explanation_methods()) {
@@ -159,8 +154,9 @@ TEST(MemoryBudget, TooSmallForOneRowSaysSo) {
 // The largest options under a small budget finish, in more batches, with
 // the scores of a large budget.
 TEST(MemoryBudget, LargeBatchesUnderASmallBudgetGiveTheSameScores) {
-  auto model = load_model_dir(model_dir("sst2-bert"));
-  auto tok = load_tokenizer_dir(model_dir("sst2-bert"), model->config());
+  const LoadedModel bert = load_model_directory(model_dir("sst2-bert"));
+  const std::unique_ptr<Model>& model = bert.model;
+  const std::unique_ptr<Tokenizer>& tok = bert.tokenizer;
   const std::string text = "a wonderfully acted and deeply moving film";
   const double one_row_mb = 1.5 * static_cast<double>(row_bytes(model->config(), 10, RowPass::backward)) / 1048576.0;
   for (const char* method : {"integrated-gradients", "smoothgrad", "occlusion", "kernel-shap"}) {

@@ -3,6 +3,7 @@
 // and the key).
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "check_util.h"
@@ -80,6 +81,13 @@ const char* kRoberta = R"({
   "vocab_size": 50265
 })";
 
+// `base` with its first `from` replaced by `to` (`from` must be in it).
+std::string edited(const std::string& base, const std::string& from, const std::string& to) {
+  const size_t at = base.find(from);
+  if (at == std::string::npos) throw std::logic_error("edited: '" + from + "' is not in the config");
+  return std::string(base).replace(at, from.size(), to);
+}
+
 }  // namespace
 
 TEST(ModelConfig, BertSequenceClassification) {
@@ -123,9 +131,9 @@ TEST(ModelConfig, DistilBertKeysMapToTheCommonFields) {
   EXPECT_EQ(c.num_labels, 2);
   EXPECT_EQ(c.id2label, (std::vector<std::string>{"LABEL_0", "LABEL_1"}));
 
-  std::string s = kDistilBert;
-  s.replace(s.find("\"sinusoidal_pos_embds\": false"), 29, "\"sinusoidal_pos_embds\": true");
-  EXPECT_TRUE(parse_model_config(s).sinusoidal_pos_embds);
+  EXPECT_TRUE(
+      parse_model_config(edited(kDistilBert, "\"sinusoidal_pos_embds\": false", "\"sinusoidal_pos_embds\": true"))
+          .sinusoidal_pos_embds);
 }
 
 TEST(ModelConfig, RobertaPositionOffset) {
@@ -218,13 +226,10 @@ TEST(ModelConfigErrors, UnknownArchitecture) {
 }
 
 TEST(ModelConfigErrors, MissingRequiredKey) {
-  std::string s = kBert;
-  s.replace(s.find("\"hidden_size\": 768,"), 19, "");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s, "models/sst2/config.json"),
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"hidden_size\": 768,", ""), "models/sst2/config.json"),
                         "models/sst2/config.json: missing required key 'hidden_size'");
-  std::string d = kDistilBert;
-  d.replace(d.find("\"n_layers\": 6,"), 14, "");
-  EXPECT_ERROR_CONTAINS(parse_model_config(d), "config.json: missing required key 'n_layers'");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kDistilBert, "\"n_layers\": 6,", "")),
+                        "config.json: missing required key 'n_layers'");
   EXPECT_ERROR_CONTAINS(parse_model_config(R"({"model_type":"wordlight-cnn","vocab_size":10,"embedding_dim":4,
       "num_filters":2,"num_labels":2})"),
                         "missing required key 'kernel_size'");
@@ -234,43 +239,35 @@ TEST(ModelConfigErrors, MissingRequiredKey) {
 }
 
 TEST(ModelConfigErrors, WrongJsonTypes) {
-  std::string s = kBert;
-  s.replace(s.find("\"hidden_size\": 768"), 18, "\"hidden_size\": \"768\"");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "config.json: key 'hidden_size' must be an integer, got a string");
-  s = kBert;
-  s.replace(s.find("\"num_hidden_layers\": 12"), 23, "\"num_hidden_layers\": 12.5");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'num_hidden_layers' must be an integer, got a non-integer number");
-  s = kBert;
-  s.replace(s.find("\"layer_norm_eps\": 1e-12"), 23, "\"layer_norm_eps\": \"small\"");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'layer_norm_eps' must be a number, got a string");
-  s = kBert;
-  s.replace(s.find("\"hidden_act\": \"gelu\""), 20, "\"hidden_act\": [\"gelu\"]");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'hidden_act' must be a string, got an array");
-  std::string d = kDistilBert;
-  d.replace(d.find("\"sinusoidal_pos_embds\": false"), 29, "\"sinusoidal_pos_embds\": 0");
-  EXPECT_ERROR_CONTAINS(parse_model_config(d), "key 'sinusoidal_pos_embds' must be true or false");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"hidden_size\": 768", "\"hidden_size\": \"768\"")),
+                        "config.json: key 'hidden_size' must be an integer, got a string");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"num_hidden_layers\": 12", "\"num_hidden_layers\": 12.5")),
+                        "key 'num_hidden_layers' must be an integer, got a non-integer number");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": \"small\"")),
+                        "key 'layer_norm_eps' must be a number, got a string");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"hidden_act\": \"gelu\"", "\"hidden_act\": [\"gelu\"]")),
+                        "key 'hidden_act' must be a string, got an array");
+  EXPECT_ERROR_CONTAINS(
+      parse_model_config(edited(kDistilBert, "\"sinusoidal_pos_embds\": false", "\"sinusoidal_pos_embds\": 0")),
+      "key 'sinusoidal_pos_embds' must be true or false");
 }
 
 TEST(ModelConfigErrors, OutOfRangeValues) {
-  std::string s = kBert;
-  s.replace(s.find("\"num_attention_heads\": 12"), 25, "\"num_attention_heads\": 5");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "config.json: hidden size 768 is not divisible by the number of "
-                                               "attention heads 5");
-  s = kBert;
-  s.replace(s.find("\"vocab_size\": 30522"), 19, "\"vocab_size\": -3");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'vocab_size' is -3; it must be between 1 and");
-  s = kBert;
-  s.replace(s.find("\"vocab_size\": 30522"), 19, "\"vocab_size\": 18446744073709551615");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'vocab_size' is 18446744073709551615");
-  s = kBert;
-  s.replace(s.find("\"pad_token_id\": 0"), 17, "\"pad_token_id\": 40000");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'pad_token_id' is 40000");
-  s = kBert;
-  s.replace(s.find("\"layer_norm_eps\": 1e-12"), 23, "\"layer_norm_eps\": 0");
-  EXPECT_ERROR_CONTAINS(parse_model_config(s), "key 'layer_norm_eps' is");
-  std::string r = kRoberta;
-  r.replace(r.find("\"max_position_embeddings\": 514"), 30, "\"max_position_embeddings\": 2");
-  EXPECT_ERROR_CONTAINS(parse_model_config(r), "key 'max_position_embeddings' is 2, leaving no room");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"num_attention_heads\": 12", "\"num_attention_heads\": 5")),
+                        "config.json: hidden size 768 is not divisible by the number of "
+                        "attention heads 5");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"vocab_size\": 30522", "\"vocab_size\": -3")),
+                        "key 'vocab_size' is -3; it must be between 1 and");
+  EXPECT_ERROR_CONTAINS(
+      parse_model_config(edited(kBert, "\"vocab_size\": 30522", "\"vocab_size\": 18446744073709551615")),
+      "key 'vocab_size' is 18446744073709551615");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"pad_token_id\": 0", "\"pad_token_id\": 40000")),
+                        "key 'pad_token_id' is 40000");
+  EXPECT_ERROR_CONTAINS(parse_model_config(edited(kBert, "\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": 0")),
+                        "key 'layer_norm_eps' is");
+  EXPECT_ERROR_CONTAINS(
+      parse_model_config(edited(kRoberta, "\"max_position_embeddings\": 514", "\"max_position_embeddings\": 2")),
+      "key 'max_position_embeddings' is 2, leaving no room");
 }
 
 TEST(ModelConfigErrors, NotJsonOrNotAnObject) {

@@ -11,6 +11,7 @@
 #include "check_util.h"
 #include "golden_util.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 
 using namespace wordlight;
 using wltest::all_close;
@@ -23,7 +24,7 @@ using wltest::read_json;
 void check_golden(const std::string& name, Backend be) {
   SCOPED_TRACE(name);
   const std::string dir = golden_dir(name);
-  auto model = load_model_dir(dir);
+  auto model = load_model_directory(dir).model;
   const auto gold = read_json(dir + "/golden.json");
 
   const TokenBatch batch = wltest::golden_batch(gold);

@@ -19,6 +19,7 @@
 #include "check_util.h"
 #include "golden_util.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 
 using namespace wordlight;
 using wltest::all_close;
@@ -74,7 +75,7 @@ std::vector<float> embed(const Model& model, const TokenBatch& batch) {
 void check_golden(const std::string& name, Backend be) {
   SCOPED_TRACE(name);
   const std::string dir = golden_dir(name);
-  auto model = load_model_dir(dir);
+  auto model = load_model_directory(dir).model;
   const auto gold = read_json(dir + "/golden.json");
   const TokenBatch batch = golden_batch(gold);
   const auto target = gold["target"].get<std::vector<int32_t>>();
@@ -93,7 +94,7 @@ void check_golden(const std::string& name, Backend be) {
 void check_padded_equals_single(const std::string& name, const std::vector<std::vector<int32_t>>& texts, int T,
                                 Backend be) {
   SCOPED_TRACE(name);
-  auto model = load_model_dir(golden_dir(name));
+  auto model = load_model_directory(golden_dir(name)).model;
   const int D = model->embedding_dim(), L = model->output_dim();
   const TokenBatch batch = pad_texts(texts, T);
   std::vector<float> emb = embed(*model, batch);
@@ -190,7 +191,7 @@ TEST(WordlightBiLstm, PaddedBatchEqualsSingleTexts) {
 // (exact up to rounding on this locally linear function) and J^T u by the
 // backward pass.
 TEST(WordlightCnn, ReluCnnHasZeroHessianVectorProducts) {
-  auto model = load_model_dir(golden_dir("cnn"));
+  auto model = load_model_directory(golden_dir("cnn")).model;
   const TokenBatch batch = pad_texts(kTexts, 7);
   const std::vector<float> emb = embed(*model, batch);
   const int K = 2;
@@ -247,7 +248,7 @@ TEST(WordlightCnn, ReluCnnHasZeroHessianVectorProducts) {
 // the largest |Hv| entry, while a missing or wrong second-order term (a
 // gate's curvature, the recurrence) changes Hv at the scale of Hv itself.
 TEST(WordlightBiLstm, HessianVectorProductsMatchFiniteDifferencesOfGradients) {
-  auto model = load_model_dir(golden_dir("bilstm"));
+  auto model = load_model_directory(golden_dir("bilstm")).model;
   const TokenBatch batch = pad_texts(kTexts, 8);
   const std::vector<float> emb = embed(*model, batch);
   const std::vector<int32_t> target = {2, 0, 1};
@@ -388,7 +389,7 @@ TEST(WordlightBiLstm, BrokenCheckpointsAndConfigsNameTheProblem) {
 TEST(OursModels, BadBatchesNameTheProblem) {
   for (const std::string name : {"cnn", "bilstm"}) {
     SCOPED_TRACE(name);
-    auto model = load_model_dir(golden_dir(name));
+    auto model = load_model_directory(golden_dir(name)).model;
     const int D = model->embedding_dim();
     TokenBatch b = pad_texts({{2, 99}}, 2);
     std::vector<float> e(2 * D);

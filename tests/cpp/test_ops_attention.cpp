@@ -12,19 +12,14 @@
 #include <vector>
 
 #include "check_util.h"
+#include "op_suite.h"
 #include "wordlight/error.h"
 #include "wordlight/ops.h"
 #include "wordlight/thread_pool.h"
 
 namespace {
 
-using wltest::all_close;
-using wltest::random_vec;
-using wltest::random_vecf;
-using wordlight::Backend;
-namespace ops = wordlight::ops;
-using Ins = wltest::OpUnderTest::Ins;
-using Outs = wltest::OpUnderTest::Outs;
+using namespace wltest::op_suite;
 
 ops::AttentionDims att_dims(int64_t B, int64_t T, int64_t H, int64_t Dh) {
   ops::AttentionDims d;

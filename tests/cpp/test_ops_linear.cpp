@@ -12,23 +12,15 @@
 #include <vector>
 
 #include "check_util.h"
+#include "op_suite.h"
 #include "wordlight/error.h"
 #include "wordlight/gemm.h"
 #include "wordlight/ops.h"
 
 namespace {
 
-using wltest::all_close;
-using wltest::random_vec;
-using wltest::random_vecf;
-using wordlight::Backend;
+using namespace wltest::op_suite;
 using wordlight::PackedLinear;
-namespace ops = wordlight::ops;
-using Ins = wltest::OpUnderTest::Ins;
-using Outs = wltest::OpUnderTest::Outs;
-
-using wltest::float_atol;
-using wltest::kFloatRtol;
 
 // ======================================================================= linear
 

@@ -358,13 +358,7 @@ TEST(PartitionShap, TextTreeDelaysMergesAcrossCommasAndConnectors) {
 }
 
 // ------------------------------------------------------------ tiny models
-const char* kCnnConfig = R"({"model_type": "wordlight-cnn", "vocab_size": 12, "embedding_dim": 8,
-  "num_filters": 6, "kernel_size": [1, 2], "num_labels": 2, "max_length": 16})";
-const char* kBiLstmConfig = R"({"model_type": "wordlight-bilstm", "vocab_size": 12, "embedding_dim": 8,
-  "hidden_size": 6, "num_labels": 3, "max_length": 16, "id2label": {"0": "neg", "1": "neu", "2": "pos"}})";
-const char* kBertConfig = R"({"architectures": ["BertForSequenceClassification"], "model_type": "bert",
-  "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
-  "intermediate_size": 32, "max_position_embeddings": 16, "hidden_dropout_prob": 0.0, "num_labels": 2})";
+using wltest::kTinyBert, wltest::kTinyBiLstm, wltest::kTinyCnn;  // the shared tiny configs
 
 // The target logit for ids with attention mask `mask`, embeddings of the
 // ids with rows `zeroed` set to 0: computed here, apart from the explain code.
@@ -417,10 +411,7 @@ double coalition_logit(const wltest::Tiny& t, const Encoding& enc, const std::ve
 }
 
 Explanation run(const wltest::Tiny& t, const std::string& text, const std::string& method, const std::string& options) {
-  ExplainRequest r;
-  r.method = method;
-  r.options = parse_option_list(options);
-  return explain(*t.model, *t.tok, text, r);
+  return wltest::explain_text(*t.model, *t.tok, text, method, options);
 }
 
 const ExplanationCheck& check(const Explanation& e, const std::string& name) {
@@ -511,15 +502,15 @@ TEST_P(ExactOnTinyModels, KernelShapEqualsBruteForceOnHandBuiltInputs) {
 
 INSTANTIATE_TEST_SUITE_P(
     Absent, ExactOnTinyModels,
-    ::testing::Values(AbsentCase{kBertConfig, "the unbelievable film is good", "mask", "words"},
-                      AbsentCase{kBertConfig, "the unbelievable film is good", "remove", "words"},
-                      AbsentCase{kBertConfig, "the unbelievable film is good", "attention-off", "words"},
-                      AbsentCase{kBertConfig, "the unbelievable film is good", "unk", "tokens"},
-                      AbsentCase{kCnnConfig, "the film is not very good !", "pad", "words"},
-                      AbsentCase{kCnnConfig, "the film is not very good !", "zero", "words"},
-                      AbsentCase{kCnnConfig, "the film is not very good !", "remove", "words"},
-                      AbsentCase{kBiLstmConfig, "a very bad , bad film", "pad", "words"},
-                      AbsentCase{kBiLstmConfig, "a very bad , bad film", "remove", "words"}));
+    ::testing::Values(AbsentCase{kTinyBert, "the unbelievable film is good", "mask", "words"},
+                      AbsentCase{kTinyBert, "the unbelievable film is good", "remove", "words"},
+                      AbsentCase{kTinyBert, "the unbelievable film is good", "attention-off", "words"},
+                      AbsentCase{kTinyBert, "the unbelievable film is good", "unk", "tokens"},
+                      AbsentCase{kTinyCnn, "the film is not very good !", "pad", "words"},
+                      AbsentCase{kTinyCnn, "the film is not very good !", "zero", "words"},
+                      AbsentCase{kTinyCnn, "the film is not very good !", "remove", "words"},
+                      AbsentCase{kTinyBiLstm, "a very bad , bad film", "pad", "words"},
+                      AbsentCase{kTinyBiLstm, "a very bad , bad film", "remove", "words"}));
 
 TEST(PerturbationMethods, RegistryDefaultsPerArchitecture) {
   for (const char* m : {"kernel-shap", "shapley-sampling", "lime", "partition-shap"}) {
@@ -535,7 +526,7 @@ TEST(PerturbationMethods, RegistryDefaultsPerArchitecture) {
 }
 
 TEST(PerturbationMethods, SamplingMethodsOnModelsDeterministicProgressCancel) {
-  const wltest::Tiny t = wltest::tiny_model(kBiLstmConfig, 5);
+  const wltest::Tiny t = wltest::tiny_model(kTinyBiLstm, 5);
   const std::string text = "a very bad , bad film not good";
   for (const char* opts : {"permutations=6", "permutations=6,antithetic=true"}) {
     const Explanation a = run(t, text, "shapley-sampling", opts), b = run(t, text, "shapley-sampling", opts);

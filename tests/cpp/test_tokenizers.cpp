@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check_util.h"
+#include "golden_util.h"
 #include "wordlight/error.h"
 #include "wordlight/model_config.h"
 #include "wordlight/tokenizer.h"
@@ -21,12 +22,7 @@ namespace {
 
 std::string golden(const std::string& rel) { return std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/io/" + rel; }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using wltest::slurp;
 
 // The text each token's offsets cut out.
 std::vector<std::string> surfaces(const std::string& text, const Encoding& e) {
