@@ -400,6 +400,8 @@ function fromTokenizerJson(dir, Class) {
 }
 
 const IO_FIXTURES = path.join(ROOT, "tests", "golden", "io");
+// The structures of real checkpoints (tests/fixtures/checkpoints/make_checkpoints.py).
+const CHECKPOINTS = path.join(ROOT, "tests", "fixtures", "checkpoints");
 
 // name: the directory; truncateAt: a --max-length within the model's limit.
 const FIXTURE_SPECS = [
@@ -444,6 +446,34 @@ const FIXTURE_SPECS = [
     what: "the byte-level BPE tokenizer.json of the C++ tests (22 merges)",
     truncateAt: 10,
     load: async () => fromTokenizerJson(path.join(IO_FIXTURES, "roberta_tiny"), RobertaTokenizer),
+  },
+  {
+    name: "../../fixtures/checkpoints/bert_uncased",
+    what: "bert-base-uncased's tokenizer.json structure (TemplateProcessing with pair, truncation and padding set, a user-added token)",
+    truncateAt: 10,
+    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "bert_uncased"), BertTokenizer),
+  },
+  {
+    name: "../../fixtures/checkpoints/bert_cased",
+    what: "bert-base-multilingual-cased's tokenizer.json structure (no lower-casing, accents kept)",
+    truncateAt: 10,
+    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "bert_cased"), BertTokenizer),
+  },
+  {
+    name: "../../fixtures/checkpoints/distilbert_uncased",
+    what: "DistilBERT's vocab.txt + tokenizer_config.json (added_tokens_decoder, the 1e30 model_max_length)",
+    truncateAt: 10,
+    load: async () => {
+      const d = path.join(CHECKPOINTS, "distilbert_uncased");
+      const config = readJson(path.join(d, "tokenizer_config.json"));
+      return new BertTokenizer(bertConverter(fs.readFileSync(path.join(d, "vocab.txt"), "utf8"), config), config);
+    },
+  },
+  {
+    name: "../../fixtures/checkpoints/roberta_base",
+    what: "roberta-base's tokenizer.json structure (RobertaProcessing, <mask> with lstrip)",
+    truncateAt: 10,
+    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "roberta_base"), RobertaTokenizer),
   },
 ];
 

@@ -15,6 +15,38 @@
 
 namespace wordlight {
 
+namespace {
+
+// A checkpoint without model.safetensors: say what it has instead and how
+// to convert it, rather than "missing file". PyTorch's pytorch_model.bin is
+// a pickle (loading one runs code), so it is refused, never read.
+// has(name): whether the checkpoint holds that file.
+template <class Has>
+void check_weights_file(const std::string& where, Has has) {
+  if (has("model.safetensors")) return;
+  if (has("model.safetensors.index.json"))
+    throw Error(where + ": model.safetensors is missing; this checkpoint is sharded (model.safetensors.index.json and "
+                "model-0000N-of-0000M.safetensors), which is not supported: save it as one file, e.g. with "
+                "transformers: AutoModelForSequenceClassification.from_pretrained(DIR).save_pretrained(OUT, "
+                "max_shard_size=\"100GB\")");
+  const std::string transformers =
+      "with transformers: AutoModel...from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True)";
+  if (has("pytorch_model.bin"))
+    throw Error(where +
+                ": model.safetensors is missing; pytorch_model.bin is there, which wordlight does not read (a PyTorch "
+                "pickle can run code when it is loaded). Convert it once, in that folder: python3 -c \"import torch; "
+                "from safetensors.torch import save_file; sd = torch.load('pytorch_model.bin', map_location='cpu', "
+                "weights_only=True); save_file({k: v.contiguous().clone() for k, v in sd.items()}, "
+                "'model.safetensors', metadata={'format': 'pt'})\" (or " + transformers + ")");
+  for (const char* other : {"tf_model.h5", "flax_model.msgpack"})
+    if (has(other))
+      throw Error(where + ": model.safetensors is missing; only " + other +
+                  " is there, which wordlight does not read: convert it once " + transformers +
+                  " (from_tf=True or from_flax=True)");
+}
+
+}  // namespace
+
 std::vector<std::string> model_file_names() {
   std::vector<std::string> names = {"config.json", "model.safetensors"};
   for (const std::string& n : tokenizer_file_names()) names.push_back(n);
@@ -29,6 +61,7 @@ LoadedModel load_model_files(ModelFiles files, const std::string& name) {
     return it->second;
   };
   const ModelConfig config = parse_model_config(need("config.json"), path("config.json"));
+  check_weights_file(name, [&](const char* n) { return files.count(n) > 0; });
   std::string& st_bytes = need("model.safetensors");
   // The tokenizer first: it is cheap and its errors need no weights.
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(files, config, name);
@@ -44,6 +77,7 @@ LoadedModel load_model_files(ModelFiles files, const std::string& name) {
 
 std::unique_ptr<Model> load_model_dir(const std::string& dir) {
   const ModelConfig cfg = read_model_config_file(io::join_path(dir, "config.json"));
+  check_weights_file(dir, [&](const char* n) { return io::file_exists(io::join_path(dir, n)); });
   const SafetensorsFile st = load_safetensors_file(io::join_path(dir, "model.safetensors"));
   return make_model(cfg, st);
 }
