@@ -196,9 +196,7 @@ ShapleyResult kernel_shap(const CoalitionFunction& f, int M, int64_t samples, ui
     sum += phi[static_cast<size_t>(k)];
   }
   r.values[m - 1] = delta - sum;
-  double total = 0;
-  for (double v : r.values) total += v;
-  r.gap = total - delta;
+  explain_detail::set_efficiency_gap(r);
   return r;
 }
 
@@ -207,12 +205,11 @@ namespace explain_detail {
 namespace {
 
 void run(MethodContext& ctx, Explanation& e) {
-  const Features feats = make_features(e, ctx.opts.str("features"), false);
-  const int M = feats.size();
-  const CoalitionFunction f = model_coalitions(ctx, feats, ctx.opts.str("absent"));
-  const ShapleyResult r = kernel_shap(f, M, ctx.opts.integer("samples"),
-                                      static_cast<uint64_t>(ctx.opts.integer("seed")), coalition_run(ctx));
-  set_feature_scores(ctx, e, feats, r.values);
+  const CoalitionGame g = coalition_game(ctx, e);
+  const int M = g.size();
+  const ShapleyResult r =
+      kernel_shap(g.f, M, ctx.opts.integer("samples"), static_cast<uint64_t>(ctx.opts.integer("seed")), g.run);
+  set_feature_scores(ctx, e, g.feats, r.values);
   e.checks.push_back(efficiency_check(r, "enforced exactly"));
   e.checks.push_back(flag_check("exact-shapley", r.exact,
                                 r.exact ? "every coalition was evaluated: these are the exact Shapley values"

@@ -98,13 +98,11 @@ namespace explain_detail {
 namespace {
 
 void run(MethodContext& ctx, Explanation& e) {
-  const Features feats = make_features(e, ctx.opts.str("features"), ctx.opts.boolean("bow"));
-  const int M = feats.size();
-  const CoalitionFunction f = model_coalitions(ctx, feats, ctx.opts.str("absent"));
-  const LimeResult r = lime(f, M, static_cast<int>(ctx.opts.integer("samples")), ctx.opts.number("kernel-width"),
-                            ctx.opts.number("alpha"), static_cast<uint64_t>(ctx.opts.integer("seed")),
-                            coalition_run(ctx));
-  set_feature_scores(ctx, e, feats, r.weights);
+  const CoalitionGame g = coalition_game(ctx, e, ctx.opts.boolean("bow"));
+  const int M = g.size();
+  const LimeResult r = lime(g.f, M, static_cast<int>(ctx.opts.integer("samples")), ctx.opts.number("kernel-width"),
+                            ctx.opts.number("alpha"), static_cast<uint64_t>(ctx.opts.integer("seed")), g.run);
+  set_feature_scores(ctx, e, g.feats, r.weights);
   // R^2 is its own relative (it may be negative).
   e.checks.push_back(make_check("r-squared", r.score, 1,
                                 "weighted R^2 of the linear fit on the perturbed texts (lime's score): how far a "

@@ -217,9 +217,7 @@ ShapleyResult partition_shap(const CoalitionFunction& f, int M, const Hierarchy&
   r.exact = !unexpanded;
   r.evaluations = evals;
   r.samples = evals;
-  double sum = 0;
-  for (double v : r.values) sum += v;
-  r.gap = sum - (r.f_full - r.f_empty);
+  explain_detail::set_efficiency_gap(r);
   return r;
 }
 
@@ -228,15 +226,14 @@ namespace explain_detail {
 namespace {
 
 void run(MethodContext& ctx, Explanation& e) {
-  const Features feats = make_features(e, ctx.opts.str("features"), false);
-  const int M = feats.size();
+  const CoalitionGame g = coalition_game(ctx, e);
+  const Features& feats = g.feats;
+  const int M = g.size();
   std::vector<std::string> texts;
   for (int k = 0; k < M; ++k)
     texts.push_back(feats.by_token ? e.tokens[static_cast<size_t>(feats.tokens[static_cast<size_t>(k)][0])].token
                                    : e.words[static_cast<size_t>(feats.words[static_cast<size_t>(k)][0])].text);
-  const CoalitionFunction f = model_coalitions(ctx, feats, ctx.opts.str("absent"));
-  const ShapleyResult r =
-      partition_shap(f, M, text_partition_tree(texts), ctx.opts.integer("max-evals"), coalition_run(ctx));
+  const ShapleyResult r = partition_shap(g.f, M, text_partition_tree(texts), ctx.opts.integer("max-evals"), g.run);
   set_feature_scores(ctx, e, feats, r.values);
   e.checks.push_back(efficiency_check(r, "0 by construction"));
   e.checks.push_back(flag_check("fully-expanded", r.exact,

@@ -203,6 +203,20 @@ CoalitionFunction model_coalitions(MethodContext& ctx, const Features& feats, co
   };
 }
 
+CoalitionGame coalition_game(MethodContext& ctx, const Explanation& e, bool bow) {
+  CoalitionGame g;
+  g.feats = make_features(e, ctx.opts.str("features"), bow);
+  g.f = model_coalitions(ctx, g.feats, ctx.opts.str("absent"));
+  g.run = coalition_run(ctx);
+  return g;
+}
+
+void set_efficiency_gap(ShapleyResult& r) {
+  double sum = 0;
+  for (double v : r.values) sum += v;
+  r.gap = sum - (r.f_full - r.f_empty);
+}
+
 CoalitionRun coalition_run(MethodContext& ctx) {
   CoalitionRun run;
   run.batch_size = rows_that_fit(ctx.target.model().config(), ctx.target.T(), RowPass::forward,

@@ -58,6 +58,20 @@ CoalitionInput coalition_input(const ModelTarget& t, const Tokenizer& tok, const
 // the prediction.
 CoalitionRun coalition_run(MethodContext& ctx);
 
+// What every perturbation method's run starts from: the features (options
+// features, and bow when the method has it), the model's output on their
+// coalitions (option absent) and how they are run (coalition_run).
+struct CoalitionGame {
+  Features feats;
+  CoalitionFunction f;
+  CoalitionRun run;
+  int size() const { return feats.size(); }
+};
+CoalitionGame coalition_game(MethodContext& ctx, const Explanation& e, bool bow = false);
+
+// r.gap = sum(r.values) - (r.f_full - r.f_empty), once the values are set.
+void set_efficiency_gap(ShapleyResult& r);
+
 // Word scores from feature values (each word of a feature gets its value;
 // features=tokens: token values merged by the `merge` option), token
 // scores shared evenly by a word's tokens (features=words).

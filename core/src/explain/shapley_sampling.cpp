@@ -70,9 +70,7 @@ ShapleyResult shapley_sampling(const CoalitionFunction& f, int M, int permutatio
     r.values[i] = mean;
     r.standard_errors[i] = units > 1 ? std::sqrt(ss / static_cast<double>(units - 1) / static_cast<double>(units)) : 0;
   }
-  double total = 0;
-  for (double v : r.values) total += v;
-  r.gap = total - (r.f_full - r.f_empty);
+  explain_detail::set_efficiency_gap(r);
   return r;
 }
 
@@ -81,12 +79,12 @@ namespace explain_detail {
 namespace {
 
 void run(MethodContext& ctx, Explanation& e) {
-  const Features feats = make_features(e, ctx.opts.str("features"), false);
-  const int M = feats.size();
-  const CoalitionFunction f = model_coalitions(ctx, feats, ctx.opts.str("absent"));
+  const CoalitionGame g = coalition_game(ctx, e);
+  const Features& feats = g.feats;
+  const int M = g.size();
   const ShapleyResult r =
-      shapley_sampling(f, M, static_cast<int>(ctx.opts.integer("permutations")), ctx.opts.boolean("antithetic"),
-                       static_cast<uint64_t>(ctx.opts.integer("seed")), coalition_run(ctx));
+      shapley_sampling(g.f, M, static_cast<int>(ctx.opts.integer("permutations")), ctx.opts.boolean("antithetic"),
+                       static_cast<uint64_t>(ctx.opts.integer("seed")), g.run);
   set_feature_scores(ctx, e, feats, r.values);
   // Each word's standard error (features=tokens: words of one token only).
   for (int k = 0; k < M; ++k)
