@@ -6,6 +6,7 @@ import { renderHeatmap, renderLegend } from '../heatmap.js';
 import { spearman } from '../stats.js';
 import { explainsOutput, methodName, resultScores, shortMethodName } from '../names.js';
 import { compareExport } from '../export.js';
+import { NEEDS_MASKED_LM } from '../maskedlm.js';
 
 const DEFAULT_PICKS = ['gradient-x-input', 'integrated-gradients', 'lrp', 'occlusion'];
 
@@ -95,6 +96,7 @@ export function createCompareView(app, panel) {
               method: names[i],
               target: app.targetArg(),
               ...app.explainOptions(names[i]),
+              ...(NEEDS_MASKED_LM.has(names[i]) ? { maskedLm: await app.maskedLm(progress) } : {}),
               signal,
               onProgress: ({ done, total }) => progress(label, i + done / total, names.length),
             }),
