@@ -17,6 +17,7 @@ import { installExports } from './exports.js';
 import { installOptionsForm } from './options.js';
 import { installPrediction } from './prediction.js';
 import { exampleText, installModelPicker } from './models.js';
+import { installModelCard } from './modelcard.js';
 import { VIEW_MODULES } from './views/index.js';
 
 // Milliseconds from the start of the navigation to each stage of the
@@ -80,6 +81,7 @@ installExports(app);
 const { predictSoon } = installPrediction(app, el);
 installOptionsForm(app, el);
 const picker = installModelPicker(app, el);
+installModelCard(app, el);
 
 // ------------------------------------------------------------------ views
 const views = app.views;
@@ -114,6 +116,10 @@ app.setText = (text) => {
 const tabs = [...document.querySelectorAll('[role="tab"]')];
 function showView(view, { focus = false } = {}) {
   if (!VIEWS.includes(view)) view = 'explain';
+  // A language model has no classes to explain: only Generate applies (the other tabs are disabled).
+  const causal = app.model?.info?.head === 'causal-lm';
+  if (causal) view = 'generate';
+  for (const t of tabs) t.disabled = causal && t.dataset.view !== 'generate';
   app.state.view = view;
   hideTooltip();
   for (const t of tabs) {
@@ -144,6 +150,9 @@ for (const t of tabs) {
 // After a model is loaded: every view hears of the text, the shown one computes.
 app.afterChange = () => {
   app.emit('text');
+  // To a language model and back: Generate, then Words.
+  const causal = app.model?.info?.head === 'causal-lm';
+  if (causal || tabs.some((t) => t.disabled)) return showView(causal ? 'generate' : 'explain');
   views[app.state.view].refresh(app.state.view === 'explain');
 };
 

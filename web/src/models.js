@@ -17,7 +17,7 @@ export function installModelPicker(app, el) {
   function fillModels() {
     clear(el.model);
     const shipped = h('optgroup', { label: 'Shipped with wordlight' });
-    for (const m of app.manifest.models) shipped.append(h('option', { value: m.name, text: `${m.name} (${m.labels.length} classes)` }));
+    for (const m of app.manifest.models) shipped.append(h('option', { value: m.name, text: m.kind === 'causal-lm' ? `${m.name} (language model)` : `${m.name} (${m.labels.length} classes)` }));
     el.model.append(shipped);
     if (app.modelEntry?.local) {
       el.model.append(h('optgroup', { label: 'Your model (local)' }, h('option', { value: 'local:', text: app.modelEntry.name })));
@@ -57,8 +57,8 @@ export function installModelPicker(app, el) {
     replace(
       el.modelInfo,
       h('span', { text: bits.join(' \u00b7 ') }),
-      e?.description ? h('details', { class: 'model-about' }, h('summary', { text: 'About this model' }), h('p', { class: 'hint', text: e.description })) : null,
     );
+    // "About this model" (the whole card) is modelcard.js's, under this line.
   }
 
   function runtimeText() {
@@ -144,7 +144,8 @@ export function installModelPicker(app, el) {
     app.model = m;
     app.modelName = entry.name;
     app.modelEntry = entry;
-    app.labels = m.info.labels?.length ? m.info.labels : entry.labels || [];
+    // A causal LM's outputs are its vocabulary, not classes: it has none to pick.
+    app.labels = m.info.head === 'causal-lm' ? [] : m.info.labels?.length ? m.info.labels : entry.labels || [];
     app.result = null;
     app.resultKey = '';
     fillModels();
