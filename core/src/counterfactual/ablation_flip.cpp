@@ -13,16 +13,7 @@ void run_ablation_flip(Search& s) {
   CounterfactualResult& r = s.r;
   const int k = static_cast<int>(s.integer("positions")), max_del = static_cast<int>(s.integer("max-deletions"));
   s.planned = 1 + search_size(k, 1, max_del);
-  const bool signed_scores = s.rank_by_method(s.str("method"));
-  std::vector<int32_t> order;
-  for (size_t w = 0; w < r.words.size(); ++w)
-    if (!s.locked(static_cast<int32_t>(w))) order.push_back(static_cast<int32_t>(w));
-  auto key = [&](int32_t w) {
-    const double v = r.words[static_cast<size_t>(w)].score;
-    return signed_scores ? v : std::fabs(v);
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key(a) > key(b); });
-  if (order.size() > static_cast<size_t>(k)) order.resize(static_cast<size_t>(k));
+  const std::vector<int32_t> order = s.most_relevant_unlocked(s.str("method"), k);
   r.positions = order;
   const std::vector<std::vector<std::string>> options(order.size(), std::vector<std::string>{""});
   r.search_size = search_size(static_cast<int>(order.size()), 1, max_del);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "../explain/explain_internal.h"
 #include "counterfactual_internal.h"
 #include "wordlight/finite_check.h"
 #include "wordlight/predict.h"
@@ -17,16 +18,7 @@ namespace wordlight {
 
 namespace {
 
-OptionSpec int_opt(const std::string& name, long long def, long long min, long long max, const std::string& desc) {
-  OptionSpec o;
-  o.name = name;
-  o.type = OptionType::integer;
-  o.default_value = std::to_string(def);
-  o.min = static_cast<double>(min);
-  o.max = static_cast<double>(max);
-  o.description = desc;
-  return o;
-}
+using explain_detail::int_option;
 
 // The explanation methods that rank words for ablation-flip and mlm-edits:
 // those that explain the output.
@@ -42,39 +34,43 @@ OptionSpec method_opt() {
   return o;
 }
 
+GeneratorInfo generator(const char* name, const char* title, const char* description, std::vector<OptionSpec> options,
+                        const char* cost) {
+  GeneratorInfo g;
+  g.name = name;
+  g.title = title;
+  g.description = description;
+  g.options = std::move(options);
+  g.cost = cost;
+  return g;
+}
+
 std::vector<GeneratorInfo> make_generators() {
-  const OptionSpec max_cf = int_opt("max-counterfactuals", 5, 1, 50, "stop after this many flips");
-  const OptionSpec batch = int_opt("batch-size", 32, 1, 4096, "edited texts run through the model at once");
-  GeneratorInfo hot;
-  hot.name = "hotflip";
-  hot.title = "HotFlip";
-  hot.description =
-      "replace words by the vocabulary word the margin's gradient points to (Ebrahimi et al. 2018, as LIT)";
-  hot.options = {int_opt("positions", 10, 1, 64, "words considered, by their squared gradient"),
-                 int_opt("max-flips", 3, 1, 5, "most words replaced at once"), max_cf, batch};
-  hot.cost = "1 backward pass, then at most sum_{j<=max-flips} C(positions, j) texts (175 with the defaults)";
-  GeneratorInfo abl;
-  abl.name = "ablation-flip";
-  abl.title = "Ablation flip";
-  abl.description = "delete the fewest of the most relevant words that flips the decision (as LIT)";
-  abl.options = {method_opt(), int_opt("positions", 10, 1, 64, "most relevant words considered"),
-                 int_opt("max-deletions", 5, 1, 8, "most words deleted at once"), max_cf, batch};
-  abl.cost = "one explanation, then at most sum_{j<=max-deletions} C(positions, j) texts (637 with the defaults)";
-  GeneratorInfo mlm;
-  mlm.name = "mlm-edits";
-  mlm.title = "MLM-guided minimal edits";
-  mlm.description = "replace the most relevant words by a masked LM's fills, fewest first, the fluent ones first";
-  mlm.options = {method_opt(),
-                 int_opt("positions", 4, 1, 10, "most relevant words masked (k)"),
-                 int_opt("fills", 5, 1, 50, "the masked LM's best whole-word fills tried at each (m)"),
-                 int_opt("max-evaluations", 500, 1, 1000000,
-                         "cap on edited texts tried (the full search is sum_j C(k, j) m^j)"),
-                 max_cf,
-                 int_opt("fluency-pool", 20, 1, 1000,
-                         "flips of the smallest size whose fluency (pseudo-log-likelihood) is measured to order them"),
-                 batch};
-  mlm.cost = "one explanation, one masked-LM pass, min(sum_j C(k, j) m^j, max-evaluations) texts, and one masked-LM "
-             "pass per token of each flip whose fluency is measured";
+  const OptionSpec max_cf = int_option("max-counterfactuals", 5, 1, 50, "stop after this many flips");
+  const OptionSpec batch = int_option("batch-size", 32, 1, 4096, "edited texts run through the model at once");
+  GeneratorInfo hot = generator(
+      "hotflip", "HotFlip",
+      "replace words by the vocabulary word the margin's gradient points to (Ebrahimi et al. 2018, as LIT)",
+      {int_option("positions", 10, 1, 64, "words considered, by their squared gradient"),
+       int_option("max-flips", 3, 1, 5, "most words replaced at once"), max_cf, batch},
+      "1 backward pass, then at most sum_{j<=max-flips} C(positions, j) texts (175 with the defaults)");
+  GeneratorInfo abl = generator(
+      "ablation-flip", "Ablation flip", "delete the fewest of the most relevant words that flips the decision (as LIT)",
+      {method_opt(), int_option("positions", 10, 1, 64, "most relevant words considered"),
+       int_option("max-deletions", 5, 1, 8, "most words deleted at once"), max_cf, batch},
+      "one explanation, then at most sum_{j<=max-deletions} C(positions, j) texts (637 with the defaults)");
+  GeneratorInfo mlm = generator(
+      "mlm-edits", "MLM-guided minimal edits",
+      "replace the most relevant words by a masked LM's fills, fewest first, the fluent ones first",
+      {method_opt(), int_option("positions", 4, 1, 10, "most relevant words masked (k)"),
+       int_option("fills", 5, 1, 50, "the masked LM's best whole-word fills tried at each (m)"),
+       int_option("max-evaluations", 500, 1, 1000000, "cap on edited texts tried (the full search is sum_j C(k, j) m^j)"),
+       max_cf,
+       int_option("fluency-pool", 20, 1, 1000,
+                  "flips of the smallest size whose fluency (pseudo-log-likelihood) is measured to order them"),
+       batch},
+      "one explanation, one masked-LM pass, min(sum_j C(k, j) m^j, max-evaluations) texts, and one masked-LM pass per "
+      "token of each flip whose fluency is measured");
   mlm.needs_mlm = true;
   return {hot, abl, mlm};
 }
@@ -190,48 +186,18 @@ void Search::progress() const {
   if (request.control.progress) request.control.progress(r.model_evaluations, std::max(planned, r.model_evaluations));
 }
 
-namespace {
-Prediction prediction_of(const Model& model, const float* logits) {
-  Prediction p;
-  const int C = model.output_dim();
-  p.logits.assign(logits, logits + C);
-  const float mx = *std::max_element(p.logits.begin(), p.logits.end());
-  double z = 0;
-  for (float v : p.logits) z += std::exp(static_cast<double>(v) - mx);
-  for (float v : p.logits) p.probabilities.push_back(static_cast<float>(std::exp(static_cast<double>(v) - mx) / z));
-  p.label = static_cast<int>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
-  const auto& names = model.config().id2label;
-  p.label_name = static_cast<size_t>(p.label) < names.size() ? names[static_cast<size_t>(p.label)]
-                                                             : "LABEL_" + std::to_string(p.label);
-  p.target = p.label;
-  p.target_name = p.label_name;
-  p.explained_value = p.logits[static_cast<size_t>(p.label)];
-  return p;
-}
-}  // namespace
-
 std::vector<Prediction> Search::predict(const std::vector<std::string>& texts) {
   if (texts.empty()) return {};
   EncodeOptions eo;
   eo.max_length = request.max_length;
   std::vector<std::vector<int32_t>> seqs;
   for (const std::string& t : texts) seqs.push_back(tokenizer.encode(t, eo).ids);
-  const int32_t pad = model.config().pad_token_id;
-  TokenBatch b;
-  b.B = static_cast<int>(seqs.size());
-  b.T = 1;
-  for (const auto& s : seqs) b.T = std::max(b.T, static_cast<int>(s.size()));
-  for (const auto& s : seqs)
-    for (int t = 0; t < b.T; ++t) {
-      const bool real = t < static_cast<int>(s.size());
-      b.ids.push_back(real ? s[static_cast<size_t>(t)] : pad);
-      b.mask.push_back(real || (s.empty() && t == 0) ? 1 : 0);  // an empty text runs as one padding token
-    }
+  const TokenBatch b = pad_batch(model, seqs);
   const BatchForward f = forward_batch(model, b);
   std::vector<Prediction> out;
   const int C = model.output_dim();
   for (int i = 0; i < b.B; ++i) {
-    out.push_back(prediction_of(model, f.logits.data() + static_cast<size_t>(i) * C));
+    out.push_back(prediction_from_logits(model, f.logits.data() + static_cast<size_t>(i) * C));
     check_prediction_finite(out.back(), "counterfactual");
   }
   r.model_evaluations += b.B;
@@ -253,6 +219,20 @@ bool Search::rank_by_method(const std::string& method) {
   for (size_t w = 0; w < r.words.size() && w < e.words.size(); ++w) r.words[w].score = e.words[w].score;
   r.ranking = method + (signed_scores ? " (signed: for the prediction first)" : " (unsigned: largest first)");
   return signed_scores;
+}
+
+std::vector<int32_t> Search::most_relevant_unlocked(const std::string& method, int k) {
+  const bool signed_scores = rank_by_method(method);
+  std::vector<int32_t> order;
+  for (size_t w = 0; w < r.words.size(); ++w)
+    if (!locked(static_cast<int32_t>(w))) order.push_back(static_cast<int32_t>(w));
+  auto key = [&](int32_t w) {
+    const double v = r.words[static_cast<size_t>(w)].score;
+    return signed_scores ? v : std::fabs(v);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key(a) > key(b); });
+  if (order.size() > static_cast<size_t>(k)) order.resize(static_cast<size_t>(k));
+  return order;
 }
 
 std::string apply_edits(const std::string& text, const std::vector<WordScore>& words, const Choice& choice,

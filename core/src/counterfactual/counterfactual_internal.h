@@ -33,6 +33,9 @@ struct Search {
   // Word scores by an explanation method (its defaults), into r.words;
   // counted in r.model_evaluations. Returns whether they are signed.
   bool rank_by_method(const std::string& method);
+  // rank_by_method(method), then the k unlocked words of largest score
+  // (signed scores) or largest |score| (unsigned), best first.
+  std::vector<int32_t> most_relevant_unlocked(const std::string& method, int k);
 };
 
 // The text with the edits of `choice` applied (words by their spans);

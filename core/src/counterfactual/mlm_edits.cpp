@@ -148,16 +148,7 @@ void run_mlm_edits(Search& s) {
   const int64_t cap = s.integer("max-evaluations");
   const int max_cf = static_cast<int>(s.integer("max-counterfactuals"));
   s.planned = 1 + std::min(cap, search_size(k, m, k));
-  const bool signed_scores = s.rank_by_method(s.str("method"));
-  std::vector<int32_t> order;
-  for (size_t w = 0; w < r.words.size(); ++w)
-    if (!s.locked(static_cast<int32_t>(w))) order.push_back(static_cast<int32_t>(w));
-  auto key = [&](int32_t w) {
-    const double v = r.words[static_cast<size_t>(w)].score;
-    return signed_scores ? v : std::fabs(v);
-  };
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return key(a) > key(b); });
-  if (order.size() > static_cast<size_t>(k)) order.resize(static_cast<size_t>(k));
+  const std::vector<int32_t> order = s.most_relevant_unlocked(s.str("method"), k);
   std::vector<Span> spans;
   for (int32_t w : order) spans.push_back(r.words[static_cast<size_t>(w)].span);
   s.check_cancel();

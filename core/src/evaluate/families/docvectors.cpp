@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "../metric_family.h"
+#include "wordlight/predict.h"
 
 namespace wordlight {
 namespace evaluation {
@@ -16,21 +17,9 @@ namespace evaluation {
 void docvectors_prepare(DocumentContext& d) {
   const int D = d.model.embedding_dim();
   const size_t W = d.words;
-  TokenBatch one;
-  one.B = 1;
-  one.T = static_cast<int>(d.base.tokens.size());
-  for (const TokenScore& t : d.base.tokens) one.ids.push_back(t.id);
-  one.mask.assign(one.ids.size(), 1);
-  std::vector<float> emb(static_cast<size_t>(one.T) * D);
-  d.model.embed(one, emb.data());
   std::vector<std::vector<double>>& xw = d.word_embeddings;
-  xw.assign(W, std::vector<double>(static_cast<size_t>(D), 0.0));
-  for (size_t w = 0; w < W; ++w) {
-    const auto& toks = d.base.words[w].tokens;
-    for (int32_t t : toks)
-      for (int k = 0; k < D; ++k) xw[w][static_cast<size_t>(k)] += emb[static_cast<size_t>(t) * D + k];
-    for (double& v : xw[w]) v /= static_cast<double>(std::max<size_t>(1, toks.size()));
-  }
+  xw = word_embeddings(d.model, d.base);
+  xw.resize(W, std::vector<double>(static_cast<size_t>(D), 0.0));
   std::vector<double>& u = d.record.uniform_docvec;
   u.assign(static_cast<size_t>(D), 0.0);
   for (size_t w = 0; w < W; ++w)
