@@ -16,38 +16,13 @@
 #include "wordlight/error.h"
 #include "wordlight/gpu.h"
 #include "wordlight/ops.h"
+#include "gpu_test_util.h"
 
 using namespace wordlight;
 using gpu::Buffer;
 using gpu::Device;
 
 namespace {
-
-std::shared_ptr<Device> g_dev;
-std::string g_why;
-
-bool in_ci() {
-  const char* c = std::getenv("CI");
-  return c && (std::strcmp(c, "true") == 0 || std::strcmp(c, "1") == 0);
-}
-
-Device* device() {
-  if (!g_dev && g_why.empty()) {
-    try {
-      g_dev = Device::open(-1);
-    } catch (const Error& e) {
-      g_why = e.what();
-    }
-  }
-  return g_dev.get();
-}
-
-#define NEED_DEVICE()                                                                                   \
-  Device* dev = device();                                                                               \
-  if (!dev) {                                                                                           \
-    if (in_ci()) FAIL() << "CI=true but no Vulkan device (lavapipe: mesa-vulkan-drivers): " << g_why; \
-    GTEST_SKIP() << "no Vulkan device: " << g_why;                                                      \
-  }
 
 std::vector<double> rnd(int64_t n, uint32_t seed, double scale = 1.0) {
   std::mt19937 g(seed);

@@ -28,6 +28,7 @@
 // throw DeviceError, an Error whose message names the device.
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +48,9 @@ struct DeviceError : Error {
 // DeviceError when the device does not open.
 std::shared_ptr<Device> shared_device(const DeviceRequest& r, std::string* fallback_reason = nullptr);
 
+// A device records one command stream: a tape holds its device's lock for
+// its lifetime, so that threads explaining texts at once (evaluate, explain
+// --input) take turns on it, one explanation at a time.
 class DeviceTape {
  public:
   explicit DeviceTape(std::shared_ptr<Device> device);
@@ -82,6 +86,7 @@ class DeviceTape {
  private:
   struct State;
   std::shared_ptr<Device> device_;
+  std::unique_lock<std::mutex> lock_;
   std::map<const void*, std::unique_ptr<State>> states_;
   std::map<int64_t, std::vector<Buffer>> pool_;
   Stats stats_;

@@ -130,6 +130,13 @@ struct LrpAbsorbed {
   OpKind constant_op = OpKind::leaf;  // constant_input: the kind of the constant operand's node
   double relevance = 0;
 };
+// Splits what one op absorbed (total: its output's relevance minus what its
+// inputs took) into the records above, skipping zeros: eps is the epsilon
+// stabiliser's part when the op ran the epsilon rule (eps_rule);
+// has_constant: an input took no relevance (constant_op its kind). Used by
+// lrp_backward and by the device tape's account (device_tape.h).
+void lrp_record_absorbed(int node, OpKind op, double total, double eps, bool eps_rule, OpKind constant_op,
+                         bool has_constant, std::vector<LrpAbsorbed>& out);
 
 template <class T>
 class Graph {

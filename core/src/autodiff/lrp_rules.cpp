@@ -109,6 +109,43 @@ bool lrp_rule_applies(OpKind k, LrpRule r) {
   return false;
 }
 
+void lrp_record_absorbed(int node, OpKind op, double total, double eps, bool eps_rule, OpKind constant_op,
+                         bool has_constant, std::vector<LrpAbsorbed>& out) {
+  auto add = [&](LrpSink sink, double r) {
+    LrpAbsorbed a;
+    a.node = node;
+    a.op = op;
+    a.sink = sink;
+    a.relevance = r;
+    if (sink == LrpSink::constant_input) a.constant_op = constant_op;
+    out.push_back(a);
+  };
+  switch (op) {
+    case OpKind::linear:
+    case OpKind::conv1d:
+    case OpKind::layernorm: {
+      const LrpSink rest = op == OpKind::layernorm ? LrpSink::layernorm_shift : LrpSink::bias;
+      if (eps_rule) {
+        if (eps != 0) add(LrpSink::epsilon, eps);
+        if (total - eps != 0) add(rest, total - eps);
+      } else if (total != 0) {
+        add(rest, total);
+      }
+      break;
+    }
+    case OpKind::attention:
+    case OpKind::softmax:
+      if (total != 0) add(LrpSink::softmax, total);
+      break;
+    case OpKind::binary:
+      if (total != 0) add(has_constant ? LrpSink::constant_input : LrpSink::other, total);
+      break;
+    default:
+      if (total != 0) add(LrpSink::other, total);
+      break;
+  }
+}
+
 template <class T>
 void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vector<LrpAbsorbed>* absorbed) {
   check_on_host("lrp_backward");
@@ -336,40 +373,10 @@ void Graph<T>::lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>
     }
     return s;
   };
-  auto add = [&](LrpSink sink, double r) {
-    LrpAbsorbed a;
-    a.node = id;
-    a.op = n.op;
-    a.sink = sink;
-    a.relevance = r;
-    if (sink == LrpSink::constant_input && constant >= 0) a.constant_op = nodes_[constant].op;
-    out.push_back(a);
-  };
-  switch (n.op) {
-    case OpKind::linear:
-    case OpKind::conv1d:
-    case OpKind::layernorm: {
-      const LrpSink rest = n.op == OpKind::layernorm ? LrpSink::layernorm_shift : LrpSink::bias;
-      if (o[n.op] == LrpRule::epsilon) {
-        const double e = eps_part();
-        if (e != 0) add(LrpSink::epsilon, e);
-        if (total - e != 0) add(rest, total - e);
-      } else if (total != 0) {
-        add(rest, total);
-      }
-      break;
-    }
-    case OpKind::attention:
-    case OpKind::softmax:
-      if (total != 0) add(LrpSink::softmax, total);
-      break;
-    case OpKind::binary:
-      if (total != 0) add(constant >= 0 ? LrpSink::constant_input : LrpSink::other, total);
-      break;
-    default:
-      if (total != 0) add(LrpSink::other, total);
-      break;
-  }
+  const bool eps_rule = (n.op == OpKind::linear || n.op == OpKind::conv1d || n.op == OpKind::layernorm) &&
+                        o[n.op] == LrpRule::epsilon;
+  lrp_record_absorbed(id, n.op, total, eps_rule ? eps_part() : 0.0, eps_rule,
+                      constant >= 0 ? nodes_[constant].op : OpKind::leaf, constant >= 0, out);
 }
 
 template void Graph<float>::lrp_backward(Var, const LrpOptions&, const float*, std::vector<LrpAbsorbed>*);

@@ -32,6 +32,13 @@ struct ParamCache {
   std::weak_ptr<Device> device;
   std::map<std::pair<const float*, int64_t>, ParamEntry> entries;
 };
+std::mutex& device_mutex(const Device* d) {
+  static std::map<const Device*, std::unique_ptr<std::mutex>> m;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto& p = m[d];
+  if (!p) p = std::make_unique<std::mutex>();
+  return *p;
+}
 std::map<const Device*, ParamCache>& param_caches() {
   static std::map<const Device*, ParamCache> m;
   return m;
@@ -96,6 +103,7 @@ struct DeviceTape::State {
 
 DeviceTape::DeviceTape(std::shared_ptr<Device> device) : device_(std::move(device)) {
   if (!device_) throw Error("DeviceTape: no device");
+  lock_ = std::unique_lock<std::mutex>(device_mutex(device_.get()));
 }
 DeviceTape::~DeviceTape() = default;
 
@@ -675,42 +683,13 @@ void DeviceTape::lrp_backward(Graph<float>& g, Var y, const LrpOptions& o, const
           for (LrpAbsorbed& r : a.cpu_records) absorbed->push_back(r);
           continue;
         }
-        const auto& n = g.nodes_[static_cast<size_t>(a.id)];
+        const OpKind op = g.nodes_[static_cast<size_t>(a.id)].op;
         const double before = h[4 * a.id], after = h[4 * a.id + 1], r_out = h[4 * a.id + 2], e = h[4 * a.id + 3];
-        const double total = r_out - (after - before);
-        auto add = [&](LrpSink sink, double r) {
-          LrpAbsorbed x;
-          x.node = a.id;
-          x.op = n.op;
-          x.sink = sink;
-          x.relevance = r;
-          if (sink == LrpSink::constant_input && a.constant >= 0) x.constant_op = g.nodes_[static_cast<size_t>(a.constant)].op;
-          absorbed->push_back(x);
-        };
-        switch (n.op) {
-          case OpKind::linear:
-          case OpKind::conv1d:
-          case OpKind::layernorm: {
-            const LrpSink rest = n.op == OpKind::layernorm ? LrpSink::layernorm_shift : LrpSink::bias;
-            if (o[n.op] == LrpRule::epsilon) {
-              if (e != 0) add(LrpSink::epsilon, e);
-              if (total - e != 0) add(rest, total - e);
-            } else if (total != 0) {
-              add(rest, total);
-            }
-            break;
-          }
-          case OpKind::attention:
-          case OpKind::softmax:
-            if (total != 0) add(LrpSink::softmax, total);
-            break;
-          case OpKind::binary:
-            if (total != 0) add(a.constant >= 0 ? LrpSink::constant_input : LrpSink::other, total);
-            break;
-          default:
-            if (total != 0) add(LrpSink::other, total);
-            break;
-        }
+        const bool eps_rule =
+            (op == OpKind::linear || op == OpKind::conv1d || op == OpKind::layernorm) && o[op] == LrpRule::epsilon;
+        lrp_record_absorbed(a.id, op, r_out - (after - before), eps_rule ? e : 0.0, eps_rule,
+                            a.constant >= 0 ? g.nodes_[static_cast<size_t>(a.constant)].op : OpKind::leaf,
+                            a.constant >= 0, *absorbed);
       }
     }
     for (Var v : read) {

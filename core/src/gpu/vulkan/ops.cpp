@@ -295,48 +295,41 @@ void concat_check(const std::vector<Shape>& shapes, int axis, size_t n_bufs, int
     *total += shapes[i].dims[*a];
   }
 }
-}  // namespace
-
-void Device::concat_forward(const std::vector<Shape>& shapes, int axis, const std::vector<const Buffer*>& xs,
-                            const Buffer& y) {
-  const char* fn = "concat_forward";
+// concat's forward copies each part into its block of the whole; its
+// backward adds each block of the whole's gradient into that part's (absent
+// parts, which need no gradient, are skipped): one "block" dispatch a part.
+void concat_blocks(detail::Core& core, const std::vector<Shape>& shapes, int axis,
+                   const std::vector<const Buffer*>& parts, const Buffer& whole, bool forward) {
+  const char* fn = forward ? "concat_forward" : "concat_backward";
   int a;
   int64_t total;
-  concat_check(shapes, axis, xs.size(), &a, &total, fn);
+  concat_check(shapes, axis, parts.size(), &a, &total, fn);
   const int64_t outer = shapes[0].prod(0, a), inner = shapes[0].prod(a + 1, shapes[0].rank);
-  need(y, outer * total * inner, fn, "y");
+  need(whole, outer * total * inner, fn, forward ? "y" : "gy");
   int64_t start = 0;
-  for (size_t i = 0; i < xs.size(); ++i) {
+  for (size_t i = 0; i < parts.size(); ++i) {
     const int64_t len = shapes[i].dims[a];
-    if (xs[i] && xs[i]->valid()) {
-      need(*xs[i], shapes[i].numel(), fn, "an input");
-      BlockPush p{i32(outer, fn), i32(len, fn), i32(total, fn), i32(inner, fn), i32(start, fn), 0, 0};
-      impl_->core->dispatch("block", {xs[i], &y}, &p, sizeof p, groups(outer * len * inner, 256));
-    } else {
+    if (parts[i] && parts[i]->valid()) {
+      need(*parts[i], shapes[i].numel(), fn, forward ? "an input" : "an input's gradient");
+      const int32_t back = forward ? 0 : 1;
+      BlockPush p{i32(outer, fn), i32(len, fn), i32(total, fn), i32(inner, fn), i32(start, fn), back, back};
+      core.dispatch("block", {parts[i], &whole}, &p, sizeof p, groups(outer * len * inner, 256));
+    } else if (forward) {
       throw Error("vulkan concat_forward: input " + std::to_string(i) + " is not a buffer");
     }
     start += len;
   }
 }
+}  // namespace
+
+void Device::concat_forward(const std::vector<Shape>& shapes, int axis, const std::vector<const Buffer*>& xs,
+                            const Buffer& y) {
+  concat_blocks(*impl_->core, shapes, axis, xs, y, true);
+}
 
 void Device::concat_backward(const std::vector<Shape>& shapes, int axis, const Buffer& gy,
                              const std::vector<const Buffer*>& gxs) {
-  const char* fn = "concat_backward";
-  int a;
-  int64_t total;
-  concat_check(shapes, axis, gxs.size(), &a, &total, fn);
-  const int64_t outer = shapes[0].prod(0, a), inner = shapes[0].prod(a + 1, shapes[0].rank);
-  need(gy, outer * total * inner, fn, "gy");
-  int64_t start = 0;
-  for (size_t i = 0; i < gxs.size(); ++i) {
-    const int64_t len = shapes[i].dims[a];
-    if (gxs[i] && gxs[i]->valid()) {
-      need(*gxs[i], shapes[i].numel(), fn, "an input's gradient");
-      BlockPush p{i32(outer, fn), i32(len, fn), i32(total, fn), i32(inner, fn), i32(start, fn), 1, 1};
-      impl_->core->dispatch("block", {gxs[i], &gy}, &p, sizeof p, groups(outer * len * inner, 256));
-    }
-    start += len;
-  }
+  concat_blocks(*impl_->core, shapes, axis, gxs, gy, false);
 }
 
 void Device::pick_forward(int64_t R, int64_t C, const Buffer& index, const Buffer& x, const Buffer& y) {
