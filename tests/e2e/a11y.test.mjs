@@ -3,25 +3,12 @@
 // no sideways scrolling on a phone.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, heatmapWords, launch, missingPrerequisite, openPage, startPage } from './page_util.mjs';
+import { describe, expect, it } from 'vitest';
+import { ROOT, heatmapWords, openPage, servedPage } from './page_util.mjs';
 
-const missing = missingPrerequisite();
+const env = servedPage('a11y');
+const { missing } = env;
 const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
-
-let server;
-let browser;
-
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('a11y');
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 // axe-core's violations of WCAG 2.0/2.1 A and AA in the page as it is now,
 // as readable lines.
@@ -36,7 +23,7 @@ async function violations(page) {
 
 describe.skipIf(!!missing)('accessibility', () => {
   it('passes axe-core WCAG 2.1 AA on every view', async () => {
-    const { page, context } = await openPage(browser, server.url, { bypassCSP: true });
+    const { page, context } = await openPage(env.browser, env.server.url, { bypassCSP: true });
     await heatmapWords(page);
     await page.check('#show-numbers');
     await page.evaluate(() => {
@@ -61,7 +48,7 @@ describe.skipIf(!!missing)('accessibility', () => {
 
   it('passes axe-core with a repaired link\'s notice, unread words, an unsigned method and an error', async () => {
     const hash = '#' + new URLSearchParams({ method: 'saliency', 'o.bogus': '1', class: '9', text: 'A wonderful 😀 film, 日本語 and Привет.' }).toString();
-    const { page, context } = await openPage(browser, server.url, { bypassCSP: true, hash });
+    const { page, context } = await openPage(env.browser, env.server.url, { bypassCSP: true, hash });
     await page.waitForFunction(() => window.wordlightPage?.result?.method === 'saliency', null, { timeout: 240_000 });
     await page.locator('.notice-item').first().waitFor({ timeout: 240_000 });
     await page.evaluate(() => window.wordlightPage.showError('An error shown for the test.'));
@@ -73,7 +60,7 @@ describe.skipIf(!!missing)('accessibility', () => {
   }, 600_000);
 
   it('reaches the words from the keyboard and announces a summary', async () => {
-    const { page, context } = await openPage(browser, server.url);
+    const { page, context } = await openPage(env.browser, env.server.url);
     const words = await heatmapWords(page);
     // Tab from the Explain button lands on the tabs, then on the heatmap's one tab stop.
     await page.focus('#tab-explain');
@@ -92,7 +79,7 @@ describe.skipIf(!!missing)('accessibility', () => {
   }, 600_000);
 
   it('fits a phone screen without sideways scrolling', async () => {
-    const { page, context } = await openPage(browser, server.url, { viewport: { width: 360, height: 740 } });
+    const { page, context } = await openPage(env.browser, env.server.url, { viewport: { width: 360, height: 740 } });
     await heatmapWords(page);
     const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(over).toBeLessThanOrEqual(0);

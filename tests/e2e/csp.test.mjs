@@ -4,26 +4,12 @@
 // inline script injected into it is blocked.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY, CSP_META_POLICY } from '../../web/tools/assets.mjs';
-import { ROOT, heatmapWords, launch, missingPrerequisite, openPage, startPage } from './page_util.mjs';
+import { ROOT, heatmapWords, openPage, servedPage } from './page_util.mjs';
 
-const missing = missingPrerequisite();
-if (missing) console.warn(`e2e: skipped: ${missing}`);
-
-let server;
-let browser;
-
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('csp');
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = servedPage('csp');
+const { missing } = env;
 
 function directives(policy) {
   return new Map(
@@ -63,14 +49,14 @@ describe('the policy', () => {
 
 describe.skipIf(!!missing)('the page under its policy', () => {
   it('explains a text, and blocks an injected inline script', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     const violations = [];
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
     });
-    const res = await page.request.get(server.url);
+    const res = await page.request.get(env.server.url);
     expect(res.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
-    const worker = await page.request.get(server.url + 'wordlight/worker.js');
+    const worker = await page.request.get(env.server.url + 'wordlight/worker.js');
     expect(worker.headers()['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
 
     const words = await heatmapWords(page);

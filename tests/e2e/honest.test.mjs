@@ -8,12 +8,13 @@
 // sizes land in build/e2e/views/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, SHOTS, heatmapWords, launch, missingPrerequisite, openPage, startPage } from './page_util.mjs';
+import { describe, expect, it } from 'vitest';
+import { ROOT, SHOTS, heatmapWords, openPage, servedPage } from './page_util.mjs';
 import { PUOR, maxAbs, niceScale, scoreColours } from '../../web/src/colour.js';
 import { buildManifest } from '../../web/tools/manifest.mjs';
 
-const missing = missingPrerequisite();
+const env = servedPage('honest');
+const { missing } = env;
 const MODELS = path.join(ROOT, 'models');
 const MANIFEST = buildManifest(MODELS);
 const DEFAULT = MANIFEST.default;
@@ -21,20 +22,6 @@ const HAS_BERT = MANIFEST.models.some((m) => m.name === 'sst2-bert');
 const HAS_CNN = MANIFEST.models.some((m) => m.name === '20news-cnn');
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-
-let server;
-let browser;
-
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('honest');
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 const hashOf = (o) => '#' + new URLSearchParams(o).toString();
 
@@ -66,7 +53,7 @@ async function inViewport(page, selector) {
 
 describe.skipIf(!!missing)('the page never misleads', () => {
   it('draws an unsigned method on the sequential scale with a legend that says importance', async () => {
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ method: 'saliency' }) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ method: 'saliency' }) });
     await page.waitForFunction(() => window.wordlightPage?.result?.method === 'saliency', null, { timeout: 240_000 });
     const words = await page.$$eval('#heatmap .w:not(.unread)', (els) => els.map((e) => ({ score: Number(e.dataset.score), bg: e.style.getPropertyValue('--bg'), label: e.getAttribute('aria-label') })));
     expect(words.length).toBeGreaterThan(3);
@@ -98,7 +85,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
   }, 600_000);
 
   it('titles neuron and layer relevance by their neuron and layer, never by the class', async () => {
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ view: 'layers' }) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ view: 'layers' }) });
     await page.waitForSelector('#layers-matrix tbody tr', { timeout: 240_000 });
     expect(await page.locator('#layers-title').textContent()).not.toMatch(/^Why/);
     // Where the module says how much relevance each layer absorbs, a column shows it.
@@ -132,7 +119,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
       'layers.mode': 'evil',
       compare: 'lrp,occlusion,bogus',
     };
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf(hostile) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf(hostile) });
     await page.waitForFunction(() => window.wordlightPage?.result?.method === 'lrp', null, { timeout: 240_000 });
     const group = await page.evaluate(() => window.wordlightPage.model.info.architecture_group || window.wordlightPage.model.info.architecture);
     const offered = await page.$$eval('#options .opt label', (ls) => ls.map((l) => l.textContent));
@@ -176,7 +163,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
       // A long run: Integrated Gradients at a fixed 4096 steps.
       const model = HAS_BERT ? 'sst2-bert' : DEFAULT;
       const long = { model, method: 'integrated-gradients', 'o.adaptive': 'false', 'o.steps': '4096' };
-      const { page, context, log } = await openPage(browser, server.url, { viewport, hash: hashOf(long) });
+      const { page, context, log } = await openPage(env.browser, env.server.url, { viewport, hash: hashOf(long) });
       await page.locator('#progress').waitFor({ state: 'visible', timeout: 240_000 });
       await page.waitForFunction(() => /Integrated/.test(document.querySelector('#progress-label').textContent), null, { timeout: 240_000 });
       const bar = await inViewport(page, '#progress');
@@ -216,7 +203,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
 
   it('marks words the model cannot read, and the unread tail, in every view', async () => {
     const text = 'A wonderful 😀 film, 日本語 and Привет, truly moving.';
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT, text }) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT, text }) });
     await heatmapWords(page, text);
     const unread = await page.$$eval('#heatmap .w.unread', (els) => els.map((e) => ({ text: e.textContent, label: e.getAttribute('aria-label'), bg: e.style.getPropertyValue('--bg') })));
     const known = await page.evaluate(() => window.wordlightPage.result.words.filter((w) => w.unknown === true || w.tokens.some((t) => window.wordlightPage.result.tokens[t].token === '[UNK]')).length);
@@ -258,7 +245,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
 
   it('exports every view in every format: Words, Compare, Layers, Interactions, the What-if curve', async () => {
     const text = 'A gripping 😀 film, though the ending drags.';
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT, text }) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT, text }) });
     await heatmapWords(page, text);
     const out = path.join(SHOTS, 'exports');
     fs.mkdirSync(out, { recursive: true });
@@ -305,7 +292,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
   }, 600_000);
 
   it('restores every setting from a link; a link naming a missing model says so until dismissed', async () => {
-    const { page, context, log } = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT }) });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT }) });
     await heatmapWords(page);
     await page.selectOption('#method', 'lrp');
     await setOption(page, 'epsilon', 0.5);
@@ -332,7 +319,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
     const hash = await page.evaluate(() => location.hash);
     await context.close();
 
-    const again = await openPage(browser, server.url, { viewport: LAPTOP, hash });
+    const again = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash });
     const p = again.page;
     await p.waitForSelector('#ih-matrix tbody tr', { timeout: 240_000 });
     const got = await p.evaluate(() => ({
@@ -356,7 +343,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
     await again.context.close();
 
     // A model that is not here: an error that stays through the next runs.
-    const gone = await openPage(browser, server.url, { viewport: LAPTOP, hash: hashOf({ model: 'no-such-model', text: 'a fine film' }) });
+    const gone = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: 'no-such-model', text: 'a fine film' }) });
     await heatmapWords(gone.page, 'a fine film');
     const note = gone.page.locator('.notice-item.error');
     await expect.poll(() => note.textContent(), { timeout: 240_000 }).toMatch(/no-such-model/);
@@ -374,12 +361,12 @@ describe.skipIf(!!missing)('the page never misleads', () => {
 
   it('downloads the model once on a cold load (three cold loads)', async () => {
     for (let run = 0; run < 3; ++run) {
-      const context = await browser.newContext({ viewport: LAPTOP });
+      const context = await env.browser.newContext({ viewport: LAPTOP });
       context.setDefaultTimeout(240_000);
       const page = await context.newPage();
       const fetched = [];
       page.on('request', (r) => /\/models\/[^/]+\/model\.safetensors$/.test(new URL(r.url()).pathname) && fetched.push(new URL(r.url()).pathname));
-      await page.goto(server.url);
+      await page.goto(env.server.url);
       await heatmapWords(page);
       await waitIdle(page);
       expect(fetched, `run ${run + 1}`).toEqual([`/models/${DEFAULT}/model.safetensors`]);
@@ -391,7 +378,7 @@ describe.skipIf(!!missing)('the page never misleads', () => {
     const ready = { explain: '#heatmap .w', compare: '#view-compare td[data-rho]', layers: '#neuron-heatmap .w', whatif: '#deletion-chart polyline', interactions: '#ih-heatmap .w' };
     for (const viewport of [LAPTOP, PHONE]) {
       const text = 'A gripping 😀 film, though the ending drags a little.';
-      const { page, context, log } = await openPage(browser, server.url, { viewport, hash: hashOf({ model: DEFAULT, text, numbers: '1' }) });
+      const { page, context, log } = await openPage(env.browser, env.server.url, { viewport, hash: hashOf({ model: DEFAULT, text, numbers: '1' }) });
       await heatmapWords(page, text);
       for (const view of Object.keys(ready)) {
         await page.click(`#tab-${view}`);

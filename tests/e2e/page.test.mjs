@@ -3,28 +3,18 @@
 // the real wasm module. Screenshots go to build/e2e/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, SHOTS, heatmapWords, launch, missingPrerequisite, openPage, shot, startPage } from './page_util.mjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, SHOTS, heatmapWords, openPage, servedPage, shot } from './page_util.mjs';
 
-const missing = missingPrerequisite();
-if (missing) console.warn(`e2e: skipped: ${missing}`);
+const env = servedPage('page');
+const { missing } = env;
 
 const MODELS = path.join(ROOT, 'models');
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
-let server;
-let browser;
 const timings = {};
 
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('page');
-  browser = await launch();
-}, 600_000);
-
 afterAll(async () => {
-  await browser?.close();
-  await server?.close();
   if (Object.keys(timings).length) {
     fs.mkdirSync(SHOTS, { recursive: true });
     fs.writeFileSync(path.join(SHOTS, 'timings.json'), JSON.stringify(timings, null, 2) + '\n');
@@ -44,7 +34,7 @@ async function pickMethod(page, name) {
 
 describe.skipIf(!!missing)('the page', () => {
   it('opens on the default model with the example already explained', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     const words = await heatmapWords(page);
     const info = await page.evaluate(() => ({
       firstHeatmapMs: Number(document.documentElement.dataset.firstHeatmapMs),
@@ -95,7 +85,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('explains a typed sentence with Integrated Gradients: the same scores as the JS API', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
     const model = await page.evaluate(() => window.wordlightPage.modelName);
     await pickMethod(page, 'gradient-x-input');
@@ -159,7 +149,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('shows progress for a long method and cancels it; the next run works', async () => {
-    const { page, context } = await openPage(browser, server.url);
+    const { page, context } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
     await setOption(page, 'steps', 4096);
     await page.locator('#progress').waitFor({ state: 'visible', timeout: 240_000 });
@@ -176,7 +166,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('says clearly what is wrong with a broken model folder', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
     const dir = path.join(MODELS, 'sst2-bilstm');
     const config = fs.readFileSync(path.join(dir, 'config.json'));
@@ -200,7 +190,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('opens a model folder dropped on the page, locally', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
     const dir = path.join(MODELS, '20news-cnn');
     const files = ['config.json', 'vocab.txt', 'model.safetensors', 'README.md'].map((name) => ({
@@ -229,7 +219,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('shows hostile text and hostile class names literally, never as HTML', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
     await page.fill('#text', HOSTILE);
     await heatmapWords(page, HOSTILE);
@@ -263,18 +253,18 @@ describe.skipIf(!!missing)('the page', () => {
 
   it('makes no request except for its own files, and never sends the text', async () => {
     const requests = [];
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
     context.setDefaultTimeout(240_000);
     // Every request of the page and its workers passes here; a foreign one is
     // recorded and blocked.
     await context.route('**/*', (route) => {
       const u = route.request().url();
       requests.push(u);
-      if (new URL(u).origin === server.origin || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+      if (new URL(u).origin === env.server.origin || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
       return route.abort();
     });
     const page = await context.newPage();
-    await page.goto(server.url);
+    await page.goto(env.server.url);
     await heatmapWords(page);
     const secret = 'my private diary entry about zebras';
     await page.fill('#text', secret);
@@ -284,7 +274,7 @@ describe.skipIf(!!missing)('the page', () => {
       await page.waitForFunction(() => !window.wordlightPage.job, null, { timeout: 240_000 });
     }
     await page.waitForTimeout(500);
-    const foreign = requests.filter((u) => !(new URL(u).origin === server.origin || u.startsWith('data:') || u.startsWith('blob:')));
+    const foreign = requests.filter((u) => !(new URL(u).origin === env.server.origin || u.startsWith('data:') || u.startsWith('blob:')));
     expect(foreign).toEqual([]);
     expect(requests.filter((u) => /zebra|diary/i.test(decodeURIComponent(u)))).toEqual([]);
     expect(requests.length).toBeGreaterThan(3);
@@ -292,7 +282,7 @@ describe.skipIf(!!missing)('the page', () => {
   }, 600_000);
 
   it('compares methods, shows layers, what-if and interactions', async () => {
-    const { page, context, log } = await openPage(browser, server.url);
+    const { page, context, log } = await openPage(env.browser, env.server.url);
     await heatmapWords(page);
 
     await page.click('#tab-compare');
@@ -344,7 +334,7 @@ describe.skipIf(!!missing)('the page', () => {
   it('keeps its state in the URL fragment and exports the explanation', async () => {
     const text = 'The shuttle launch was delayed by a problem with the engines.';
     const hash = '#' + new URLSearchParams({ model: '20news-cnn', method: 'lrp', text }).toString();
-    const { page, context, log } = await openPage(browser, server.url, { hash });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { hash });
     const words = await heatmapWords(page, text);
     expect(await page.locator('#model').inputValue()).toBe('20news-cnn');
     expect(await page.locator('#method').inputValue()).toBe('lrp');

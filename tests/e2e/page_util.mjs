@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CONFIG = path.join(ROOT, 'web/vite.config.mjs');
@@ -77,6 +78,26 @@ export async function startPage(suite) {
 export async function launch() {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+// The page of one suite, served, and chromium, for a whole test file: call
+// it at the file's top level. -> { missing, server, browser }: `missing` is
+// missingPrerequisite()'s answer (then nothing is started: skip the suite on
+// it); server ({ url, origin }) and browser are set before the first test
+// and closed after the last.
+export function servedPage(suite) {
+  const env = { missing: missingPrerequisite(), server: null, browser: null };
+  if (env.missing) console.warn(`e2e: skipped: ${env.missing}`);
+  beforeAll(async () => {
+    if (env.missing) return;
+    env.server = await startPage(suite);
+    env.browser = await launch();
+  }, 600_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 // A new page that fails the test on any dialog (alert/confirm/prompt) and

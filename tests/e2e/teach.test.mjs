@@ -6,29 +6,15 @@
 // panel at 1280x800 and 390x844 go to build/e2e/teach-*.png.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHOTS, heatmapWords, launch, missingPrerequisite, openPage, startPage } from './page_util.mjs';
+import { describe, expect, it } from 'vitest';
+import { SHOTS, heatmapWords, openPage, servedPage } from './page_util.mjs';
 
-const missing = missingPrerequisite();
-if (missing) console.warn(`e2e: skipped: ${missing}`);
+const env = servedPage('teach');
+const { missing } = env;
 
 const TEXT = 'A gripping, funny film, though the ending drags.';
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-
-let server;
-let browser;
-
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('teach');
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
 
 // The panel's figure for `method`, drawn at a width below `maxWidth`.
 async function figureFor(page, method, maxWidth = 10_000) {
@@ -74,7 +60,7 @@ async function figureFor(page, method, maxWidth = 10_000) {
 
 describe.skipIf(!!missing)('How this works', () => {
   it('opens for every method the page offers, with a picture of the current text, at both sizes', async () => {
-    const { page, context, log } = await openPage(browser, server.url, { viewport: DESKTOP });
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: DESKTOP });
     await heatmapWords(page);
     await page.fill('#text', TEXT);
     await heatmapWords(page, TEXT);
