@@ -301,6 +301,41 @@ TEST(Coalitions, BatchesProgressAndCancel) {
   EXPECT_EQ(calls, 8);
 }
 
+// Coalitions drawn with their complements (as KernelSHAP draws them) go to
+// the model in batches of about the same number of present words, so that a
+// batch of removed-word texts is not padded to a full-length one; each row
+// still gets its own coalition's value.
+TEST(Coalitions, BatchesHoldCoalitionsOfAboutTheSameSize) {
+  const int M = 6;
+  std::vector<uint8_t> masks;
+  for (int c : {1, 3, 2, 5, 4, 9, 8, 16, 17, 32, 33, 7}) {
+    for (int i = 0; i < M; ++i) masks.push_back(static_cast<uint8_t>((c >> i) & 1));
+    for (int i = 0; i < M; ++i) masks.push_back(static_cast<uint8_t>(((c >> i) & 1) ^ 1));  // its complement
+  }
+  std::vector<int> sizes;  // present words of each row sent, in order
+  const CoalitionFunction f = [&](int N, const uint8_t* mk, double* out) {
+    for (int j = 0; j < N; ++j) {
+      int present = 0, code = 0;
+      for (int i = 0; i < M; ++i) {
+        present += mk[j * M + i];
+        code |= mk[j * M + i] << i;
+      }
+      sizes.push_back(present);
+      out[j] = code;
+    }
+  };
+  CoalitionRun run;
+  run.batch_size = 5;
+  std::vector<double> out;
+  EXPECT_EQ(evaluate_coalitions(f, M, masks, run, out), 24);
+  EXPECT_TRUE(std::is_sorted(sizes.begin(), sizes.end()));
+  for (size_t r = 0; r < out.size(); ++r) {
+    int code = 0;
+    for (int i = 0; i < M; ++i) code |= masks[r * M + static_cast<size_t>(i)] << i;
+    EXPECT_EQ(out[r], code) << "row " << r;
+  }
+}
+
 TEST(PartitionShap, FullBudgetIsExactOwenAndEfficiencyAlways) {
   const Hierarchy tree = {{0, 1}, {2, 3}, {7, 8}, {4, 5}, {10, 6}, {9, 11}};
   const std::vector<double> owen = brute_force_owen(kGameM, tree, game);
