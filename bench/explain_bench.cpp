@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_args.h"
 #include "wordlight/explain.h"
 #include "wordlight/gemm.h"
 #include "wordlight/model_files.h"
@@ -74,47 +75,23 @@ struct Options {
   std::string device = "cpu";
 };
 
-[[noreturn]] void usage(const std::string& msg) {
-  std::fprintf(stderr,
-               "explain_bench: %s\nusage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] "
-               "[--repeats N] [--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N]\n",
-               msg.c_str());
-  std::exit(2);
-}
-
-std::vector<int> parse_ints(const std::string& s, const char* what) {
-  std::vector<int> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const long x = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || x < 1 || x > 100000) usage(std::string("bad ") + what + ": '" + item + "'");
-    v.push_back(static_cast<int>(x));
-  }
-  if (v.empty()) usage(std::string("--") + what + " needs at least one value");
-  return v;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--model") o.model = value();
-    else if (a == "--out") o.out = value();
-    else if (a == "--inputs-out") o.inputs_out = value();
-    else if (a == "--threads") o.threads = parse_ints(value(), "threads");
-    else if (a == "--tokens") o.tokens = parse_ints(value(), "tokens");
-    else if (a == "--repeats") o.repeats = parse_ints(value(), "repeats").at(0);
-    else if (a == "--device") o.device = value();
-    else if (a == "--help" || a == "-h") usage("help");
-    else usage("unknown argument '" + a + "'");
+  bench::BenchArgs args(argc, argv, "explain_bench",
+                        "usage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] [--repeats N] "
+                        "[--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N]");
+  while (args.next()) {
+    const std::string& a = args.flag;
+    if (a == "--model") o.model = args.value();
+    else if (a == "--out") o.out = args.value();
+    else if (a == "--inputs-out") o.inputs_out = args.value();
+    else if (a == "--threads") o.threads = args.ints("threads");
+    else if (a == "--tokens") o.tokens = args.ints("tokens");
+    else if (a == "--repeats") o.repeats = args.ints("repeats").at(0);
+    else if (a == "--device") o.device = args.value();
+    else args.unknown();
   }
-  if (o.model.empty()) usage("--model DIR is required");
+  if (o.model.empty()) args.fail("--model DIR is required");
   return o;
 }
 

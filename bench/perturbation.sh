@@ -6,9 +6,9 @@
 # lines in build/bench/perturbation.jsonl, tables on stdout.
 #
 #   accuracy  sst2-bert, sst2-bilstm, 20news-cnn: COUNT texts (default 20) of
-#             MIN_WORDS..MAX_WORDS words (default 8..12: exact values by
-#             enumeration cost 2^M evaluations per text, and the machine
-#             this was written on is shared), budgets 64/256/1024; texts:
+#             MIN_WORDS..MAX_WORDS words (default 8..14, the issue's range:
+#             exact values by enumeration cost 2^M evaluations per text, at
+#             most 16,382), budgets 64/256/1024; texts:
 #             SST-2 dev sentences, 20 Newsgroups test lines.
 #   speed     sst2-bert, a 50-word text, 1 thread: kernel-shap 128 and
 #             auto, lime 1000, input-marginalization (models/sst2-bert-mlm)
@@ -18,7 +18,9 @@
 #             Captum KernelShap 128 on PyTorch.
 # Variables: BUILD (native build dir, default build/cmake-native), COUNT,
 # MIN_WORDS, MAX_WORDS, BUDGETS, MODELS (names under models/), CAPTUM_PATH,
-# WASM_DIST, WASM_BUILD, SKIP_ACCURACY=1, SKIP_SPEED=1.
+# WASM_DIST, WASM_BUILD, SKIP_ACCURACY=1, SKIP_SPEED=1, CASES (speed cases, default all:
+# kernel-shap-128,kernel-shap-128-remove,kernel-shap-auto,lime-1000,input-marginalization), OUT (the JSON lines, default
+# build/bench/perturbation.jsonl, emptied first), WORK (texts and dumps, default build/bench/perturbation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
@@ -26,13 +28,14 @@ BUILD=${BUILD:-build/cmake-native}
 BIN=$BUILD/bench/perturbation_bench
 COUNT=${COUNT:-20}
 MIN_WORDS=${MIN_WORDS:-8}
-MAX_WORDS=${MAX_WORDS:-12}
+MAX_WORDS=${MAX_WORDS:-14}
 BUDGETS=${BUDGETS:-64,256,1024}
 MODELS=${MODELS:-"sst2-bert sst2-bilstm 20news-cnn"}
-OUT=build/bench/perturbation.jsonl
-WORK=build/bench/perturbation
+CASES=${CASES:-kernel-shap-128,kernel-shap-128-remove,kernel-shap-auto,lime-1000,input-marginalization}
+OUT=${OUT:-build/bench/perturbation.jsonl}
+WORK=${WORK:-build/bench/perturbation}
 [ -x "$BIN" ] || { echo "bench/perturbation.sh: $BIN is missing (build the perturbation_bench target)" >&2; exit 1; }
-mkdir -p "$WORK"
+mkdir -p "$WORK" "$(dirname "$OUT")"
 : > "$OUT"
 
 # Texts: SST-2 dev sentences; 20 Newsgroups test lines that read as prose.
@@ -81,14 +84,15 @@ if [ -z "${SKIP_SPEED:-}" ] && [ -f models/sst2-bert/model.safetensors ]; then
   [ -f models/sst2-bert-mlm/model.safetensors ] && mlm=(--mlm models/sst2-bert-mlm)
   echo "== speed: sst2-bert, 50 words, 1 thread" >&2
   "$BIN" --mode speed --model models/sst2-bert --name sst2-bert --texts "$WORK/sst2.txt" "${mlm[@]}" --out "$OUT" \
-    > /dev/null
+    --cases "$CASES" > /dev/null
   # wasm: the JS engine on the built module (WASM_DIST, default wasm/dist; WASM_BUILD
   # wordlight-simd, or wordlight-simd-threads run with 1 thread), in node.
   WASM_DIST=${WASM_DIST:-wasm/dist}
   WASM_BUILD=${WASM_BUILD:-wordlight-simd}
   if [ -f "$WASM_DIST/$WASM_BUILD.wasm" ]; then
     node --no-experimental-fetch bench/perturbation_wasm.mjs --model models/sst2-bert --name sst2-bert \
-      --texts "$WORK/sst2.txt" --dist "$WASM_DIST" --build "$WASM_BUILD" "${mlm[@]}" --out "$OUT" > /dev/null
+      --texts "$WORK/sst2.txt" --dist "$WASM_DIST" --build "$WASM_BUILD" "${mlm[@]}" --out "$OUT" --cases "$CASES" \
+      > /dev/null
   else
     echo "note: $WASM_DIST/$WASM_BUILD.wasm is missing (./build.sh wasm): no wasm column" >&2
   fi

@@ -6,14 +6,15 @@
 //     words), the exact Shapley values by enumeration (kernel-shap with a
 //     budget of 2^M - 2: every coalition, flagged exact), then each
 //     estimator at each budget (model evaluations): kernel-shap samples=B,
-//     shapley-sampling permutations=max(1, B / (M - 1)) (each permutation
+//     shapley-sampling permutations=max(2, B / (M - 1)) (each permutation
 //     runs M - 1 new coalitions: f(empty) is shared, f(text) known). Error of a text:
 //     |estimate - exact|_2 / |exact|_2 over the words; one JSON line per
 //     (method, budget) with the mean over the texts and the mean
 //     evaluations actually run. --dump FILE writes the texts, their token
 //     ids, word groups, the absent id and the exact values for the Captum
 //     peer (same model, same masking).
-//   --mode speed: one text of --speed-words words; kernel-shap samples=128,
+//   --mode speed: one text of --speed-words words; kernel-shap samples=128
+//     (and with absent=remove: absent words deleted, shorter texts),
 //     kernel-shap auto, lime samples=1000, input-marginalization (with
 //     --mlm) sigma=1e-5: one warm-up, --repeats runs, the median seconds
 //     (wall clock, and the process's CPU time: on a machine shared with other
@@ -25,9 +26,10 @@
 // Usage: perturbation_bench --model DIR --texts FILE [--mode accuracy|speed]
 //          [--name NAME] [--budgets 64,256,1024] [--count 20] [--min-words 8]
 //          [--max-words 14] [--speed-words 50] [--mlm DIR] [--repeats 3]
-//          [--out FILE.jsonl] [--dump FILE.json] [--dump-only]
+//          [--out FILE.jsonl] [--dump FILE.json] [--dump-only] [--cases LABEL,...]
 //   --dump-only  (accuracy mode) only the dump, of the first text of any
 //                length, without exact values (the Captum speed run's input)
+//   --cases      (speed mode) only these cases, e.g. kernel-shap-128,lime-1000
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -39,6 +41,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "bench_args.h"
 #include "wordlight/explain.h"
 #include "wordlight/model_files.h"
 
@@ -54,49 +59,40 @@ const char* const kImpl = "ours-native";
 #endif
 
 struct Options {
-  std::string model, texts, mode = "accuracy", name, mlm, out, dump;
+  std::string model, texts, mode = "accuracy", name, mlm, out, dump, cases;  // cases: speed labels to run, "" = all
   std::vector<int> budgets{64, 256, 1024};
   int count = 20, min_words = 8, max_words = 14, speed_words = 50, repeats = 3;
   bool dump_only = false;  // accuracy mode: write --dump for the first text, no exact values, no runs
 };
 
-[[noreturn]] void usage(const std::string& msg) {
-  std::fprintf(stderr,
-               "perturbation_bench: %s\nusage: perturbation_bench --model DIR --texts FILE [--mode accuracy|speed] "
-               "[--name NAME] [--budgets 64,256,1024] [--count 20] [--min-words 8] [--max-words 14] "
-               "[--speed-words 50] [--mlm DIR] [--repeats 3] [--out FILE.jsonl] [--dump FILE.json]\n",
-               msg.c_str());
-  std::exit(2);
-}
+const char* const kUsage =
+    "usage: perturbation_bench --model DIR --texts FILE [--mode accuracy|speed] [--name NAME] "
+    "[--budgets 64,256,1024] [--count 20] [--min-words 8] [--max-words 14] [--speed-words 50] [--mlm DIR] "
+    "[--repeats 3] [--out FILE.jsonl] [--dump FILE.json] [--dump-only] [--cases LABEL,...]";
+
+[[noreturn]] void usage(const std::string& msg) { bench::BenchArgs(0, nullptr, "perturbation_bench", kUsage).fail(msg); }
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    auto integer = [&]() { return std::atoi(value().c_str()); };
-    if (a == "--model") o.model = value();
-    else if (a == "--texts") o.texts = value();
-    else if (a == "--mode") o.mode = value();
-    else if (a == "--name") o.name = value();
-    else if (a == "--mlm") o.mlm = value();
-    else if (a == "--out") o.out = value();
-    else if (a == "--dump") o.dump = value();
-    else if (a == "--count") o.count = integer();
-    else if (a == "--min-words") o.min_words = integer();
-    else if (a == "--max-words") o.max_words = integer();
-    else if (a == "--speed-words") o.speed_words = integer();
-    else if (a == "--repeats") o.repeats = integer();
+  bench::BenchArgs args(argc, argv, "perturbation_bench", kUsage);
+  while (args.next()) {
+    const std::string& a = args.flag;
+    if (a == "--model") o.model = args.value();
+    else if (a == "--texts") o.texts = args.value();
+    else if (a == "--mode") o.mode = args.value();
+    else if (a == "--name") o.name = args.value();
+    else if (a == "--mlm") o.mlm = args.value();
+    else if (a == "--out") o.out = args.value();
+    else if (a == "--dump") o.dump = args.value();
+    else if (a == "--count") o.count = args.integer();
+    else if (a == "--min-words") o.min_words = args.integer();
+    else if (a == "--max-words") o.max_words = args.integer();
+    else if (a == "--speed-words") o.speed_words = args.integer();
+    else if (a == "--repeats") o.repeats = args.integer();
     else if (a == "--dump-only") o.dump_only = true;
-    else if (a == "--budgets") {
-      o.budgets.clear();
-      std::stringstream ss(value());
-      std::string item;
-      while (std::getline(ss, item, ',')) o.budgets.push_back(std::atoi(item.c_str()));
-    } else usage("unknown argument '" + a + "'");
+    else if (a == "--cases") o.cases = "," + args.value() + ",";
+    else if (a == "--budgets") o.budgets = args.ints("budgets");
+    else args.unknown();
   }
   if (o.model.empty() || o.texts.empty()) usage("--model and --texts are required");
   if (o.mode != "accuracy" && o.mode != "speed") usage("--mode is accuracy or speed");
@@ -104,20 +100,10 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string esc(const std::string& s) {
-  std::string r;
-  for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\', r += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      r += buf;
-    } else r += c;
-  }
-  return r;
-}
-
-void emit(const Options& o, const std::string& line) {
+// One JSON line on stdout and appended to --out (nlohmann escapes every
+// text: model names and texts come from the user's files).
+void emit(const Options& o, const nlohmann::json& row) {
+  const std::string line = row.dump();
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   if (!o.out.empty()) {
@@ -172,7 +158,7 @@ double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
 int accuracy(const Options& o, const LoadedModel& m) {
   std::vector<std::string> texts;
   std::vector<Explanation> exact;
-  std::string dump = "{\"model\": \"" + esc(o.name) + "\", \"texts\": [";
+  nlohmann::json dump = {{"model", o.name}, {"texts", nlohmann::json::array()}};
   for (const std::string& t : read_lines(o.texts)) {
     if (static_cast<int>(texts.size()) >= o.count) break;
     Explanation probe;
@@ -192,24 +178,18 @@ int accuracy(const Options& o, const LoadedModel& m) {
     const std::string absent = ex.options.at("absent");
     const SpecialTokens& sp = m.tokenizer->special_tokens();
     const int32_t absent_id = absent == "mask" ? sp.mask_id : (sp.pad_id >= 0 ? sp.pad_id : m.model->config().pad_token_id);
-    dump += std::string(texts.empty() ? "" : ",") + "\n {\"text\": \"" + esc(t) + "\", \"absent\": \"" + absent +
-            "\", \"absent_id\": " + std::to_string(absent_id) + ", \"target\": " +
-            std::to_string(ex.prediction.target) + ", \"ids\": [";
-    for (size_t i = 0; i < ex.tokens.size(); ++i) dump += (i ? "," : "") + std::to_string(ex.tokens[i].id);
-    dump += "], \"word_of_token\": [";
-    for (size_t i = 0; i < ex.tokens.size(); ++i) dump += (i ? "," : "") + std::to_string(ex.tokens[i].word);
-    dump += "], \"f\": " + std::to_string(ex.prediction.explained_value) + ", \"exact\": [";
-    for (size_t i = 0; i < ex.words.size(); ++i) {
-      char b[40];
-      std::snprintf(b, sizeof b, "%s%.9g", i ? "," : "", ex.words[i].score);
-      dump += b;
+    nlohmann::json row = {{"text", t}, {"absent", absent}, {"absent_id", absent_id},
+                          {"target", ex.prediction.target}, {"f", ex.prediction.explained_value}};
+    for (const TokenScore& tk : ex.tokens) {
+      row["ids"].push_back(tk.id);
+      row["word_of_token"].push_back(tk.word);
     }
-    dump += "]}";
+    for (const WordScore& w : ex.words) row["exact"].push_back(w.score);
+    dump["texts"].push_back(std::move(row));
     texts.push_back(t);
     exact.push_back(std::move(ex));
   }
-  dump += "\n]}\n";
-  if (!o.dump.empty()) std::ofstream(o.dump) << dump;
+  if (!o.dump.empty()) std::ofstream(o.dump) << dump.dump() << "\n";
   if (o.dump_only) return 0;
   if (texts.empty()) usage("no text of " + std::to_string(o.min_words) + "-" + std::to_string(o.max_words) + " words in " + o.texts);
   int wmin = 1000, wmax = 0;
@@ -225,20 +205,16 @@ int accuracy(const Options& o, const LoadedModel& m) {
         const int M = static_cast<int>(exact[i].words.size());
         const std::string opts = std::string(method) == "kernel-shap"
                                      ? "samples=" + std::to_string(B)
-                                     : "permutations=" + std::to_string(std::max(1, B / std::max(1, M - 1)));
+                                     : "permutations=" + std::to_string(std::max(2, B / std::max(1, M - 1)));
         const Explanation e = run(m, texts[i], method, opts + ",batch-size=128");
         err += rel_error(scores(e), scores(exact[i]));
         evals += static_cast<double>(e.model_evaluations);
         n_exact += check(e, "exact-shapley") == 1 ? 1 : 0;
       }
       const double n = static_cast<double>(texts.size());
-      char line[512];
-      std::snprintf(line, sizeof line,
-                    "{\"bench\": \"perturbation\", \"kind\": \"accuracy\", \"impl\": \"%s\", \"model\": \"%s\", "
-                    "\"method\": \"%s\", \"budget\": %d, \"texts\": %zu, \"words\": [%d, %d], \"evaluations\": %.1f, "
-                    "\"rel_error\": %.6g, \"exact_runs\": %d}",
-                    kImpl, esc(o.name).c_str(), method, B, texts.size(), wmin, wmax, evals / n, err / n, n_exact);
-      emit(o, line);
+      emit(o, {{"bench", "perturbation"}, {"kind", "accuracy"}, {"impl", kImpl}, {"model", o.name},
+               {"method", method}, {"budget", B}, {"texts", texts.size()}, {"words", {wmin, wmax}},
+               {"evaluations", evals / n}, {"rel_error", err / n}, {"exact_runs", n_exact}});
     }
   }
   return 0;
@@ -264,10 +240,12 @@ int speed(const Options& o, const LoadedModel& m) {
     const char* options;
   };
   std::vector<Case> cases = {{"kernel-shap-128", "kernel-shap", "samples=128"},
+                             {"kernel-shap-128-remove", "kernel-shap", "samples=128,absent=remove"},
                              {"kernel-shap-auto", "kernel-shap", ""},
                              {"lime-1000", "lime", "samples=1000"}};
   if (mlm) cases.push_back({"input-marginalization", "input-marginalization", "sigma=1e-5"});
   for (const Case& c : cases) {
+    if (!o.cases.empty() && o.cases.find("," + std::string(c.label) + ",") == std::string::npos) continue;
     const Explanation warm = run(m, text, c.method, c.options, mlm.get());
     std::vector<double> secs, cpu;
     for (int r = 0; r < std::max(1, o.repeats); ++r) {
@@ -279,14 +257,9 @@ int speed(const Options& o, const LoadedModel& m) {
     }
     std::sort(secs.begin(), secs.end());
     std::sort(cpu.begin(), cpu.end());
-    char line[512];
-    std::snprintf(line, sizeof line,
-                  "{\"bench\": \"perturbation\", \"kind\": \"speed\", \"impl\": \"%s\", \"model\": \"%s\", "
-                  "\"case\": \"%s\", \"words\": %zu, \"tokens\": %zu, \"evaluations\": %lld, \"seconds\": %.4f, "
-                  "\"cpu_seconds\": %.4f, \"threads\": 1}",
-                  kImpl, esc(o.name).c_str(), c.label, warm.words.size(), warm.tokens.size(),
-                  static_cast<long long>(warm.model_evaluations), secs[secs.size() / 2], cpu[cpu.size() / 2]);
-    emit(o, line);
+    emit(o, {{"bench", "perturbation"}, {"kind", "speed"}, {"impl", kImpl}, {"model", o.name}, {"case", c.label},
+             {"words", warm.words.size()}, {"tokens", warm.tokens.size()}, {"evaluations", warm.model_evaluations},
+             {"seconds", secs[secs.size() / 2]}, {"cpu_seconds", cpu[cpu.size() / 2]}, {"threads", 1}});
   }
   return 0;
 }

@@ -7,7 +7,7 @@
 //
 //   node --no-experimental-fetch bench/perturbation_wasm.mjs --model models/sst2-bert \
 //       --texts FILE [--mlm models/sst2-bert-mlm] [--dist wasm/dist] [--build wordlight-simd-threads]
-//       [--repeats 3] [--out FILE.jsonl]
+//       [--repeats 3] [--out FILE.jsonl] [--cases kernel-shap-128,...]
 // --build: which built module of --dist (the pthreads build also runs with 1 thread).
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,12 +29,15 @@ const model = await engine.load(path.resolve(args.model) + '/', { threads: 1 });
 const mlm = args.mlm ? await engine.load(path.resolve(args.mlm) + '/', { threads: 1 }) : null;
 const cases = [
   ['kernel-shap-128', 'kernel-shap', { samples: 128 }],
+  ['kernel-shap-128-remove', 'kernel-shap', { samples: 128, absent: 'remove' }],
   ['kernel-shap-auto', 'kernel-shap', {}],
   ['lime-1000', 'lime', { samples: 1000 }],
 ];
 const known = JSON.parse(engine.M.methodsJson()).map((m) => m.name);
 if (mlm && known.includes('input-marginalization')) cases.push(['input-marginalization', 'input-marginalization', { sigma: 1e-5 }]);
+const only = args.cases ? args.cases.split(',') : null;
 for (const [label, method, options] of cases) {
+  if (only && !only.includes(label)) continue;
   const request = { method, options, ...(method === 'input-marginalization' ? { maskedLm: mlm.id } : {}) };
   const warm = engine.explain(model.id, text, request);
   const secs = [], cpu = [];
@@ -56,3 +59,5 @@ for (const [label, method, options] of cases) {
   console.log(line);
   if (args.out) appendFileSync(args.out, line + '\n');
 }
+// The pthreads build's idle workers would keep node running after the last case.
+process.exit(0);
