@@ -1,6 +1,7 @@
 // The web page's own logic, without a browser: the colour scale and its
 // contrast, number formatting, rank correlation, URL state, option parsing,
 // exports (escaping), word deletion, the model manifest.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -185,23 +186,35 @@ describe('model files and the manifest', () => {
     expect(firstParagraph(body)).toBe('A small model.');
   });
 
-  it('lists the shipped classifiers, the default first', () => {
+  it('lists the shipped classifiers, the default first, and the language models for Generate', () => {
     const m = buildManifest(path.join(ROOT, 'models'));
     expect(m.models.length).toBeGreaterThanOrEqual(1);
     expect(m.default).toBe(m.models[0].name);
     for (const e of m.models) {
       expect(e.files).toContain('config.json');
       expect(e.files).toContain('model.safetensors');
-      expect(e.labels.length).toBeGreaterThanOrEqual(2);
       expect(e.example.length).toBeGreaterThan(10);
+      const config = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', e.name, 'config.json'), 'utf8'));
+      if (/LMHeadModel|CausalLM/.test([].concat(config.architectures || []).join(' '))) {
+        // A causal LM: prompts, no classes, never the default, no classifier accuracy.
+        expect(e.kind).toBe('causal-lm');
+        expect(e.labels).toEqual([]);
+        expect(e.task).toBe('generate');
+        expect(e.accuracy).toBeNull();
+        expect(e.name).not.toBe(m.default);
+      } else {
+        expect(e.kind).toBe('classifier');
+        expect(e.labels.length).toBeGreaterThanOrEqual(2);
+      }
     }
     const names = m.models.map((e) => e.name);
     expect(names).not.toContain('sst2-bert-mlm');
+    expect(names).toContain('gpt2-small');
     // The default is the most accurate SST model on the test set all their
     // cards report (SST's 1,821 test sentences), not a fixed name.
     const sst = m.models.filter((e) => e.task === 'sst2');
     const on = (e) => e.evals.find((v) => v.data === 'sst2:sst/stsa.binary.test')?.accuracy ?? -1;
     if (sst.length && sst.every((e) => on(e) >= 0)) expect(on(m.models.find((e) => e.name === m.default))).toBe(Math.max(...sst.map(on)));
-    for (const e of m.models) for (const x of e.examples) expect(e.labels).toContain(x.label);
+    for (const e of m.models.filter((x) => x.kind === 'classifier')) for (const x of e.examples) expect(e.labels).toContain(x.label);
   });
 });

@@ -36,6 +36,10 @@ export function installPrediction(app, el) {
   async function predictNow() {
     if (!app.model) return;
     const seq = ++predictSeq;
+    if (app.model.info.head === 'causal-lm') {
+      replace(el.prediction, h('span', { class: 'hint', text: `${app.modelName} is a language model: it continues the text (the Generate tab); it has no classes to predict.` }));
+      return;
+    }
     const text = app.text();
     if (!text.trim()) {
       replace(el.prediction, h('span', { class: 'hint', text: 'Type a text to see the prediction.' }));

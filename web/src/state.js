@@ -1,9 +1,10 @@
 // The page's state in the URL fragment (#...), which browsers never send to
 // a server: model, method, the options that differ from their defaults,
 // explained class, view, token and number toggles, compared methods, the
-// Interactions view's steps, the Layers view's mode, and the text.
+// Interactions view's steps, the Layers view's mode, the Data set view's
+// settings (ds.*: second model, file name, filters; never the rows), and the text.
 
-export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions', 'dataset'];
+export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions', 'dataset', 'generate'];
 
 export function encodeState(st) {
   const p = new URLSearchParams();
@@ -17,6 +18,8 @@ export function encodeState(st) {
   if (st.compare?.length) p.set('compare', st.compare.join(','));
   if (st.ihSteps !== undefined && st.ihSteps !== null && st.ihSteps !== '') p.set('ih.steps', String(st.ihSteps));
   if (st.layersMode) p.set('layers.mode', st.layersMode);
+  // The Data set view's settings (second model, file name, filters): never its data.
+  for (const [k, v] of Object.entries(st.dataset || {})) if (v !== undefined && v !== null && v !== '' && v !== false) p.set('ds.' + k, String(v));
   if (st.text !== undefined) p.set('text', st.text);
   return p.toString();
 }
@@ -36,6 +39,7 @@ export function decodeState(hash) {
     else if (k === 'ih.steps') st.ihSteps = v;
     else if (k === 'layers.mode') st.layersMode = v;
     else if (k === 'text') st.text = v;
+    else if (k.startsWith('ds.')) (st.dataset ??= {})[k.slice(3)] = v;
   }
   return st;
 }

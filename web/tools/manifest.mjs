@@ -65,9 +65,15 @@ export function parseEval(line) {
   return { data: spec.replace(/\{[A-Z0-9_]+\}\//, ''), task: spec.split(':')[0], accuracy: Number(m[2]), n: Number(m[3]) };
 }
 
-function isClassifier(config) {
+// Prompts the page offers for a causal language model (its Generate tab).
+const PROMPTS = ['This movie was', 'I loved this film because', 'The worst part of the story is'];
+
+// 'classifier', 'causal-lm' (GPT2LMHeadModel: the page's Generate tab), or
+// null for what the page does not offer (a masked LM, a pre-training head).
+export function modelKind(config) {
   const arch = [].concat(config.architectures || []).join(' ');
-  return !/MaskedLM|ForPreTraining|CausalLM|LMHeadModel/.test(arch);  // GPT2LMHeadModel generates, not classifies
+  if (/CausalLM|LMHeadModel/.test(arch)) return 'causal-lm';
+  return /MaskedLM|ForPreTraining/.test(arch) ? null : 'classifier';
 }
 
 export function modelEntry(dir, name) {
@@ -79,7 +85,8 @@ export function modelEntry(dir, name) {
   } catch {
     return null;
   }
-  if (!isClassifier(config)) return null;
+  const kind = modelKind(config);
+  if (!kind) return null;
   let card = { fields: {}, body: '' };
   const readme = path.join(dir, 'README.md');
   if (fs.existsSync(readme)) card = parseFrontMatter(fs.readFileSync(readme, 'utf8'));
@@ -90,18 +97,24 @@ export function modelEntry(dir, name) {
   const labels = config.id2label
     ? Object.keys(config.id2label).sort((a, b) => a - b).map((k) => config.id2label[k])
     : [];
-  const task = test?.task || '';
+  // A language model's card measures it on SST text too: its task is
+  // 'generate', so that it never competes for the default classifier.
+  const task = kind === 'causal-lm' ? 'generate' : test?.task || '';
   const examples =
-    EXAMPLES[task === 'sst2' || task === 'sst' ? 'sst2' : task.startsWith('newsgroups') || task.startsWith('20news') ? 'newsgroups' : ''] ||
-    (labels.length === 20 ? EXAMPLES.newsgroups : EXAMPLES.sst2);
+    kind === 'causal-lm'
+      ? PROMPTS.map((text) => ({ text }))
+      : EXAMPLES[task === 'sst2' || task === 'sst' ? 'sst2' : task.startsWith('newsgroups') || task.startsWith('20news') ? 'newsgroups' : ''] ||
+        (labels.length === 20 ? EXAMPLES.newsgroups : EXAMPLES.sst2);
   const files = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile());
   const bytes = files.reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
   return {
     name,
+    kind,
     architecture: card.fields.architecture || config.model_type || [].concat(config.architectures || [])[0] || '',
     description: firstParagraph(card.body),
-    labels,
-    accuracy: test ? { value: test.accuracy, n: test.n, data: test.data } : null,
+    labels: kind === 'causal-lm' ? [] : labels,
+    // A language model's "accuracy" is next-token accuracy: not shown as a classifier's.
+    accuracy: test && kind === 'classifier' ? { value: test.accuracy, n: test.n, data: test.data } : null,
     evals,
     task: task === 'sst' ? 'sst2' : task,
     examples,

@@ -7,6 +7,7 @@ import { createLayersView } from './layers.js';
 import { createWhatIfView } from './whatif.js';
 import { createInteractionsView } from './interactions.js';
 import { createDatasetView } from './dataset.js';
+import { createGenerateView } from './generate.js';
 
 export const VIEW_MODULES = [
   { name: 'explain', create: createWordsView },
@@ -15,4 +16,5 @@ export const VIEW_MODULES = [
   { name: 'whatif', create: createWhatIfView },
   { name: 'interactions', create: createInteractionsView },
   { name: 'dataset', create: createDatasetView },
+  { name: 'generate', create: createGenerateView },
 ];
