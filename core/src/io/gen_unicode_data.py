@@ -36,23 +36,16 @@ CLASSES = {"other": 0, "letter": 1, "number": 2, "punct": 3, "mark_nonspacing": 
            "mark_other": 5, "separator": 6, "symbol": 7}
 
 
+# The class of each general category's first letter (Mn apart); Cc, Cf, Cs,
+# Co and Cn are "other".
+CLASS_OF_MAJOR = {"L": "letter", "N": "number", "P": "punct", "M": "mark_other", "Z": "separator", "S": "symbol"}
+
+
 def char_class(cp):
     cat = ud.category(chr(cp))
-    if cat[0] == "L":
-        return CLASSES["letter"]
-    if cat[0] == "N":
-        return CLASSES["number"]
-    if cat[0] == "P":
-        return CLASSES["punct"]
     if cat == "Mn":
         return CLASSES["mark_nonspacing"]
-    if cat[0] == "M":
-        return CLASSES["mark_other"]
-    if cat[0] == "Z":
-        return CLASSES["separator"]
-    if cat[0] == "S":
-        return CLASSES["symbol"]
-    return CLASSES["other"]  # Cc, Cf, Cs, Co, Cn
+    return CLASSES[CLASS_OF_MAJOR.get(cat[0], "other")]
 
 
 def category_ranges():
