@@ -209,13 +209,32 @@ def gelu(x):
 
 
 # ---------------------------------------------------------------- models: f(word embeddings (T, D), rules) -> logits (L)
-class Transformer:
-    """BERT, DistilBERT and RoBERTa sequence classifiers (the Hugging Face
-    modelling code's definitions), one unpadded text."""
+class Checkpoint:
+    """A model directory's config.json and weights (float64)."""
 
     def __init__(self, d):
         self.cfg = read_json(os.path.join(d, "config.json"))
         self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
+
+
+class OurModel(Checkpoint):
+    """Our CNN and BiLSTM: a word-embedding table and num_labels outputs."""
+
+    def __init__(self, d):
+        super().__init__(d)
+        self.word = self.w["embeddings.weight"]
+        self.labels = self.cfg["num_labels"]
+
+    def embed(self, ids):
+        return self.word[torch.tensor(ids)]
+
+
+class Transformer(Checkpoint):
+    """BERT, DistilBERT and RoBERTa sequence classifiers (the Hugging Face
+    modelling code's definitions), one unpadded text."""
+
+    def __init__(self, d):
+        super().__init__(d)
         self.family = self.cfg["model_type"]
         c = self.cfg
         if self.family == "distilbert":
@@ -279,20 +298,14 @@ class Transformer:
         return r.linear(c, w["classifier.out_proj.weight"], w["classifier.out_proj.bias"])
 
 
-class Cnn:
+class Cnn(OurModel):
     """Arras et al. 2016: "full" convolutions (padding k - 1) over the word
     embeddings, ReLU, max over time, the filters concatenated, a linear
     classifier. Our checkpoint stores the kernels channels-last (F, k, D)."""
 
     def __init__(self, d):
-        self.cfg = read_json(os.path.join(d, "config.json"))
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
-        self.word = self.w["embeddings.weight"]
+        super().__init__(d)
         self.kernels = self.cfg["kernel_size"]
-        self.labels = self.cfg["num_labels"]
-
-    def embed(self, ids):
-        return self.word[torch.tensor(ids)]
 
     def forward(self, x, r):
         pooled = []
@@ -305,17 +318,14 @@ class Cnn:
         return r.linear(torch.cat(pooled), self.w["classifier.weight"], self.w["classifier.bias"])
 
 
-class BiLstm:
+class BiLstm(OurModel):
     """Two unidirectional LSTMs (PyTorch gate order i, f, g, o; our checkpoint
     stores one summed bias), the backward one reading the text from the end;
     each last hidden state through its own linear layer, the two summed."""
 
     def __init__(self, d):
-        self.cfg = read_json(os.path.join(d, "config.json"))
-        self.w = read_safetensors(os.path.join(d, "model.safetensors"), torch.float64)
-        self.word = self.w["embeddings.weight"]
+        super().__init__(d)
         self.H = self.cfg["hidden_size"]
-        self.labels = self.cfg["num_labels"]
         self.lstm = {}
         for dname in ("forward", "backward"):
             m = torch.nn.LSTM(self.cfg["embedding_dim"], self.H, batch_first=True)
@@ -326,8 +336,6 @@ class BiLstm:
                 m.bias_hh_l0.zero_()
             self.lstm[dname] = m
 
-    def embed(self, ids):
-        return self.word[torch.tensor(ids)]
 
     def forward(self, x, r):
         assert not r.lrp, "the BiLSTM's LRP is lstm_lrp below"
