@@ -59,6 +59,18 @@ def rnd(*shape, std=0.2):
     return (torch.randn(*shape) * std).to(torch.float32).to(torch.float64)
 
 
+def dense(w, prefix, out, inp):
+    """A linear layer's random weight (out, inp) and bias into w, in that order."""
+    w[prefix + "weight"] = rnd(out, inp)
+    w[prefix + "bias"] = rnd(out, std=0.05)
+
+
+def layer_norm_params(w, prefix, C):
+    """A LayerNorm's random weight (about 1) and bias into w, in that order."""
+    w[prefix + "weight"] = 1 + rnd(C, std=0.1)
+    w[prefix + "bias"] = rnd(C, std=0.1)
+
+
 def layer_norm(x, w, b, eps):
     mu = x.mean(-1, keepdim=True)
     var = ((x - mu) ** 2).mean(-1, keepdim=True)
@@ -95,46 +107,31 @@ class Bertish:
         w[e + "word_embeddings.weight"] = rnd(V, C)
         w[e + "position_embeddings.weight"] = rnd(P, C)
         w[e + "token_type_embeddings.weight"] = rnd(types, C)
-        w[e + "LayerNorm.weight"] = 1 + rnd(C, std=0.1)
-        w[e + "LayerNorm.bias"] = rnd(C, std=0.1)
+        layer_norm_params(w, e + "LayerNorm.", C)
         for i in range(L):
             l = f"{pre}.encoder.layer.{i}."
             for n in ("query", "key", "value"):
-                w[l + f"attention.self.{n}.weight"] = rnd(C, C)
-                w[l + f"attention.self.{n}.bias"] = rnd(C, std=0.05)
-            w[l + "attention.output.dense.weight"] = rnd(C, C)
-            w[l + "attention.output.dense.bias"] = rnd(C, std=0.05)
-            w[l + "attention.output.LayerNorm.weight"] = 1 + rnd(C, std=0.1)
-            w[l + "attention.output.LayerNorm.bias"] = rnd(C, std=0.1)
-            w[l + "intermediate.dense.weight"] = rnd(F, C)
-            w[l + "intermediate.dense.bias"] = rnd(F, std=0.05)
-            w[l + "output.dense.weight"] = rnd(C, F)
-            w[l + "output.dense.bias"] = rnd(C, std=0.05)
-            w[l + "output.LayerNorm.weight"] = 1 + rnd(C, std=0.1)
-            w[l + "output.LayerNorm.bias"] = rnd(C, std=0.1)
+                dense(w, l + f"attention.self.{n}.", C, C)
+            dense(w, l + "attention.output.dense.", C, C)
+            layer_norm_params(w, l + "attention.output.LayerNorm.", C)
+            dense(w, l + "intermediate.dense.", F, C)
+            dense(w, l + "output.dense.", C, F)
+            layer_norm_params(w, l + "output.LayerNorm.", C)
         if head == "cls":
             if family == "bert":
-                w["bert.pooler.dense.weight"] = rnd(C, C)
-                w["bert.pooler.dense.bias"] = rnd(C, std=0.05)
-                w["classifier.weight"] = rnd(labels, C)
-                w["classifier.bias"] = rnd(labels, std=0.05)
+                dense(w, "bert.pooler.dense.", C, C)
+                dense(w, "classifier.", labels, C)
             else:
-                w["classifier.dense.weight"] = rnd(C, C)
-                w["classifier.dense.bias"] = rnd(C, std=0.05)
-                w["classifier.out_proj.weight"] = rnd(labels, C)
-                w["classifier.out_proj.bias"] = rnd(labels, std=0.05)
+                dense(w, "classifier.dense.", C, C)
+                dense(w, "classifier.out_proj.", labels, C)
         else:
             if family == "bert":
-                w["cls.predictions.transform.dense.weight"] = rnd(C, C)
-                w["cls.predictions.transform.dense.bias"] = rnd(C, std=0.05)
-                w["cls.predictions.transform.LayerNorm.weight"] = 1 + rnd(C, std=0.1)
-                w["cls.predictions.transform.LayerNorm.bias"] = rnd(C, std=0.1)
+                dense(w, "cls.predictions.transform.dense.", C, C)
+                layer_norm_params(w, "cls.predictions.transform.LayerNorm.", C)
                 w["cls.predictions.bias"] = rnd(V, std=0.05)
             else:
-                w["lm_head.dense.weight"] = rnd(C, C)
-                w["lm_head.dense.bias"] = rnd(C, std=0.05)
-                w["lm_head.layer_norm.weight"] = 1 + rnd(C, std=0.1)
-                w["lm_head.layer_norm.bias"] = rnd(C, std=0.1)
+                dense(w, "lm_head.dense.", C, C)
+                layer_norm_params(w, "lm_head.layer_norm.", C)
                 w["lm_head.bias"] = rnd(V, std=0.05)
         self.w = w
 
@@ -201,31 +198,21 @@ class DistilBertish:
         e = "distilbert.embeddings."
         w[e + "word_embeddings.weight"] = rnd(V, C)
         w[e + "position_embeddings.weight"] = rnd(P, C)
-        w[e + "LayerNorm.weight"] = 1 + rnd(C, std=0.1)
-        w[e + "LayerNorm.bias"] = rnd(C, std=0.1)
+        layer_norm_params(w, e + "LayerNorm.", C)
         for i in range(L):
             l = f"distilbert.transformer.layer.{i}."
             for n in ("q_lin", "k_lin", "v_lin", "out_lin"):
-                w[l + f"attention.{n}.weight"] = rnd(C, C)
-                w[l + f"attention.{n}.bias"] = rnd(C, std=0.05)
-            w[l + "sa_layer_norm.weight"] = 1 + rnd(C, std=0.1)
-            w[l + "sa_layer_norm.bias"] = rnd(C, std=0.1)
-            w[l + "ffn.lin1.weight"] = rnd(F, C)
-            w[l + "ffn.lin1.bias"] = rnd(F, std=0.05)
-            w[l + "ffn.lin2.weight"] = rnd(C, F)
-            w[l + "ffn.lin2.bias"] = rnd(C, std=0.05)
-            w[l + "output_layer_norm.weight"] = 1 + rnd(C, std=0.1)
-            w[l + "output_layer_norm.bias"] = rnd(C, std=0.1)
+                dense(w, l + f"attention.{n}.", C, C)
+            layer_norm_params(w, l + "sa_layer_norm.", C)
+            dense(w, l + "ffn.lin1.", F, C)
+            dense(w, l + "ffn.lin2.", C, F)
+            layer_norm_params(w, l + "output_layer_norm.", C)
         if head == "cls":
-            w["pre_classifier.weight"] = rnd(C, C)
-            w["pre_classifier.bias"] = rnd(C, std=0.05)
-            w["classifier.weight"] = rnd(labels, C)
-            w["classifier.bias"] = rnd(labels, std=0.05)
+            dense(w, "pre_classifier.", C, C)
+            dense(w, "classifier.", labels, C)
         else:
-            w["vocab_transform.weight"] = rnd(C, C)
-            w["vocab_transform.bias"] = rnd(C, std=0.05)
-            w["vocab_layer_norm.weight"] = 1 + rnd(C, std=0.1)
-            w["vocab_layer_norm.bias"] = rnd(C, std=0.1)
+            dense(w, "vocab_transform.", C, C)
+            layer_norm_params(w, "vocab_layer_norm.", C)
             w["vocab_projector.bias"] = rnd(V, std=0.05)
         self.w = w
 
