@@ -15,6 +15,7 @@
 #include "wordlight/model.h"
 #include "wordlight/model_config.h"
 #include "wordlight/model_files.h"
+#include "wordlight/predict.h"
 #include "wordlight/safetensors.h"
 #include "wordlight/tokenizer.h"
 
@@ -137,19 +138,18 @@ TEST(CheckpointQuirks, PytorchWeightsAreRefusedWithHowToConvert) {
 
 namespace {
 
-// The golden checkpoint `name` with every tensor whose name starts with
-// `prefix` renamed without it (what a bare encoder's save_pretrained
-// writes; transformers loads such a file into a model with a head by
-// dropping the prefix from the names it expects), loaded from memory.
-std::unique_ptr<Model> load_renamed(const std::string& name, const std::string& prefix, std::vector<std::string>* renamed) {
+// The golden checkpoint `name` with its tensors renamed by `rename` (""
+// keeps a name), loaded from memory; *renamed: the names it changed.
+template <class Rename>
+std::unique_ptr<Model> load_renamed(const std::string& name, Rename rename, std::vector<std::string>* renamed) {
   const std::string dir = wltest::golden_dir("transformers", name);
   const SafetensorsFile st = load_safetensors_file(dir + "/model.safetensors");
   std::vector<TensorToWrite> out;
   for (const std::string& n : st.names) {
     const LoadedTensor& t = st.get(n);
-    const bool strip = n.compare(0, prefix.size(), prefix) == 0;
-    if (strip) renamed->push_back(n);
-    out.push_back({strip ? n.substr(prefix.size()) : n, t.shape, t.values.data(), DType::F32});
+    const std::string to = rename(n);
+    if (!to.empty()) renamed->push_back(n);
+    out.push_back({to.empty() ? n : to, t.shape, t.values.data(), DType::F32});
   }
   const std::vector<uint8_t> bytes = write_safetensors(out);
   ModelFiles files;
@@ -157,32 +157,52 @@ std::unique_ptr<Model> load_renamed(const std::string& name, const std::string& 
   files["model.safetensors"] = std::string(bytes.begin(), bytes.end());
   for (const char* n : {"vocab.txt", "vocab.json", "merges.txt"})
     if (!wltest::slurp(dir + "/" + n).empty()) files[n] = wltest::slurp(dir + "/" + n);
-  return load_model_files(std::move(files), name + " without '" + prefix + "'").model;
+  return load_model_files(std::move(files), name + " renamed").model;
 }
 
-std::vector<float> golden_logits_of(const Model& model, const nlohmann::json& gold) {
-  const TokenBatch batch = wltest::golden_batch(gold);
-  const int D = model.embedding_dim();
-  std::vector<float> emb(static_cast<size_t>(batch.B) * batch.T * D);
-  model.embed(batch, emb.data());
-  Graph<float> g;
-  Var x = g.input(Shape{batch.B, batch.T, D}, emb.data(), false);
-  Var logits = model.forward(g, x, batch);
-  return std::vector<float>(g.value(logits), g.value(logits) + g.numel(logits));
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+void expect_golden_logits(const std::string& name, const Model& model) {
+  const auto gold = wltest::read_json(wltest::golden_dir("transformers", name) + "/golden.json");
+  EXPECT_TRUE(all_close(forward_batch(model, wltest::golden_batch(gold)).logits,
+                        gold["logits"].get<std::vector<double>>(), 1e-5, 2e-6));
 }
 
 }  // namespace
 
 TEST(CheckpointQuirks, EncoderTensorsWithoutTheFamilyPrefix) {
-  // "bert.embeddings..." or "embeddings...": the same weights give
-  // PyTorch's logits either way (the golden files of make_transformers.py).
+  // "bert.embeddings..." or "embeddings...", as a bare encoder's
+  // save_pretrained writes them (transformers loads such a file into a
+  // model with a head by dropping the prefix from the names it expects):
+  // the same weights give PyTorch's logits either way (the golden files of
+  // make_transformers.py).
   for (const auto& c : {std::make_pair("bert-cls", "bert."), std::make_pair("distilbert-cls", "distilbert."),
                         std::make_pair("roberta-cls", "roberta."), std::make_pair("bert-mlm", "bert.")}) {
     SCOPED_TRACE(c.first);
+    const std::string prefix = c.second;
     std::vector<std::string> renamed;
-    const std::unique_ptr<Model> model = load_renamed(c.first, c.second, &renamed);
+    const std::unique_ptr<Model> model = load_renamed(
+        c.first, [&](const std::string& n) { return starts_with(n, prefix) ? n.substr(prefix.size()) : ""; }, &renamed);
     EXPECT_GT(renamed.size(), 10u);  // the encoder's tensors were there under the prefix
-    const auto gold = wltest::read_json(wltest::golden_dir("transformers", c.first) + "/golden.json");
-    EXPECT_TRUE(all_close(golden_logits_of(*model, gold), gold["logits"].get<std::vector<double>>(), 1e-5, 2e-6));
+    expect_golden_logits(c.first, *model);
   }
+}
+
+TEST(CheckpointQuirks, LayerNormGammaAndBeta) {
+  // LayerNorm.gamma / LayerNorm.beta (BERT checkpoints converted from
+  // TensorFlow) for LayerNorm.weight / LayerNorm.bias: PyTorch's logits.
+  std::vector<std::string> renamed;
+  const std::unique_ptr<Model> model = load_renamed(
+      "bert-cls",
+      [](const std::string& n) -> std::string {
+        const std::string w = "LayerNorm.weight", b = "LayerNorm.bias";
+        if (n.size() > w.size() && n.compare(n.size() - w.size(), w.size(), w) == 0)
+          return n.substr(0, n.size() - 6) + "gamma";
+        if (n.size() > b.size() && n.compare(n.size() - b.size(), b.size(), b) == 0)
+          return n.substr(0, n.size() - 4) + "beta";
+        return "";
+      },
+      &renamed);
+  EXPECT_EQ(renamed.size(), 2u * (1 + 2 * 2));  // the embeddings' and each of 2 layers' two norms
+  expect_golden_logits("bert-cls", *model);
 }

@@ -120,6 +120,37 @@ def wordpiece_tokenizer_json(ids):
     }
 
 
+
+def roberta_bpe_vocab(merges):
+    """RoBERTa's token order for a byte-level BPE of `merges` (pairs):
+    <s> <pad> </s> <unk>, the 256 byte symbols, each merge's result once,
+    <mask> -> {token: id}."""
+    b2u = bytes_to_unicode()
+    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + [b2u[b] for b in range(256)]
+    for a, b in merges:
+        if a + b not in tokens:
+            tokens.append(a + b)
+    tokens.append("<mask>")
+    return {t: i for i, t in enumerate(tokens)}
+
+
+def roberta_tokenizer_json(vocab, merges):
+    """A tokenizers' tokenizer.json of a RoBERTa byte-level BPE: no
+    normalizer, ByteLevel pre-tokenizer, RobertaProcessing, the five special
+    tokens added (<mask> with lstrip)."""
+    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": t == "<mask>", "rstrip": False,
+              "normalized": False, "special": True} for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]]
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", vocab["</s>"]], "cls": ["<s>", vocab["<s>"]],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                  "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
+                  "vocab": vocab, "merges": ["%s %s" % m for m in merges]},
+    }
+
 def wordpiece_word(word, vocab):
     """BERT's greedy longest-match-first WordPiece of one word -> its ids,
     or None when some part of it matches no piece of `vocab`."""

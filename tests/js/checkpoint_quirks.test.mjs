@@ -13,18 +13,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { AutoConfig, BertTokenizer, RobertaTokenizer, env } from '@huggingface/transformers';
+import { AutoConfig, BertTokenizer, RobertaTokenizer } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
+
+import { readLocalModelsOnly } from './hf_local.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = path.join(ROOT, 'tests', 'fixtures', 'checkpoints');
 const BIN = process.env.WORDLIGHT_BIN ?? path.join(ROOT, 'build', 'native', 'wordlight');
 
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = DIR + path.sep;
-env.useBrowserCache = false;
-env.useFSCache = false;
+readLocalModelsOnly(DIR);
 
 const readJson = (f) => JSON.parse(fs.readFileSync(f, 'utf8'));
 const fromJson = (name, Class) => {

@@ -47,9 +47,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { AutoTokenizer, BertTokenizer, RobertaTokenizer, env } from "@huggingface/transformers";
+import { AutoTokenizer, BertTokenizer, RobertaTokenizer } from "@huggingface/transformers";
 import { describe, expect, test } from "vitest";
 
+import { readLocalModelsOnly } from "./hf_local.mjs";
 import { HANDWRITTEN, corpusTexts, flattenCategories } from "./tokenizer_texts.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -57,11 +58,7 @@ const FIXTURES = path.join(ROOT, "tests", "golden", "tokenizers");
 const BIN = process.env.WORDLIGHT_BIN ?? path.join(ROOT, "build", "native", "wordlight");
 const DATA = process.env.WORDLIGHT_DATA ?? path.resolve(ROOT, "..", "shared", "data");
 
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
-env.localModelPath = FIXTURES + path.sep;
-env.useBrowserCache = false;
-env.useFSCache = false;
+readLocalModelsOnly(FIXTURES);
 
 // ---------------------------------------------------------------- texts
 
@@ -400,8 +397,15 @@ function fromTokenizerJson(dir, Class) {
 }
 
 const IO_FIXTURES = path.join(ROOT, "tests", "golden", "io");
-// The structures of real checkpoints (tests/fixtures/checkpoints/make_checkpoints.py).
+// The structures of real checkpoints (tests/fixtures/checkpoints/make_checkpoints.py):
+// their models allow 16 tokens at most.
 const CHECKPOINTS = path.join(ROOT, "tests", "fixtures", "checkpoints");
+const checkpoint = (name, Class, what) => ({
+  name: `../../fixtures/checkpoints/${name}`,
+  what,
+  truncateAt: 10,
+  load: async () => fromTokenizerJson(path.join(CHECKPOINTS, name), Class),
+});
 
 // name: the directory; truncateAt: a --max-length within the model's limit.
 const FIXTURE_SPECS = [
@@ -447,34 +451,20 @@ const FIXTURE_SPECS = [
     truncateAt: 10,
     load: async () => fromTokenizerJson(path.join(IO_FIXTURES, "roberta_tiny"), RobertaTokenizer),
   },
+  checkpoint("bert_uncased", BertTokenizer,
+    "bert-base-uncased's tokenizer.json structure (TemplateProcessing with pair, truncation and padding set, a user-added token)"),
+  checkpoint("bert_cased", BertTokenizer,
+    "bert-base-multilingual-cased's tokenizer.json structure (no lower-casing, accents kept)"),
   {
-    name: "../../fixtures/checkpoints/bert_uncased",
-    what: "bert-base-uncased's tokenizer.json structure (TemplateProcessing with pair, truncation and padding set, a user-added token)",
-    truncateAt: 10,
-    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "bert_uncased"), BertTokenizer),
-  },
-  {
-    name: "../../fixtures/checkpoints/bert_cased",
-    what: "bert-base-multilingual-cased's tokenizer.json structure (no lower-casing, accents kept)",
-    truncateAt: 10,
-    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "bert_cased"), BertTokenizer),
-  },
-  {
-    name: "../../fixtures/checkpoints/distilbert_uncased",
-    what: "DistilBERT's vocab.txt + tokenizer_config.json (added_tokens_decoder, the 1e30 model_max_length)",
-    truncateAt: 10,
+    ...checkpoint("distilbert_uncased", BertTokenizer,
+      "DistilBERT's vocab.txt + tokenizer_config.json (added_tokens_decoder, the 1e30 model_max_length)"),
     load: async () => {
       const d = path.join(CHECKPOINTS, "distilbert_uncased");
       const config = readJson(path.join(d, "tokenizer_config.json"));
       return new BertTokenizer(bertConverter(fs.readFileSync(path.join(d, "vocab.txt"), "utf8"), config), config);
     },
   },
-  {
-    name: "../../fixtures/checkpoints/roberta_base",
-    what: "roberta-base's tokenizer.json structure (RobertaProcessing, <mask> with lstrip)",
-    truncateAt: 10,
-    load: async () => fromTokenizerJson(path.join(CHECKPOINTS, "roberta_base"), RobertaTokenizer),
-  },
+  checkpoint("roberta_base", RobertaTokenizer, "roberta-base's tokenizer.json structure (RobertaProcessing, <mask> with lstrip)"),
 ];
 
 // ---------------------------------------------------------------- ours

@@ -302,9 +302,13 @@ class TransformerModel : public Model {
     return l;
   }
   Norm norm(const std::string& prefix) const {
+    // Checkpoints converted from the original TensorFlow BERT (and some
+    // hub files of that era) name LayerNorm's scale and shift gamma and
+    // beta; transformers renames them on loading, and so do we.
+    const bool old_names = !st_->has(prefix + "weight") && st_->has(prefix + "gamma");
     Norm n;
-    n.gamma = take(prefix + "weight", {C_});
-    n.beta = take(prefix + "bias", {C_});
+    n.gamma = take(prefix + (old_names ? "gamma" : "weight"), {C_});
+    n.beta = take(prefix + (old_names ? "beta" : "bias"), {C_});
     return n;
   }
   static Var param(Graph<float>& g, const std::vector<float>& v, Shape s) { return g.parameter(s, v.data()); }

@@ -16,7 +16,7 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from golden_common import bytes_to_unicode, wordpiece_tokenizer_json  # noqa: E402  (the shared parts of the Python scripts)
+from golden_common import roberta_bpe_vocab, roberta_tokenizer_json, wordpiece_tokenizer_json  # noqa: E402  (the shared parts of the Python scripts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -57,27 +57,11 @@ def bert():
 
 def roberta():
     d = os.path.join(HERE, "roberta_tiny")
-    b2u = bytes_to_unicode()
-    tokens = ["<s>", "<pad>", "</s>", "<unk>"] + [b2u[b] for b in range(256)]
-    for a, b in BPE_MERGES:
-        if a + b not in tokens:
-            tokens.append(a + b)
-    tokens.append("<mask>")
-    vocab = {t: i for i, t in enumerate(tokens)}
+    vocab = roberta_bpe_vocab(BPE_MERGES)
+    tokens = list(vocab)
     write(os.path.join(d, "vocab.json"), json.dumps(vocab, ensure_ascii=False) + "\n")
     write(os.path.join(d, "merges.txt"), "#version: 0.2\n" + "".join("%s %s\n" % m for m in BPE_MERGES))
-    added = [{"id": vocab[t], "content": t, "single_word": False, "lstrip": t == "<mask>", "rstrip": False,
-              "normalized": False, "special": True} for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]]
-    tok = {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0],
-                           "trim_offsets": True, "add_prefix_space": False},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
-                  "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
-                  "vocab": vocab, "merges": ["%s %s" % m for m in BPE_MERGES]},
-    }
+    tok = roberta_tokenizer_json(vocab, BPE_MERGES)
     write(os.path.join(d, "tokenizer.json"), json.dumps(tok, ensure_ascii=False, indent=1) + "\n")
     cfg = {"architectures": ["RobertaForMaskedLM"], "model_type": "roberta", "vocab_size": len(tokens),
            "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16,
