@@ -108,6 +108,9 @@ struct LrpOptions {
   double epsilon = 1e-6;       // epsilon rule; 0 = LRP-0 (gradient x input on ReLU nets)
   double alpha = 1, beta = 0;  // alpha-beta
 };
+// Throws wordlight::Error, as lrp_backward does, when epsilon < 0 or a
+// rule is set on an op kind it does not apply to.
+void check_lrp_options(const LrpOptions& o);
 // Where relevance leaves the LRP pass: an op whose input relevances
 // (sum over its inputs x of x * its share of G(x)) sum to less or more
 // than its output's relevance y * G(y) absorbed the difference.

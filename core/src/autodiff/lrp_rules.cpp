@@ -109,6 +109,14 @@ bool lrp_rule_applies(OpKind k, LrpRule r) {
   return false;
 }
 
+void check_lrp_options(const LrpOptions& o) {
+  if (!(o.epsilon >= 0)) throw Error("lrp_backward: epsilon must be >= 0");
+  for (int k = 0; k < kOpKinds; ++k)
+    if (!lrp_rule_applies(static_cast<OpKind>(k), o.rules[k]))
+      throw Error(std::string("lrp_backward: rule ") + lrp_rule_name(o.rules[k]) + " does not apply to op " +
+                  op_name(static_cast<OpKind>(k)));
+}
+
 void lrp_record_absorbed(int node, OpKind op, double total, double eps, bool eps_rule, OpKind constant_op,
                          bool has_constant, std::vector<LrpAbsorbed>& out) {
   auto add = [&](LrpSink sink, double r) {
@@ -152,11 +160,7 @@ void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vect
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");
-  if (!(o.epsilon >= 0)) throw Error("lrp_backward: epsilon must be >= 0");
-  for (int k = 0; k < kOpKinds; ++k)
-    if (!lrp_rule_applies(static_cast<OpKind>(k), o.rules[k]))
-      throw Error(std::string("lrp_backward: rule ") + lrp_rule_name(o.rules[k]) + " does not apply to op " +
-                  op_name(static_cast<OpKind>(k)));
+  check_lrp_options(o);
   for (auto& n : nodes_) {
     n.grad = nullptr;
     n.grad_tangent = nullptr;

@@ -608,11 +608,7 @@ void DeviceTape::lrp_backward(Graph<float>& g, Var y, const LrpOptions& o, const
     if (!g.deferred_ || s.done != g.size()) throw Error("DeviceTape::lrp_backward: run forward() on this graph first");
     if (!out.requires_grad)
       throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");
-    if (!(o.epsilon >= 0)) throw Error("lrp_backward: epsilon must be >= 0");
-    for (int k = 0; k < kOpKinds; ++k)
-      if (!lrp_rule_applies(static_cast<OpKind>(k), o.rules[k]))
-        throw Error(std::string("lrp_backward: rule ") + lrp_rule_name(o.rules[k]) + " does not apply to op " +
-                    op_name(static_cast<OpKind>(k)));
+    check_lrp_options(o);
     for (auto& n : g.nodes_) n.grad = nullptr;
     for (Buffer& b : s.grad) b = Buffer{};
     seed_output(*device_, grad(g, s, y.id), out.shape.numel(), seed);

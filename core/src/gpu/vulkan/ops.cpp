@@ -544,26 +544,31 @@ void Device::layernorm_backward(int64_t R, int64_t C, const Buffer& x, const Buf
 }
 
 // ------------------------------------------------------------ embedding
+namespace {
+// Forward (gather: from the table (V, D) into y (n, D), one thread per
+// output element) or backward (scatter-add: from gy (n, D) into the
+// table's gradient, one thread per column, so that repeated ids add up
+// without atomics).
+void embedding_dispatch(detail::Core& core, bool backward, int64_t n, const Buffer& ids, int64_t V, int64_t D,
+                        const Buffer& from, const Buffer& to) {
+  const char* op = backward ? "embedding_backward" : "embedding_forward";
+  need(ids, n, op, "ids");
+  need(from, (backward ? n : V) * D, op, backward ? "gy" : "table");
+  need(to, (backward ? V : n) * D, op, backward ? "gtable" : "y");
+  struct { int32_t n, V, D, mode; } p{i32(n, op), i32(V, op), i32(D, op), backward ? 1 : 0};
+  i32((backward ? V : n) * D, op);
+  core.dispatch("embedding", {&ids, &from, &to}, &p, sizeof p, groups(backward ? D : n * D, 256));
+}
+}  // namespace
+
 void Device::embedding_forward(int64_t n, const Buffer& ids, int64_t V, int64_t D, const Buffer& table,
                                const Buffer& y) {
-  const char* op = "embedding_forward";
-  need(ids, n, op, "ids");
-  need(table, V * D, op, "table");
-  need(y, n * D, op, "y");
-  struct { int32_t n, V, D, mode; } p{i32(n, op), i32(V, op), i32(D, op), 0};
-  i32(n * D, op);
-  impl_->core->dispatch("embedding", {&ids, &table, &y}, &p, sizeof p, groups(n * D, 256));
+  embedding_dispatch(*impl_->core, false, n, ids, V, D, table, y);
 }
 
 void Device::embedding_backward(int64_t n, const Buffer& ids, int64_t V, int64_t D, const Buffer& gy,
                                 const Buffer& gtable) {
-  const char* op = "embedding_backward";
-  need(ids, n, op, "ids");
-  need(gy, n * D, op, "gy");
-  need(gtable, V * D, op, "gtable");
-  struct { int32_t n, V, D, mode; } p{i32(n, op), i32(V, op), i32(D, op), 1};
-  i32(V * D, op);
-  impl_->core->dispatch("embedding", {&ids, &gy, &gtable}, &p, sizeof p, groups(D, 256));
+  embedding_dispatch(*impl_->core, true, n, ids, V, D, gy, gtable);
 }
 
 // ------------------------------------------------------------ attention
