@@ -10,6 +10,10 @@
 #include "wordlight/explain.h"
 #include "wordlight/graph.h"
 
+namespace wordlight::gpu {
+class DeviceTape;
+}
+
 namespace wordlight::explain_detail {
 
 // Options after resolve_options: every option present, values valid.
@@ -34,7 +38,9 @@ class ResolvedOptions {
 // forward pass.
 class ModelTarget {
  public:
-  ModelTarget(const Model& model, const Encoding& enc, int target, bool probability, const ExplainControl& control);
+  // tape: run the model's passes on that device (device_tape.h); null: the CPU.
+  ModelTarget(const Model& model, const Encoding& enc, int target, bool probability, const ExplainControl& control,
+              gpu::DeviceTape* tape = nullptr);
 
   const Model& model() const { return model_; }
   int T() const { return T_; }
@@ -66,10 +72,12 @@ class ModelTarget {
   // The prediction's graph, its input (1, T, D) and the explained output,
   // for methods that run their own backward pass on it (LRP). Such a pass
   // overwrites the graph's gradients; input_gradient() redoes its own.
-  Graph<float>& prediction_graph() {
-    have_grad0_ = false;
-    return g0_;
-  }
+  // On a device, the graph's values are brought to the host first.
+  Graph<float>& prediction_graph();
+  // LRP's backward mode on the prediction's graph (on the device, if the
+  // target has one): the modified gradient at the input (T * D; null when
+  // none reached it), with the absorbed records appended when asked.
+  const float* lrp_input_gradient(const LrpOptions& o, std::vector<LrpAbsorbed>* absorbed);
   Var prediction_input() const { return x0_; }
   Var prediction_output() const { return y0_; }
 
@@ -94,6 +102,7 @@ class ModelTarget {
   std::vector<float> grad0_;
   bool have_grad0_ = false;
   Graph<float> g_;  // reused for batches
+  gpu::DeviceTape* tape_ = nullptr;
   int64_t evaluations_ = 0, done_ = 0, total_ = 0;
   const ExplainControl& control_;
 };

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "explain_internal.h"
+#include "wordlight/device_tape.h"
 
 namespace wordlight::explain_detail {
 
@@ -29,15 +30,17 @@ Var target_output(Graph<float>& g, Var logits, int N, int target, bool probabili
 }  // namespace
 
 ModelTarget::ModelTarget(const Model& model, const Encoding& enc, int target, bool probability,
-                         const ExplainControl& control)
-    : model_(model), probability_(probability), ids_(enc.ids), control_(control) {
+                         const ExplainControl& control, gpu::DeviceTape* tape)
+    : model_(model), probability_(probability), ids_(enc.ids), tape_(tape), control_(control) {
   T_ = static_cast<int>(ids_.size());
   D_ = model.embedding_dim();
   const TokenBatch one = repeat_batch(ids_, 1);
   emb_.resize(static_cast<size_t>(T_) * D_);
   model.embed(one, emb_.data());
+  if (tape_) tape_->attach(g0_);
   x0_ = g0_.input(Shape{1, T_, D_}, emb_.data(), true);
   Var logits = model.forward(g0_, x0_, one);
+  if (tape_) tape_->forward(g0_, {logits});
   const int C = model.output_dim();
   const float* l = g0_.value(logits);
   pred_.logits.assign(l, l + C);
@@ -58,13 +61,17 @@ ModelTarget::ModelTarget(const Model& model, const Encoding& enc, int target, bo
   pred_.target_name = name_of(pred_.target);
   pred_.output = probability ? "probability" : "logit";
   y0_ = target_output(g0_, logits, 1, pred_.target, probability);
+  if (tape_) tape_->forward(g0_, {y0_});
   pred_.explained_value = g0_.value(y0_)[0];
   evaluations_ = 1;
 }
 
 const std::vector<float>& ModelTarget::input_gradient() {
   if (!have_grad0_) {
-    g0_.backward(y0_);
+    if (g0_.deferred())
+      tape_->backward(g0_, y0_, nullptr, {x0_});
+    else
+      g0_.backward(y0_);
     const float* gr = g0_.grad(x0_);
     grad0_.assign(gr, gr + static_cast<size_t>(T_) * D_);
     have_grad0_ = true;
@@ -76,12 +83,20 @@ void ModelTarget::eval(int N, const float* x, double* out, float* grad) {
   if (N <= 0) return;
   const TokenBatch batch = repeat_batch(ids_, N);
   g_.clear();
+  if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{N, T_, D_}, x, grad != nullptr);
   Var y = target_output(g_, model_.forward(g_, xv, batch), N, pred_.target, probability_);
+  if (tape_) tape_->forward(g_, {y});
   const float* yv = g_.value(y);
   for (int i = 0; i < N; ++i) out[i] = yv[i];
   if (grad) {
-    g_.backward(g_.sum(y));
+    const Var total = g_.sum(y);
+    if (tape_) {
+      tape_->forward(g_, {});
+      tape_->backward(g_, total, nullptr, {xv});
+    } else {
+      g_.backward(total);
+    }
     const float* gr = g_.grad(xv);
     std::copy(gr, gr + static_cast<size_t>(N) * T_ * D_, grad);
   }
@@ -105,11 +120,28 @@ void ModelTarget::eval_ids(const std::vector<std::vector<int32_t>>& seqs, double
   std::vector<float> emb(static_cast<size_t>(b.B) * b.T * D_);
   model_.embed(b, emb.data());
   g_.clear();
+  if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{b.B, b.T, D_}, emb.data(), false);
   Var y = target_output(g_, model_.forward(g_, xv, b), b.B, pred_.target, probability_);
+  if (tape_) tape_->forward(g_, {y});
   const float* yv = g_.value(y);
   for (int i = 0; i < b.B; ++i) out[i] = yv[i];
   evaluations_ += b.B;
+}
+
+Graph<float>& ModelTarget::prediction_graph() {
+  have_grad0_ = false;
+  if (g0_.deferred()) tape_->to_host(g0_);  // layer marks and CPU passes read its values
+  return g0_;
+}
+
+const float* ModelTarget::lrp_input_gradient(const LrpOptions& o, std::vector<LrpAbsorbed>* absorbed) {
+  have_grad0_ = false;
+  if (g0_.deferred())
+    tape_->lrp_backward(g0_, y0_, o, nullptr, absorbed, {x0_});
+  else
+    g0_.lrp_backward(y0_, o, nullptr, absorbed);
+  return g0_.grad(x0_);
 }
 
 std::vector<float> ModelTarget::embed_ids(const std::vector<int32_t>& ids) const {
