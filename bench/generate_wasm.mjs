@@ -5,6 +5,10 @@
 // token's log-probability over every earlier token (the methods' defaults:
 // integrated-gradients is adaptive, its steps grow until each row's
 // completeness gap is small). One warm-up, then the median of --repeats runs.
+// The one-backward methods (gradient, saliency, gradient-x-input) batch the
+// rows of the explanation (rows = target positions); each is also run with
+// batchRows: false (one backward per generated token, "naive"), and the
+// table says how many backward passes each took (lrp: one per row).
 // Prints a table and, with --out, JSON lines.
 //
 //   node --no-experimental-fetch bench/generate_wasm.mjs [--model models/gpt2-small]
@@ -28,8 +32,12 @@ const model = await wordlight.load(modelDir, opts);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const rows = [];
-for (const method of [null, ...methods]) {
-  const options = { maxNewTokens, ignoreEos: true, ...(method ? { explain: { method } } : {}) };
+const BATCHED = new Set(['gradient', 'saliency', 'gradient-x-input']);
+const runs = [null, ...methods.flatMap((m) => (BATCHED.has(m) ? [{ m, batchRows: true }, { m, batchRows: false }] : [{ m }]))];
+for (const run of runs) {
+  const method = run?.m ?? null;
+  const explain = method ? { method, ...(run.batchRows === false ? { batchRows: false } : {}) } : null;
+  const options = { maxNewTokens, ignoreEos: true, ...(explain ? { explain } : {}) };
   let g = await model.generate(prompt, options); // warm-up
   const ms = [];
   for (let r = 0; r < repeats; ++r) {
@@ -46,7 +54,7 @@ for (const method of [null, ...methods]) {
     threads: model.info.threads,
     prompt_tokens: g.prompt_tokens.length,
     new_tokens: n,
-    explain: method ?? 'none',
+    explain: method ? `${method}${run.batchRows === false ? ' (naive)' : ''}` : 'none',
     ms_total: +m.toFixed(1),
     ms_per_token: +(m / n).toFixed(2),
     repeats,
@@ -58,6 +66,7 @@ for (const method of [null, ...methods]) {
     if (gaps.length) row.max_check_relative = Math.max(...gaps);
     row.check = e.check[0];
     if (e.options?.steps !== undefined) row.steps = e.options.steps;
+    row.backward_passes = e.backward_passes;
   }
   rows.push(row);
   if (args.out) appendFileSync(args.out, JSON.stringify(row) + '\n');
@@ -68,7 +77,7 @@ await wordlight.shutdown();
 const base = rows[0].ms_per_token;
 console.log(`model.generate, ${rows[0].model}, ${rows[0].build}, ${rows[0].threads} thread, ` +
   `${rows[0].prompt_tokens} prompt tokens (BOS included), ${maxNewTokens} new tokens, median of ${repeats}`);
-console.log('explain                 ms/token   x no-explain   ms total');
+console.log('explain                          ms/token   x no-explain   ms total   backwards');
 for (const r of rows)
-  console.log(`${r.explain.padEnd(22)} ${String(r.ms_per_token).padStart(9)} ${(r.ms_per_token / base).toFixed(1).padStart(14)} ${String(r.ms_total).padStart(10)}` +
+  console.log(`${r.explain.padEnd(31)} ${String(r.ms_per_token).padStart(9)} ${(r.ms_per_token / base).toFixed(1).padStart(14)} ${String(r.ms_total).padStart(10)} ${String(r.backward_passes || '').padStart(11)}` +
     (r.max_check_relative !== undefined ? `   (largest row ${r.check}, relative: ${r.max_check_relative.toExponential(2)})` : ''));

@@ -10,6 +10,7 @@
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
 #include "wordlight/generate.h"
+#include "wordlight/model_files.h"
 #include "wordlight/text_escape.h"
 #include "wordlight/tokenizer.h"
 
@@ -51,8 +52,9 @@ int cmd_generate(const Args& a) {
     er.score = a.get("score");
     resolve_options(er.method, er.options);  // fail before loading the model
   }
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  const LoadedModel loaded = load_model_directory(dir);
+  const std::unique_ptr<Model>& model = loaded.model;
+  const std::unique_ptr<Tokenizer>& tok = loaded.tokenizer;
   if (a.has("contrast")) {
     // A token id, or a text that is one token of the vocabulary.
     const std::string c = a.get("contrast");
@@ -67,8 +69,8 @@ int cmd_generate(const Args& a) {
   }
   const bool tty = stderr_is_tty();
   if (!json) {
-    o.on_token = [&](int, int32_t id) {
-      std::printf("%s", terminal_escape(token_bytes(*tok, id)).c_str());
+    o.on_token = [&](int, const GeneratedToken& t) {
+      std::printf("%s", terminal_escape(t.text).c_str());
       std::fflush(stdout);
       return true;
     };
@@ -89,10 +91,12 @@ int cmd_generate(const Args& a) {
     };
     ex = explain_generation(*model, *tok, gen, er);
     if (tty) std::fprintf(stderr, "\n");
-    std::fprintf(stderr, "explain: %s of %s, %zu tokens in %.3f s (%.1f ms per token), first token's share %.3f\n",
+    std::fprintf(stderr, "explain: %s of %s, %zu tokens in %.3f s (%.1f ms per token), first token's share %.3f",
                  terminal_escape(ex.method).c_str(), ex.score.c_str(), ex.targets.size(), ex.seconds,
                  ex.targets.empty() ? 0.0 : 1000 * ex.seconds / static_cast<double>(ex.targets.size()),
                  ex.mean_first_share);
+    if (ex.backward_passes > 0) std::fprintf(stderr, ", %d backward passes (rows batched)", ex.backward_passes);
+    std::fprintf(stderr, "\n");
   }
   if (json) {
     std::printf("%s\n", generation_to_json(gen, explain ? &ex : nullptr).c_str());

@@ -94,7 +94,9 @@ void copy_in(const val& array, std::vector<T>& out) {
 }
 
 const char* head_name(ModelHead h) {
-  return h == ModelHead::SequenceClassification ? "sequence-classification" : "masked-lm";
+  return h == ModelHead::SequenceClassification ? "sequence-classification"
+         : h == ModelHead::CausalLM             ? "causal-lm"
+                                                : "masked-lm";
 }
 
 class ModelHandle {
@@ -175,25 +177,45 @@ class ModelHandle {
     cancel_.store(false);
     return guarded(std::string(), [&] {
       need();
-      ExplainRequest req;
-      req.method = method;
-      const size_t first = options.find_first_not_of(" \t\r\n");
-      req.options = first != std::string::npos && options[first] == '{' ? parse_option_json(options)
-                                                                         : parse_option_list(options);
-      req.target = target.empty() ? -1 : parse_target(m_.model->config(), target);
-      req.max_length = max_length;
-      if (progress.typeOf().as<std::string>() == "function")
-        req.control.progress = [&](int64_t done, int64_t total) {
-          if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
-        };
-      req.control.cancel = &cancel_;
-      if (mlm_ && mlm_->m_.model) {  // input-marginalization's masked LM (setMaskedLm)
-        req.masked_lm = mlm_->m_.model.get();
-        req.masked_lm_tokenizer = mlm_->m_.tokenizer.get();
-      }
+      ExplainRequest req = explain_request(method, options, target, max_length);
+      req.control = control_for(progress);
       const Explanation e = wordlight::explain(*m_.model, *m_.tokenizer, text, req);
       check_explanation_finite(e);  // never a success with NaN (null in JSON)
       return explanation_to_json(e);
+    });
+  }
+  // Many texts at once (predict_batch / explain_batch): texts as a JSON
+  // array of strings; progress as explain's, in texts. Returns a JSON array,
+  // one entry per text: prediction_to_json's object (explanation_to_json's
+  // for explainBatch), or {"error": message} for a text that has none.
+  std::string predict_batch(const std::string& texts, int max_length, int batch_size, val progress) {
+    cancel_.store(false);
+    return guarded(std::string(), [&] {
+      need();
+      const std::vector<BatchPrediction> r = wordlight::predict_batch(*m_.model, *m_.tokenizer, text_list(texts),
+                                                                      max_length, batch_size, control_for(progress));
+      return json_rows(r, [](const BatchPrediction& p) { return prediction_to_json(p.prediction); });
+    });
+  }
+  // documentVectors: each explanation also carries "document_vector"
+  // (explain_batch's: sum_w score_w x_w).
+  std::string explain_batch(const std::string& texts, const std::string& method, const std::string& options,
+                            const std::string& target, int max_length, bool document_vectors, val progress) {
+    cancel_.store(false);
+    return guarded(std::string(), [&] {
+      need();
+      ExplainRequest req = explain_request(method, options, target, max_length);
+      const std::vector<BatchExplanation> r = wordlight::explain_batch(*m_.model, *m_.tokenizer, text_list(texts), req,
+                                                                       control_for(progress), document_vectors);
+      return json_rows(r, [&](const BatchExplanation& e) {
+        check_explanation_finite(e.explanation);
+        std::string j = explanation_to_json(e.explanation);
+        if (document_vectors) {  // one more member of the object
+          j.pop_back();
+          j += ",\"document_vector\":" + nlohmann::json(e.document_vector).dump() + "}";
+        }
+        return j;
+      });
     });
   }
   // Counterfactuals (core/src/counterfactual): generator, options as JSON or
@@ -215,11 +237,7 @@ class ModelHandle {
         for (const auto& v : l) req.locked.push_back(v.get<int32_t>());
       }
       req.max_length = max_length;
-      if (progress.typeOf().as<std::string>() == "function")
-        req.control.progress = [&](int64_t done, int64_t total) {
-          if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
-        };
-      req.control.cancel = &cancel_;
+      req.control = control_for(progress);
       if (mlm_ && mlm_->m_.model) {
         req.mlm = mlm_->m_.model.get();
         req.mlm_tokenizer = mlm_->m_.tokenizer.get();
@@ -230,8 +248,9 @@ class ModelHandle {
   // Generation (generate.h). prompt: UTF-8 bytes; request: JSON
   // {maxNewTokens, sample, temperature, topK, topP, seed, stop: [strings],
   // stopIds: [ids], bos, ignoreEos, explain: {method, options, score,
-  // contrast (a token id)} or null}; progress as explain's: (done, total)
-  // over the generated tokens, then over the explained ones. Returns
+  // contrast (a token id), batchRows (default true)} or null}; progress as explain's: (done, total,
+  // the token as JSON) over the generated tokens, then (done, total) over
+  // the explained ones. Returns
   // generation_to_json's text.
   std::string generate(const std::string& prompt, const std::string& request, val progress) {
     cancel_.store(false);
@@ -252,8 +271,10 @@ class ModelHandle {
       const bool has_progress = progress.typeOf().as<std::string>() == "function";
       o.cancel = &cancel_;
       if (has_progress)
-        o.on_token = [&](int i, int32_t) {
-          if (progress(static_cast<double>(i + 1), static_cast<double>(o.max_new_tokens)).as<bool>()) cancel_.store(true);
+        o.on_token = [&](int i, const GeneratedToken& t) {
+          // The token rides along (JSON text) so that a page can show it as it comes.
+          if (progress(static_cast<double>(i + 1), static_cast<double>(o.max_new_tokens), generated_token_to_json(t)).as<bool>())
+            cancel_.store(true);
           return true;
         };
       const Generation gen = wordlight::generate(*m_.model, *m_.tokenizer, prompt, o);
@@ -264,6 +285,7 @@ class ModelHandle {
       if (e.contains("options")) er.options = parse_option_json(e["options"].dump());
       er.score = e.value("score", std::string());
       er.contrast_id = e.value("contrast", -1);
+      er.batch_rows = e.value("batchRows", true);
       er.cancel = &cancel_;
       if (has_progress)
         er.progress = [&](int done, int total) {
@@ -273,6 +295,62 @@ class ModelHandle {
       return generation_to_json(gen, &ex);
     });
   }
+  // ------------------------------------------------------------ helpers
+  // An explain request from the bindings' arguments (options "k=v,k=v" or
+  // JSON; target "" for the predicted class), with the masked LM set by
+  // setMaskedLm (input-marginalization's).
+  ExplainRequest explain_request(const std::string& method, const std::string& options, const std::string& target,
+                                 int max_length) const {
+    ExplainRequest req;
+    req.method = method;
+    const size_t first = options.find_first_not_of(" \t\r\n");
+    req.options =
+        first != std::string::npos && options[first] == '{' ? parse_option_json(options) : parse_option_list(options);
+    req.target = target.empty() ? -1 : parse_target(m_.model->config(), target);
+    req.max_length = max_length;
+    if (mlm_ && mlm_->m_.model) {
+      req.masked_lm = mlm_->m_.model.get();
+      req.masked_lm_tokenizer = mlm_->m_.tokenizer.get();
+    }
+    return req;
+  }
+  // Progress to a JS function (done, total) -> bool (true: cancel), or none;
+  // the cancel flag.
+  ExplainControl control_for(val& progress) {
+    ExplainControl c;
+    if (progress.typeOf().as<std::string>() == "function")
+      c.progress = [this, &progress](int64_t done, int64_t total) {
+        if (progress(static_cast<double>(done), static_cast<double>(total)).as<bool>()) cancel_.store(true);
+      };
+    c.cancel = &cancel_;
+    return c;
+  }
+  static std::vector<std::string> text_list(const std::string& texts) {
+    const nlohmann::json j = nlohmann::json::parse(texts);
+    if (!j.is_array()) throw Error("texts must be a JSON array of strings");
+    std::vector<std::string> out;
+    for (const auto& t : j) {
+      if (!t.is_string()) throw Error("texts must be a JSON array of strings");
+      out.push_back(t.get<std::string>());
+    }
+    return out;
+  }
+  template <class Row, class F>
+  static std::string json_rows(const std::vector<Row>& rows, F&& ok_json) {
+    std::string out = "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i) out += ',';
+      if (rows[i].ok) {
+        out += ok_json(rows[i]);
+      } else {
+        nlohmann::json e;
+        e["error"] = rows[i].error;
+        out += e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+    }
+    return out + "]";
+  }
+
   // Sets the cancel flag (read between batches). From JS this only helps
   // when called from the progress callback (the thread is busy otherwise);
   // the callback's return value does the same.
@@ -385,6 +463,8 @@ EMSCRIPTEN_BINDINGS(wordlight) {
       .function("info", &ModelHandle::info)
       .function("predict", &ModelHandle::predict)
       .function("explain", &ModelHandle::explain)
+      .function("predictBatch", &ModelHandle::predict_batch)
+      .function("explainBatch", &ModelHandle::explain_batch)
       .function("counterfactuals", &ModelHandle::counterfactuals)
       .function("generate", &ModelHandle::generate)
       .function("cancel", &ModelHandle::cancel)

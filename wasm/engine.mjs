@@ -75,6 +75,7 @@ function addStringOffsets(text, items) {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function kebab(name) {
   return name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
@@ -95,6 +96,29 @@ function describe(v) {
 
 export function checkText(text, op) {
   if (typeof text !== 'string') throw new TypeError(`wordlight: ${op}(text): text must be a string, got ${describe(text)}`);
+}
+
+// predictBatch / explainBatch: an array of strings.
+export function checkTexts(texts, op) {
+  if (!Array.isArray(texts)) throw new TypeError(`wordlight: ${op}(texts): texts must be an array of strings, got ${describe(texts)}`);
+  texts.forEach((t, i) => {
+    if (typeof t !== 'string') throw new TypeError(`wordlight: ${op}(texts): texts[${i}] must be a string, got ${describe(t)}`);
+  });
+}
+
+// The texts as the module reads them: UTF-8 of a JSON array, each lone
+// surrogate as U+FFFD (what TextEncoder sends for one text).
+function textsBytes(texts) {
+  return encoder.encode(JSON.stringify(texts.map((t) => decoder.decode(encoder.encode(t)))));
+}
+
+// An explanation from the module, for the caller's `text`: the text as the
+// caller's string, offsets as string offsets (byte_* keep the UTF-8 ones).
+function explanationFor(text, e) {
+  e.text = text;
+  addStringOffsets(text, e.tokens);
+  addStringOffsets(text, e.words);
+  return e;
 }
 
 // maxLength: tokens, special ones included; -1 (the default) for the
@@ -263,9 +287,11 @@ export class Engine {
   // call only -> the module's JSON text.
   hooked(m, hooks, maskedLm, call) {
     let hookError = null;
-    const progress = (done, total) => {
+    // generate's progress carries the new token (JSON text) as a third argument.
+    const progress = (done, total, token) => {
       try {
-        hooks.onProgress?.(done, total);
+        if (token === undefined) hooks.onProgress?.(done, total);
+        else hooks.onProgress?.(done, total, JSON.parse(token));
         return !!hooks.shouldCancel?.();
       } catch (e) {
         hookError = e;
@@ -299,10 +325,39 @@ export class Engine {
       this.hooked(m, hooks, maskedLm, (progress) => m.h.explain(encoder.encode(text), String(method), optionsJson(options), t, maxLength, progress)),
     );
     // The text comes back as the core saw it; JS keeps the caller's string.
-    e.text = text;
-    addStringOffsets(text, e.tokens);
-    addStringOffsets(text, e.words);
-    return e;
+    return explanationFor(text, e);
+  }
+
+  // Many texts in one module call (the data-set view): predictions in
+  // padded batches of batchSize, the texts sorted by length. -> one entry
+  // per text: predict()'s object, or { error } for a text without one.
+  predictBatch(id, texts, { maxLength = -1, batchSize = 16 } = {}, hooks = {}) {
+    checkTexts(texts, 'predictBatch');
+    checkMaxLength(maxLength, 'predictBatch');
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096)
+      throw new TypeError(`wordlight: predictBatch: batchSize must be a whole number in [1, 4096], got ${describe(batchSize)}`);
+    const m = this.model(id);
+    throwIfCancelled(hooks);
+    return JSON.parse(this.hooked(m, hooks, null, (progress) => m.h.predictBatch(textsBytes(texts), maxLength, batchSize, progress)));
+  }
+
+  // Each text explained as explain() explains it, in one module call;
+  // progress in texts; request.documentVectors: each explanation also gets
+  // document_vector (sum over words of score x the word's mean token
+  // embedding). -> one entry per text: an explanation, or { error }.
+  explainBatch(id, texts, request = {}, hooks = {}) {
+    checkTexts(texts, 'explainBatch');
+    checkExplainRequest(request);
+    const m = this.model(id);
+    const { method = 'gradient', target, maxLength = -1, options = {}, maskedLm, documentVectors = false } = request;
+    throwIfCancelled(hooks);
+    const t = target === undefined || target === null ? '' : String(target);
+    const out = JSON.parse(
+      this.hooked(m, hooks, maskedLm, (progress) =>
+        m.h.explainBatch(textsBytes(texts), String(method), optionsJson(options), t, maxLength, !!documentVectors, progress),
+      ),
+    );
+    return out.map((e, i) => (e.error !== undefined ? e : explanationFor(texts[i], e)));
   }
 
   // Generation with a causal LM (GPT2LMHeadModel). request: { maxNewTokens,
@@ -468,6 +523,10 @@ export async function dispatch(engine, op, args, hooks = {}) {
       return engine.tokenize(args.id, args.text, args);
     case 'explain':
       return engine.explain(args.id, args.text, args.request, hooks);
+    case 'predictBatch':
+      return engine.predictBatch(args.id, args.texts, args, hooks);
+    case 'explainBatch':
+      return engine.explainBatch(args.id, args.texts, args.request, hooks);
     case 'counterfactuals':
       return engine.counterfactuals(args.id, args.text, args.request, hooks);
     case 'generate':

@@ -43,7 +43,7 @@ export interface ModelInfo {
   /** The registry's architecture group: which methods' options and defaults apply. */
   architecture_group: 'cnn' | 'bilstm' | 'transformer' | 'decoder';
   model_type: string;
-  head: 'sequence-classification' | 'masked-lm';
+  head: 'sequence-classification' | 'masked-lm' | 'causal-lm';
   num_labels: number;
   labels: string[];
   /** Longest input in tokens, special tokens included. */
@@ -301,9 +301,12 @@ export interface GenerateOptions {
     /** 'log-prob' (default), 'logit', or 'prob-diff' with a contrast token id (p(token) - p(contrast)). */
     score?: 'log-prob' | 'logit' | 'prob-diff';
     contrast?: number;
+    /** gradient, saliency, gradient-x-input: rows of target positions batched (default true); false: one explanation per row. */
+    batchRows?: boolean;
   } | null;
   signal?: AbortSignal;
-  onProgress?: (p: { done: number; total: number }) => void;
+  /** While generating: done of maxNewTokens, with the token just generated (to show tokens as they come); then done of the explained tokens, without a token. */
+  onProgress?: (p: { done: number; total: number; token?: GeneratedToken }) => void;
 }
 
 export interface GeneratedToken {
@@ -337,6 +340,8 @@ export interface GenerationExplanation {
   first_token_share: (number | null)[];
   mean_first_token_share: number | null;
   model_evaluations: number;
+  /** gradient, saliency, gradient-x-input: backward passes run (rows of target positions batched, up to 16 a pass); lrp: one per row; 0 for other methods. */
+  backward_passes: number;
   seconds: number;
 }
 
@@ -357,6 +362,16 @@ export interface Model {
   generate(prompt: string, options?: GenerateOptions): Promise<Generation>;
   predict(text: string, options?: { maxLength?: number }): Promise<PredictResult>;
   explain(text: string, options?: ExplainOptions): Promise<Explanation>;
+  /** Many texts in one call (a data set): padded batches of batchSize (16), texts sorted by length; progress in texts. One entry per text, in order. */
+  predictBatch(
+    texts: string[],
+    options?: { maxLength?: number; batchSize?: number; signal?: AbortSignal; onProgress?: (p: { done: number; total: number }) => void },
+  ): Promise<(PredictResult | { error: string })[]>;
+  /** Each text explained as explain() explains it, in one call; progress in texts. One entry per text, in order. */
+  explainBatch(
+    texts: string[],
+    options?: ExplainOptions & { documentVectors?: boolean },
+  ): Promise<((Explanation & { document_vector?: number[] }) | { error: string })[]>;
   /** The smallest edits that flip the prediction (HotFlip, ablation flip, MLM-guided edits). */
   counterfactuals(text: string, options?: CounterfactualOptions): Promise<CounterfactualResult>;
   tokenize(text: string, options?: { maxLength?: number }): Promise<Tokenization>;

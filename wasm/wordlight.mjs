@@ -13,7 +13,7 @@
 // chosen at load time: the pthreads build when SharedArrayBuffer can be
 // shared (a cross-origin isolated page, or node) and more than one thread
 // is asked for, else the single-threaded one. Both need WebAssembly SIMD.
-import { checkExplainRequest, checkGenerateRequest, checkMaxLength, checkText, createEngine, dispatch } from './engine.mjs';
+import { checkExplainRequest, checkGenerateRequest, checkMaxLength, checkText, checkTexts, createEngine, dispatch } from './engine.mjs';
 
 const isNode = typeof process === 'object' && typeof process.versions === 'object' && !!process.versions.node;
 
@@ -68,12 +68,13 @@ export function configure({ distUrl } = {}) {
 }
 
 // The hooks of a long call (op: its name in messages), checked: signal an
-// AbortSignal, onProgress({ done, total }) a function; either may be absent.
+// AbortSignal, onProgress({ done, total }) a function (generate adds the
+// token just generated: { done, total, token }); either may be absent.
 function callHooks(op, signal, onProgress) {
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`wordlight: ${op}: onProgress must be a function`);
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal)))
     throw new TypeError(`wordlight: ${op}: signal must be an AbortSignal`);
-  return { signal, onProgress: onProgress ? (done, total) => onProgress({ done, total }) : undefined };
+  return { signal, onProgress: onProgress ? (done, total, token) => onProgress(token === undefined ? { done, total } : { done, total, token }) : undefined };
 }
 
 // The same error as a run the core cancelled; the signal's reason is its cause.
@@ -152,7 +153,7 @@ class WorkerClient extends Client {
     const p = this.pending.get(m.id);
     if (!p) return;
     if (m.type === 'progress') {
-      p.hooks.onProgress?.(m.done, m.total);
+      p.hooks.onProgress?.(m.done, m.total, m.token);
       return;
     }
     if (m.type === 'load-progress') {
@@ -309,19 +310,61 @@ class Model {
   // method's options (wordlight.methods() lists them; camelCase names are
   // accepted for kebab-case ones: batchSize = 'batch-size') }.
   explain(text, options = {}) {
-    const { method = 'gradient', target, maxLength = -1, signal, onProgress, maskedLm, ...methodOptions } = options ?? {};
-    const request = { method, target, maxLength, options: methodOptions };
+    return this.#explainCall('explain', text, options);
+  }
+
+  // explain and explainBatch: the options split into the request (explainBatch
+  // also takes documentVectors) and the hooks, all checked before the call.
+  #explainCall(op, input, options) {
+    const { method = 'gradient', target, maxLength = -1, signal, onProgress, maskedLm, ...rest } = options ?? {};
+    const batch = op === 'explainBatch';
+    const { documentVectors, ...methodOptions } = rest;
+    const request = batch
+      ? { method, target, maxLength, options: methodOptions, documentVectors: !!documentVectors }
+      : { method, target, maxLength, options: rest };
     let hooks;
     try {
-      if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
-        throw new TypeError('wordlight: explain: maskedLm must be a model loaded by the same wordlight instance');
-      checkText(text, 'explain');
+      this.#checkMaskedLm(op, maskedLm);
+      (batch ? checkTexts : checkText)(input, op);
       checkExplainRequest(request);
-      hooks = callHooks('explain', signal, onProgress);
+      hooks = callHooks(op, signal, onProgress);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#call('explain', { text, request }, hooks, maskedLm);
+    return this.#call(op, batch ? { texts: input, request } : { text: input, request }, hooks, maskedLm);
+  }
+
+  // A masked LM given to a call must be a model of this instance.
+  #checkMaskedLm(op, maskedLm) {
+    if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
+      throw new TypeError(`wordlight: ${op}: maskedLm must be a model loaded by the same wordlight instance`);
+  }
+
+  // Many texts in one call, for a data set: predictions run in padded
+  // batches of batchSize (16), the texts sorted by length. options: {
+  // maxLength, batchSize, signal, onProgress(done, total) in texts }.
+  // -> one entry per text, in order: predict()'s object, or { error } (a
+  // text without tokens).
+  predictBatch(texts, options = {}) {
+    const { maxLength = -1, batchSize = 16, signal, onProgress } = options ?? {};
+    let hooks;
+    try {
+      checkTexts(texts, 'predictBatch');
+      checkMaxLength(maxLength, 'predictBatch');
+      hooks = callHooks('predictBatch', signal, onProgress);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#call('predictBatch', { texts, maxLength, batchSize }, hooks);
+  }
+
+  // Each text explained as explain(text, options) explains it, in one call
+  // (no round trip per text); options as explain's, onProgress(done, total)
+  // in texts; documentVectors: true adds each row's document_vector (sum
+  // over its words of score x the word's embedding, as the evaluation's
+  // docvectors). -> one entry per text: an explanation, or { error }.
+  explainBatch(texts, options = {}) {
+    return this.#explainCall('explainBatch', texts, options);
   }
 
   // Text from a causal language model (GPT2LMHeadModel) on the key/value
@@ -355,8 +398,7 @@ class Model {
     const { generator = 'hotflip', locked = [], maxLength = -1, signal, onProgress, maskedLm, ...genOptions } = options ?? {};
     let hooks;
     try {
-      if (maskedLm !== undefined && (!(maskedLm instanceof Model) || maskedLm.#client !== this.#client))
-        throw new TypeError('wordlight: counterfactuals: maskedLm must be a model loaded by the same wordlight instance');
+      this.#checkMaskedLm('counterfactuals', maskedLm);
       checkText(text, 'counterfactuals');
       hooks = callHooks('counterfactuals', signal, onProgress);
     } catch (e) {

@@ -5,7 +5,7 @@
 //
 // Messages in:  { type: 'init', build, distUrl }
 //               { type: 'call', id, op, args, flag?, progress }
-// Messages out: { type: 'progress', id, done, total }
+// Messages out: { type: 'progress', id, done, total, token? }
 //               { type: 'load-progress', id, progress }
 //               { type: 'result', id, value } | { type: 'error', id, message, name, code }
 /* eslint-env worker */
@@ -42,7 +42,7 @@ async function call(m) {
   try {
     const engine = await enginePromise;
     const hooks = {
-      onProgress: progress ? (done, total) => self.postMessage({ type: 'progress', id, done, total }) : undefined,
+      onProgress: progress ? (done, total, token) => self.postMessage({ type: 'progress', id, done, total, token }) : undefined,
       onLoadProgress: (p) => self.postMessage({ type: 'load-progress', id, progress: p }),
       shouldCancel: flag ? () => Atomics.load(flag, 0) !== 0 : undefined,
     };

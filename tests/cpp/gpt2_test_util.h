@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "golden_util.h"
+#include "wordlight/generate.h"
 #include "wordlight/model.h"
 #include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
@@ -30,6 +31,14 @@ inline Lm load_golden_lm() {
   l.tok = std::move(m.tokenizer);
   l.cfg = l.model->config();
   return l;
+}
+
+// Greedy decoding of n tokens, the model's EOS ignored.
+inline wordlight::Generation greedy(const Lm& l, const std::string& prompt, int n) {
+  wordlight::GenerateOptions o;
+  o.max_new_tokens = n;
+  o.ignore_eos = true;
+  return wordlight::generate(*l.model, *l.tok, prompt, o);
 }
 
 inline std::vector<double> log_softmax_row(const float* x, int V) {

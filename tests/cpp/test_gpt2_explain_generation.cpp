@@ -110,3 +110,53 @@ TEST(Gpt2ExplainGeneration, ContrastExplainsTheProbabilityDifference) {
   r.options["output"] = "probability";
   EXPECT_ERROR_CONTAINS(explain_generation(*l.model, *l.tok, gen, r), "not by the option 'output'");
 }
+
+TEST(Gpt2ExplainGeneration, BatchedRowsEqualOneExplanationPerRow) {
+  // The one-backward methods run their rows as batches of target positions
+  // (18 rows: a batch of 16 and one of 2); each row must be what the naive
+  // path (one explanation per row) gives, in fewer backward passes.
+  Lm l = load_lm();
+  const Generation gen = wltest::greedy(l, "the movie was", 18);
+  ASSERT_EQ(gen.tokens.size(), 18u);
+  const size_t S = gen.prompt_ids.size() + gen.tokens.size();
+  for (const std::string method : {"gradient", "saliency", "gradient-x-input"})
+    for (const std::string score : {"", "prob-diff"}) {
+      SCOPED_TRACE(method + " " + score);
+      GenerationExplainRequest r;
+      r.method = method;
+      r.score = score;
+      if (!score.empty()) {  // a contrast token that was not generated: no row is identically 0
+        r.contrast_id = 0;
+        while (std::any_of(gen.tokens.begin(), gen.tokens.end(), [&](const GeneratedToken& t) { return t.id == r.contrast_id; }))
+          ++r.contrast_id;
+      }
+      const GenerationExplanation batched = explain_generation(*l.model, *l.tok, gen, r);
+      r.batch_rows = false;
+      const GenerationExplanation naive = explain_generation(*l.model, *l.tok, gen, r);
+      EXPECT_EQ(batched.backward_passes, 2);
+      EXPECT_EQ(naive.backward_passes, 18);
+      EXPECT_EQ(batched.options, naive.options);
+      EXPECT_EQ(batched.signed_scores, naive.signed_scores);
+      EXPECT_EQ(batched.score, naive.score);
+      EXPECT_EQ(batched.check_name, naive.check_name);
+      ASSERT_EQ(batched.matrix.size(), naive.matrix.size());
+      for (size_t row = 0; row < 18; ++row) {
+        double scale = 0;
+        for (size_t c = 0; c < S; ++c) scale = std::max(scale, std::fabs(naive.matrix[row * S + c]));
+        ASSERT_GT(scale, 0.0);
+        for (size_t c = 0; c < S; ++c)
+          EXPECT_NEAR(batched.matrix[row * S + c], naive.matrix[row * S + c], 1e-5 * scale) << "row " << row << " source " << c;
+        EXPECT_NEAR(batched.explained[row], naive.explained[row], 1e-5 * (1 + std::fabs(naive.explained[row])));
+        EXPECT_NEAR(batched.first_share[row], naive.first_share[row], 1e-5);
+        EXPECT_NEAR(batched.check_relative[row], naive.check_relative[row], 1e-5);
+      }
+    }
+  // lrp (one backward per row, not batched yet) and methods that are not one
+  // backward pass keep one explanation per row.
+  GenerationExplainRequest lrp;
+  lrp.method = "lrp";
+  EXPECT_EQ(explain_generation(*l.model, *l.tok, gen, lrp).backward_passes, 18);
+  GenerationExplainRequest occ;
+  occ.method = "occlusion";
+  EXPECT_EQ(explain_generation(*l.model, *l.tok, gen, occ).backward_passes, 0);
+}

@@ -18,6 +18,7 @@
 #include "gpt2_test_util.h"
 #include "wordlight/generate.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/pretrain.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
@@ -144,7 +145,7 @@ TEST(Gpt2Decode, StopTokensStopStringsLimitsAndCancel) {
   z.max_new_tokens = 0;
   EXPECT_TRUE(generate(*l.model, *l.tok, "the", z).tokens.empty());
   GenerateOptions c = o;
-  c.on_token = [](int i, int32_t) { return i < 1; };
+  c.on_token = [](int i, const GeneratedToken&) { return i < 1; };
   const Generation cb = generate(*l.model, *l.tok, "the", c);
   EXPECT_EQ(cb.tokens.size(), 2u);
   EXPECT_EQ(cb.stopped_by, "callback");
@@ -181,8 +182,7 @@ TEST(Gpt2Decode, StopTokensStopStringsLimitsAndCancel) {
 
 TEST(Gpt2Decode, ClassifiersCannotGenerate) {
   const std::string dir = wltest::golden_dir("transformers", "gpt2-cls");
-  auto model = load_model_dir(dir);
-  auto tok = load_tokenizer_dir(dir, model->config());
+  auto [model, tok] = load_model_directory(dir);
   EXPECT_ERROR_CONTAINS(generate(*model, *tok, "a", GenerateOptions{}), "not a causal language model");
   EXPECT_ERROR_CONTAINS(model->start_decoding(), "cannot generate");
 }

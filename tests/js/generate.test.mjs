@@ -3,7 +3,8 @@
 // is deterministic and each token the most probable under the step scores'
 // own numbers, seeded sampling repeats, stop ids and maxNewTokens end it,
 // the explanation is a lower-triangular targets x sources matrix whose IG
-// rows close their completeness gap, progress and abort, and bad options
+// rows close their completeness gap (and batched rows equal one explanation
+// per row), progress (with each token as it comes) and abort, and bad options
 // and classifiers are refused with a message.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,11 +77,30 @@ describe('model.generate', () => {
     });
   });
 
+  it('batches the rows of a one-backward method: the same matrix in fewer backward passes', async () => {
+    const g = await lm.generate('a bad film', { maxNewTokens: 5, ignoreEos: true, explain: { method: 'gradient-x-input' } });
+    const n = await lm.generate('a bad film', { maxNewTokens: 5, ignoreEos: true, explain: { method: 'gradient-x-input', batchRows: false } });
+    expect(g.tokens.map((t) => t.id)).toEqual(n.tokens.map((t) => t.id));
+    expect(g.explanation.backward_passes).toBe(1);
+    expect(n.explanation.backward_passes).toBe(5);
+    g.explanation.matrix.forEach((row, r) => {
+      const scale = Math.max(...n.explanation.matrix[r].map(Math.abs));
+      row.forEach((v, c) => expect(Math.abs(v - n.explanation.matrix[r][c])).toBeLessThanOrEqual(1e-5 * scale));
+    });
+  });
+
   it('reports progress and can be aborted', async () => {
     const seen = [];
-    await lm.generate('the', { maxNewTokens: 3, ignoreEos: true, onProgress: (p) => seen.push(p) });
-    expect(seen.length).toBeGreaterThan(0);
-    expect(seen.at(-1)).toEqual({ done: 3, total: 3 });
+    const g = await lm.generate('the', { maxNewTokens: 3, ignoreEos: true, onProgress: (p) => seen.push(p) });
+    // While generating, each progress carries the token just generated (a page shows them as they come).
+    expect(seen.map((p) => p.done)).toEqual([1, 2, 3]);
+    expect(seen.at(-1)).toMatchObject({ done: 3, total: 3 });
+    expect(seen.map((p) => p.token)).toEqual(g.tokens);
+    // Explaining: progress over the explained tokens, without a token.
+    const ex = [];
+    await lm.generate('the', { maxNewTokens: 2, ignoreEos: true, explain: { method: 'gradient-x-input' }, onProgress: (p) => ex.push(p) });
+    expect(ex.filter((p) => p.token)).toHaveLength(2);
+    expect(ex.filter((p) => !p.token).at(-1)).toEqual({ done: 2, total: 2 });
     const ac = new AbortController();
     ac.abort();
     await expect(lm.generate('the', { maxNewTokens: 3, signal: ac.signal })).rejects.toThrow();

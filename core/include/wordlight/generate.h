@@ -22,6 +22,15 @@
 
 namespace wordlight {
 
+struct GeneratedToken {
+  int32_t id = 0;
+  std::string token;  // the vocabulary string ("Ġworld")
+  std::string text;   // its bytes as text (" world"); may be part of a character
+  double probability = 0;  // under the model (softmax of the logits, temperature 1)
+  double logprob = 0;
+  double entropy = 0;      // of the model's next-token distribution, in nats
+};
+
 struct GenerateOptions {
   int max_new_tokens = 20;
   // Greedy (the most probable token) unless `sample`; sampling draws from
@@ -44,18 +53,10 @@ struct GenerateOptions {
   // Put the model's bos_token_id before the prompt (GPT-2's <|endoftext|>,
   // how the shipped model saw the start of every text in training).
   bool prepend_bos = true;
-  // After each token (index from 0, the token); return false to stop.
-  std::function<bool(int index, int32_t id)> on_token;
+  // After each token (index from 0, the token with its step scores, as it
+  // will stand in Generation::tokens), for streaming; return false to stop.
+  std::function<bool(int index, const GeneratedToken& token)> on_token;
   const std::atomic<bool>* cancel = nullptr;  // checked before each token: stops ("cancelled")
-};
-
-struct GeneratedToken {
-  int32_t id = 0;
-  std::string token;  // the vocabulary string ("Ġworld")
-  std::string text;   // its bytes as text (" world"); may be part of a character
-  double probability = 0;  // under the model (softmax of the logits, temperature 1)
-  double logprob = 0;
-  double entropy = 0;      // of the model's next-token distribution, in nats
 };
 
 struct Generation {
@@ -98,6 +99,10 @@ struct GenerationExplainRequest {
   std::vector<int> targets;
   std::function<void(int done, int total)> progress;
   const std::atomic<bool>* cancel = nullptr;  // throws Cancelled between rows
+  // Rows of the one-backward methods (gradient, saliency, gradient-x-input)
+  // in batches of target positions; false: one explanation per row (the
+  // naive cost; the tests compare the two).
+  bool batch_rows = true;
 };
 
 struct GenerationExplanation {
@@ -120,6 +125,10 @@ struct GenerationExplanation {
   std::vector<std::string> check_name;
   double mean_first_share = 0;
   int64_t model_evaluations = 0;
+  // The one-backward methods (gradient, saliency, gradient-x-input, lrp):
+  // backward passes run (one per row unbatched, one per batch of rows
+  // batched); 0 for the others.
+  int backward_passes = 0;
   double seconds = 0;
 };
 
@@ -129,5 +138,8 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
 // JSON of a generation (with its explanation when not null), as the CLI's
 // --json prints and the JS API returns it.
 std::string generation_to_json(const Generation& gen, const GenerationExplanation* ex = nullptr, int indent = -1);
+// One generated token as in generation_to_json's "tokens" (streaming: the
+// JS API's progress carries it while tokens are generated).
+std::string generated_token_to_json(const GeneratedToken& token);
 
 }  // namespace wordlight

@@ -216,7 +216,7 @@ Generation generate(const Model& model, const Tokenizer& tok, const std::string&
     t.entropy = entropy;
     gen.tokens.push_back(t);
     bytes += t.text;
-    if (o.on_token && !o.on_token(step, id)) {
+    if (o.on_token && !o.on_token(step, gen.tokens.back())) {
       gen.stopped_by = "callback";
       break;
     }
