@@ -315,20 +315,21 @@ def bias_factor():
                   f"position {float((pos * pos.grad).sum()):+.4f}, type {float((typ * typ.grad).sum()):+.4f}")
 
 
+def write_golden(file_name, model, rules, cases):
+    """tests/golden/lxt/<file_name>: the model's path, the rules in words, the cases."""
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, file_name), "w") as f:
+        json.dump({"model": model, "rules": rules, "cases": cases}, f, indent=1)
+        f.write("\n")
+
+
 def main():
     model = LxtBert(MODEL)
     cases = [explain(model, t) for t in TEXTS]
-    os.makedirs(OUT, exist_ok=True)
-    doc = {
-        "model": "models/sst2-bert",
-        "rules": "LXT efficient AttnLRP (lxt/efficient/models/bert.py, eager attention): divide_gradient 2 after "
+    write_golden("sst2-bert.json", "models/sst2-bert",
+                 "LXT efficient AttnLRP (lxt/efficient/models/bert.py, eager attention): divide_gradient 2 after "
                  "q.k^T and after P.v, softmax by its gradient, identity rule on GELU and the pooler's tanh, "
-                 "LayerNorm std detached, linear layers by their plain gradient; float64",
-        "cases": cases,
-    }
-    with open(os.path.join(OUT, "sst2-bert.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+                 "LayerNorm std detached, linear layers by their plain gradient; float64", cases)
     for c in cases:
         tok = c["token_relevance"]
         print(f"{c['text']!r}: logit[{c['target']}] {c['explained']:.4f}, tokens sum {sum(tok):.4f} "

@@ -49,7 +49,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from golden_common import bytes_to_unicode, read_safetensors  # noqa: E402
 # LXT's rules and the golden's folder, written once (make_lxt_golden.py sets float64 too).
-from make_lxt_golden import OUT, ROOT, divide_gradient, identity_rule  # noqa: E402
+from make_lxt_golden import ROOT, divide_gradient, identity_rule, write_golden  # noqa: E402
 
 MODEL = os.path.join(ROOT, "models", "gpt2-small")
 PROMPTS = ["This movie was", "I loved this film because the acting"]
@@ -181,18 +181,11 @@ def case(model, prompt):
 def main():
     model = LxtGpt2(MODEL)
     cases = [case(model, p) for p in PROMPTS]
-    os.makedirs(OUT, exist_ok=True)
-    doc = {
-        "model": "models/gpt2-small",
-        "rules": "LXT efficient AttnLRP (lxt/efficient/models/gpt2.py, eager attention): divide_gradient 2 after "
+    write_golden("gpt2-small.json", "models/gpt2-small",
+                 "LXT efficient AttnLRP (lxt/efficient/models/gpt2.py, eager attention): divide_gradient 2 after "
                  "q.k^T and after P.v, softmax by its gradient, identity rule on gelu_new, LayerNorm std detached, "
                  "Conv1D layers and the tied LM head by their plain gradient; float64; greedy decoding after the "
-                 "BOS token; each row explains the generated token's logit",
-        "cases": cases,
-    }
-    with open(os.path.join(OUT, "gpt2-small.json"), "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+                 "BOS token; each row explains the generated token's logit", cases)
     for c in cases:
         print(f"{c['prompt']!r}: prompt ids {c['prompt_ids']}, greedy {c['generated_ids']}")
         for r in c["rows"]:
