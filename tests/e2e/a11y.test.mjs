@@ -46,6 +46,20 @@ describe.skipIf(!!missing)('accessibility', () => {
     await context.close();
   }, 600_000);
 
+  it('passes axe-core on the Generate tab: a classifier\'s offer, then the language model\'s tokens, heatmap and matrix', async () => {
+    const { page, context } = await openPage(env.browser, env.server.url, { bypassCSP: true });
+    await heatmapWords(page);
+    await page.click('#tab-generate');
+    await page.waitForSelector('#gen-placeholder');
+    expect(await violations(page)).toEqual([]);
+    await page.selectOption('#model', 'gpt2-small');
+    await page.waitForFunction(() => document.querySelector('#view-generate')?.dataset.generated && !window.wordlightPage.job, null, { timeout: 240_000 });
+    await page.click('#gen-matrix-toggle');
+    await page.waitForSelector('#gen-matrix-table');
+    expect(await violations(page)).toEqual([]);
+    await context.close();
+  }, 600_000);
+
   it('passes axe-core with a repaired link\'s notice, unread words, an unsigned method and an error', async () => {
     const hash = '#' + new URLSearchParams({ method: 'saliency', 'o.bogus': '1', class: '9', text: 'A wonderful 😀 film, 日本語 and Привет.' }).toString();
     const { page, context } = await openPage(env.browser, env.server.url, { bypassCSP: true, hash });
