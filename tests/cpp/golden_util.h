@@ -22,6 +22,14 @@ inline std::string temp_dir(const std::string& prefix, const std::string& name) 
   return ::testing::TempDir() + prefix + name + "_" + std::to_string(t) + "_" + std::to_string(++counter);
 }
 
+// JSON text parsed, with `key` left out of its top-level object (what may
+// differ between two runs, as "time").
+inline nlohmann::json json_without(const std::string& text, const std::string& key) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  j.erase(key);
+  return j;
+}
+
 // A file's bytes ("" when it cannot be read), and a file written whole.
 inline std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -282,11 +282,7 @@ SummaryInfo tiny_info(const Model& m) {
 
 // results.json without what may differ between runs (nothing, as "time" is
 // not among the metrics; kept for safety).
-nlohmann::json comparable(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text);
-  j.erase("time");
-  return j;
-}
+nlohmann::json comparable(const std::string& text) { return wltest::json_without(text, "time"); }
 
 }  // namespace
 

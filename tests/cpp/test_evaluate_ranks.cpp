@@ -40,11 +40,7 @@ EvalDataset data() {
   return ds;
 }
 
-nlohmann::json without_time(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text);
-  j.erase("time");
-  return j;
-}
+nlohmann::json without_time(const std::string& text) { return wltest::json_without(text, "time"); }
 
 }  // namespace
 

@@ -21,14 +21,7 @@ namespace {
 
 using namespace wltest::op_suite;
 
-ops::AttentionDims att_dims(int64_t B, int64_t T, int64_t H, int64_t Dh) {
-  ops::AttentionDims d;
-  d.B = B;
-  d.T = T;
-  d.H = H;
-  d.Dh = Dh;
-  return d;
-}
+ops::AttentionDims att_dims(int64_t B, int64_t T, int64_t H, int64_t Dh) { return ops::AttentionDims{B, T, H, Dh}; }
 std::string att_name(const ops::AttentionDims& d) {
   return "B=" + std::to_string(d.B) + " T=" + std::to_string(d.T) + " H=" + std::to_string(d.H) +
          " Dh=" + std::to_string(d.Dh);

@@ -33,14 +33,7 @@ std::string conv_name(const ops::Conv1dDims& d) {
 }
 
 ops::Conv1dDims conv_dims(int64_t B, int64_t T, int64_t Cin, int64_t Cout, int64_t W, int64_t pad) {
-  ops::Conv1dDims d;
-  d.B = B;
-  d.T = T;
-  d.Cin = Cin;
-  d.Cout = Cout;
-  d.W = W;
-  d.pad = pad;
-  return d;
+  return ops::Conv1dDims{B, T, Cin, Cout, W, pad};
 }
 
 int64_t x_size(const ops::Conv1dDims& d) { return d.B * d.T * d.Cin; }
@@ -224,13 +217,7 @@ std::string pool_name(const ops::PoolDims& d) {
 }
 
 ops::PoolDims pool_dims(int64_t B, int64_t T, int64_t C, int64_t window, int64_t stride) {
-  ops::PoolDims d;
-  d.B = B;
-  d.T = T;
-  d.C = C;
-  d.window = window;
-  d.stride = stride;
-  return d;
+  return ops::PoolDims{B, T, C, window, stride};
 }
 
 // Distinct values at least 0.01 apart (a shuffled ladder), so no window has a

@@ -16,9 +16,11 @@
 #include <vector>
 
 #include "check_util.h"
+#include "tiny_models.h"
 #include "wordlight/datasets.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/model_files.h"
 #include "wordlight/tokenizer.h"
 #include "wordlight/train.h"
 #include "wordlight/word_vectors.h"
@@ -368,17 +370,20 @@ TEST(TrainCheckpoint, SaveThenLoadGivesSameLogits) {
   o.epochs = 1;
   o.batch_size = 8;
   train_classifier(*model, train, nullptr, o);
-  const std::string golden = std::string(WORDLIGHT_SOURCE_DIR) + "/tests/golden/ours/cnn";
+  // The vocabulary the toy config was made for, copied with the weights.
+  const std::string vocab_dir = temp_dir("ckpt_vocab");
+  write_text(vocab_dir + "/vocab.txt", wltest::kTinyWordVocab);
   const std::string dir32 = temp_dir("ckpt32"), dir16 = temp_dir("ckpt16");
-  save_checkpoint(*model, kCnnConfig, {"neg", "pos"}, golden, dir32, false);
-  save_checkpoint(*model, kCnnConfig, {}, golden, dir16, true);
+  save_checkpoint(*model, kCnnConfig, {"neg", "pos"}, vocab_dir, dir32, false);
+  save_checkpoint(*model, kCnnConfig, {}, vocab_dir, dir16, true);
   const TokenBatch batch = toy_batch();
   const std::vector<float> want = logits_of(*model, batch, Backend::fast);
-  auto m32 = load_model_dir(dir32);
-  EXPECT_EQ(logits_of(*m32, batch, Backend::fast), want);
-  EXPECT_EQ(m32->config().id2label, (std::vector<std::string>{"neg", "pos"}));
-  auto m16 = load_model_dir(dir16);
-  EXPECT_TRUE(wltest::all_close(logits_of(*m16, batch, Backend::fast), want, 1e-2, 1e-2));
+  const LoadedModel m32 = load_model_directory(dir32);
+  EXPECT_EQ(logits_of(*m32.model, batch, Backend::fast), want);
+  EXPECT_EQ(m32.model->config().id2label, (std::vector<std::string>{"neg", "pos"}));
+  EXPECT_EQ(m32.tokenizer->encode("the film is good").ids, (std::vector<int32_t>{2, 3, 4, 5}));
+  const LoadedModel m16 = load_model_directory(dir16);
+  EXPECT_TRUE(wltest::all_close(logits_of(*m16.model, batch, Backend::fast), want, 1e-2, 1e-2));
   EXPECT_EQ(load_safetensors_file(dir16 + "/model.safetensors").get("classifier.weight").stored_dtype, DType::F16);
   std::ifstream vocab(dir32 + "/vocab.txt");
   EXPECT_TRUE(vocab.good());
