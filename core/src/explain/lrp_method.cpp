@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "explain_internal.h"
+#include "method_entry.h"
 #include "lrp_composites.h"
 
 namespace wordlight::explain_detail {
@@ -290,9 +291,7 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
     absorbed.push_back({-1, OpKind::linear, LrpSink::epsilon, OpKind::leaf, ab.eps});
     absorbed.push_back({-1, OpKind::leaf, LrpSink::other, OpKind::leaf, explained - logit});
   } else {
-    Graph<float>& g = t.prediction_graph();
-    g.lrp_backward(t.prediction_output(), lo, nullptr, &absorbed);
-    if (const float* G = g.grad(t.prediction_input()))
+    if (const float* G = t.lrp_input_gradient(lo, &absorbed))
       for (size_t k = 0; k < R.size(); ++k) R[k] = static_cast<double>(x[k]) * G[k];
   }
   const std::vector<double> s = sum_over_dims(R, T, D);
@@ -301,14 +300,9 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
     e.tokens[static_cast<size_t>(i)].score = s[static_cast<size_t>(i)];
     total += s[static_cast<size_t>(i)];
   }
-  ExplanationCheck c;
-  c.name = "conservation-gap";
-  c.value = total - explained;
-  c.reference = std::fabs(explained);
-  c.relative = c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
-  c.description = "sum of all token relevances minus the explained output: minus the sum of the absorbed:* "
-                  "checks, where the rest went";
-  e.checks.push_back(c);
+  e.checks.push_back(make_check("conservation-gap", total - explained, std::fabs(explained),
+                                 "sum of all token relevances minus the explained output: minus the sum of the "
+                                 "absorbed:* checks, where the rest went"));
   for (ExplanationCheck& a : absorbed_checks(absorbed, explained, e.tokens)) e.checks.push_back(std::move(a));
   t.advance(1);
 }
@@ -362,24 +356,18 @@ std::vector<ExplanationCheck> absorbed_checks(const std::vector<LrpAbsorbed>& re
   std::vector<ExplanationCheck> out;
   for (const Kind& k : kinds) {
     if (!k.seen) continue;
-    ExplanationCheck c;
-    c.name = std::string("absorbed:") + k.name;
-    c.value = k.value;
-    c.reference = std::fabs(explained);
-    c.relative = c.reference > 0 ? std::fabs(c.value) / c.reference : 0.0;
-    c.description = k.description;
-    out.push_back(c);
+    out.push_back(make_check(std::string("absorbed:") + k.name, k.value, std::fabs(explained), k.description));
   }
   return out;
 }
 
 std::vector<MethodEntry> lrp_methods() {
-  MethodEntry m;
-  m.info.name = "lrp";
-  m.info.description =
+  MethodEntry m = method_entry(
+      "lrp",
       "layer-wise relevance propagation under a composite (rules per op kind): CNN (arras2016-cnn: epsilon, z+, "
-      "alpha-beta), BiLSTM (arras2017-lstm), transformers (attnlrp or cp-lrp)";
-  m.info.options = {
+      "alpha-beta), BiLSTM (arras2017-lstm), transformers (attnlrp or cp-lrp)",
+      run_lrp,
+      {
       choice_option("rule", "epsilon", {"epsilon", "z-plus", "alpha-beta"},
                     "rule on the convolution and linear layers (z-plus and alpha-beta: CNN only)"),
       num_option("epsilon", 1e-3, 0, 1e3,
@@ -392,7 +380,8 @@ std::vector<MethodEntry> lrp_methods() {
                     "transformers: AttnLRP (uniform rule on attention products) or CP-LRP (attention held constant); "
                     "cp-lrp here is composite=cp-lrp"),
       choice_option("composite", "attnlrp", {"arras2016-cnn", "arras2017-lstm", "attnlrp", "cp-lrp"},
-                    "the table of rules per op kind; each architecture has its default (see lrp_composites.h)")};
+                    "the table of rules per op kind; each architecture has its default (see lrp_composites.h)")},
+      "conservation-gap");
   // Transformers: no stabiliser by default, as LXT's efficient AttnLRP.
   m.info.options[1].by_architecture["transformer"].default_value = "0";
   // Each architecture declares its composite: the default, and the ones it
@@ -409,8 +398,6 @@ std::vector<MethodEntry> lrp_methods() {
     pa.choices = a.composites;
     pa.default_value = a.composites[0];
   }
-  m.info.check = "conservation-gap";
-  m.run = run_lrp;
   return {m};
 }
 
