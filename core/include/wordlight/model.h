@@ -127,7 +127,4 @@ SafetensorsFile random_checkpoint(const ModelConfig& config, uint64_t seed);
 // the model's: write before changing the model.
 std::vector<TensorToWrite> checkpoint_tensors(Model& model, DType dtype = DType::F32);
 
-// Convenience: config.json + model.safetensors of a directory.
-std::unique_ptr<Model> load_model_dir(const std::string& dir);
-
 }  // namespace wordlight

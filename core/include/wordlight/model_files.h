@@ -31,13 +31,10 @@ struct LoadedModel {
 // safetensors, model or tokenizer readers find wrong.
 LoadedModel load_model_files(ModelFiles files, const std::string& name);
 
-// The same from a directory on disk: load_model_dir() (model.h), then the
-// tokenizer for its config (load_tokenizer_dir). Errors name the file.
+// The same from a directory on disk (config.json, model.safetensors, then
+// the tokenizer for its config: load_tokenizer_dir). Errors name the file.
+// Every load of a model's files goes through this unit (core/src/load/).
 LoadedModel load_model_directory(const std::string& dir);
-
-// load_model_dir() (declared in model.h: the network alone, no tokenizer,
-// for tests of networks and checkpoints) is implemented here too, in
-// core/src/load/: every load of a model's files goes through this unit.
 
 // The file names load_model_files reads: config.json, model.safetensors,
 // then tokenizer_file_names().

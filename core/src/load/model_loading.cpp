@@ -2,9 +2,8 @@
 // safetensors, the tokenizer's files) made into a Model (nn) and a
 // Tokenizer. This unit sits above io and nn so that neither depends on the
 // other's loading: io reads files, nn builds networks from parsed weights.
-// Every shell loads through here: the CLI and the benches
-// (load_model_directory), the wasm module (load_model_files), the tests
-// (either, or load_model_dir for a network without a tokenizer).
+// Every shell loads through here: the CLI, the benches and the tests
+// (load_model_directory), the wasm module (load_model_files).
 #include "wordlight/model_files.h"
 
 #include "../io/io_util.h"
@@ -75,20 +74,15 @@ LoadedModel load_model_files(ModelFiles files, const std::string& name) {
   return LoadedModel{std::move(model), std::move(tokenizer)};
 }
 
-std::unique_ptr<Model> load_model_dir(const std::string& dir) {
-  const ModelConfig cfg = read_model_config_file(io::join_path(dir, "config.json"));
-  check_weights_file(dir, [&](const char* n) { return io::file_exists(io::join_path(dir, n)); });
-  const SafetensorsFile st = load_safetensors_file(io::join_path(dir, "model.safetensors"));
-  return make_model(cfg, st);
-}
-
 LoadedModel load_model_directory(const std::string& dir) {
   // From the files themselves (not read into memory first as
   // load_model_files needs them): the weights are mapped, and the errors
   // name the file's path. The model first: the tokenizer's reader needs
   // its config.
+  const ModelConfig cfg = read_model_config_file(io::join_path(dir, "config.json"));
+  check_weights_file(dir, [&](const char* n) { return io::file_exists(io::join_path(dir, n)); });
   LoadedModel m;
-  m.model = load_model_dir(dir);
+  m.model = make_model(cfg, load_safetensors_file(io::join_path(dir, "model.safetensors")));
   m.tokenizer = load_tokenizer_dir(dir, m.model->config());
   return m;
 }
