@@ -95,7 +95,9 @@ int cmd_generate(const Args& a) {
                  terminal_escape(ex.method).c_str(), ex.score.c_str(), ex.targets.size(), ex.seconds,
                  ex.targets.empty() ? 0.0 : 1000 * ex.seconds / static_cast<double>(ex.targets.size()),
                  ex.mean_first_share);
-    if (ex.backward_passes > 0) std::fprintf(stderr, ", %d backward passes (rows batched)", ex.backward_passes);
+    if (ex.backward_passes > 0)
+      std::fprintf(stderr, ", %d backward passes%s", ex.backward_passes,
+                   static_cast<size_t>(ex.backward_passes) < ex.targets.size() ? " (rows batched)" : "");
     std::fprintf(stderr, "\n");
   }
   if (json) {
