@@ -7,24 +7,11 @@
 // predictions; and no request leaves the page while the data set is
 // processed. A screenshot lands in build/e2e/dataset.png.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, missingPrerequisite, openPage, shot, startPage } from './page_util.mjs';
-import { splitDelimited } from '../../web/src/dataset.js';
+import { describe, expect, it } from 'vitest';
+import { openPage, servedPage, shot } from './page_util.mjs';
+import { spearman, splitDelimited } from '../../web/src/dataset.js';
 
-const missing = missingPrerequisite();
-let server;
-let browser;
-
-beforeAll(async () => {
-  if (missing) return;
-  server = await startPage('dataset');
-  browser = await launch();
-}, 600_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = servedPage('dataset');
 
 const HOSTILE_TEXT = '<img src=x onerror="window.__pwned=1"> a <b>bold</b> film';
 const HOSTILE_LABEL = '<script>window.__pwned=2</script>';
@@ -38,9 +25,9 @@ const CSV =
 
 const waitIdle = (page) => page.waitForFunction(() => window.wordlightPage && !window.wordlightPage.job && window.wordlightPage.model, null, { timeout: 240_000 });
 
-describe.skipIf(missing)('the Data set tab', () => {
+describe.skipIf(env.missing)('the Data set tab', () => {
   it('reads a dropped CSV literally, predicts, filters, slices, explains and exports without a request', async () => {
-    const { context, page, log } = await openPage(browser, server.url);
+    const { context, page, log } = await openPage(env.browser, env.server.url);
     await waitIdle(page);
     await page.click('#tab-dataset');
     const requests = [];
@@ -95,6 +82,19 @@ describe.skipIf(missing)('the Data set tab', () => {
     await page.waitForSelector('#ds-top .ds-top-word');
     await waitIdle(page);
     expect(await page.$$eval('#ds-top .ds-top-class', (els) => els.length)).toBe(modelLabels.length);
+    // The document-vector PCA: one dot per row, and its SVG export.
+    expect(await page.$$eval('#ds-pca .pca-dot', (els) => els.length)).toBe(5);
+    const [svgDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-dataset-pca-svg')]);
+    const svg = fs.readFileSync(await svgDl.path(), 'utf8');
+    expect((svg.match(/class="pca-dot"/g) || []).length).toBe(5);
+    expect(svg).not.toContain('<script');
+    // The link has the file's name and the view's settings, never a row.
+    await page.fill('#ds-f-word', 'lifeless');
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('ds.word') === 'lifeless');
+    const link = new URLSearchParams(new URL(page.url()).hash.slice(1));
+    expect(link.get('ds.file')).toBe('hostile.csv');
+    expect(decodeURIComponent(page.url())).not.toContain('tribute');
+    await page.fill('#ds-f-word', '');
 
     // The CSV export opens, with the predictions.
     const [d] = await Promise.all([page.waitForEvent('download'), page.click('#ds-export-csv')]);
@@ -110,4 +110,83 @@ describe.skipIf(missing)('the Data set tab', () => {
     await shot(page, 'dataset.png');
     await context.close();
   });
+  it('puts a second model side by side: both predictions, disagreements, both explanations with their Spearman correlation', async () => {
+    const hash = '#' + new URLSearchParams({ model: 'sst2-bilstm', view: 'dataset', method: 'gradient-x-input' }).toString();
+    const { context, page, log } = await openPage(env.browser, env.server.url, { hash });
+    await waitIdle(page);
+    await page.click('#tab-dataset');
+    await page.setInputFiles('#ds-file', { name: 'two.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    await page.waitForSelector('#ds-table .ds-row');
+    expect(await page.$$eval('#ds-model2 option', (els) => els.map((e) => e.value))).toContain('sst2-bert');
+    await page.selectOption('#ds-model2', 'sst2-bert');
+    await waitIdle(page);
+    await page.click('#ds-predict');
+    await page.waitForFunction(() => [...document.querySelectorAll('#ds-table .ds-pred2')].length && [...document.querySelectorAll('#ds-table .ds-pred2')].every((e) => e.textContent));
+    await waitIdle(page);
+    const shown = await page.$$eval('#ds-table .ds-row', (rows) =>
+      rows.map((r) => [r.querySelector('.ds-text').textContent, r.querySelector('.ds-pred').textContent, r.querySelector('.ds-pred2').textContent]));
+    // The second column is sst2-bert's model.predict, loaded on its own here.
+    const direct = await page.evaluate(async (ts) => {
+      const m = await window.wordlightPage.api.load(new URL('models/sst2-bert/', document.baseURI).href, { name: 'sst2-bert' });
+      const out = [];
+      for (const t of ts) out.push((await m.predict(t)).label_name);
+      await m.dispose();
+      return out;
+    }, shown.map((r) => r[0]));
+    expect(shown.map((r) => r[2])).toEqual(direct);
+    const disagree = shown.filter((r) => r[1] !== r[2]).length;
+    expect(await page.textContent('#ds-accuracy-2')).toContain(`agree on ${shown.length - disagree} of ${shown.length} rows`);
+    await page.check('#ds-f-disagree');
+    expect(await page.$$eval('#ds-table .ds-row', (r) => r.length)).toBe(disagree);
+    await page.uncheck('#ds-f-disagree');
+
+    // A row opens in Words: both explanations, one above the other, and their Spearman correlation.
+    const row = 2;
+    await page.locator('#ds-table .ds-row').nth(row).click();
+    await page.waitForFunction((t) => {
+      const box = document.querySelector('#second-explanation');
+      return box && !box.hidden && box.dataset.text === t && box.querySelector('#heatmap-2 .w') && window.wordlightPage.result?.text === t;
+    }, shown[row][0], { timeout: 240_000 });
+    await waitIdle(page);
+    const rho = await page.$eval('#second-spearman', (e) => [e.dataset.rho, e.dataset.n]);
+    const both = await page.evaluate(async (t) => {
+      const m = await window.wordlightPage.api.load(new URL('models/sst2-bert/', document.baseURI).href, { name: 'sst2-bert' });
+      const a = await window.wordlightPage.model.explain(t, { method: 'gradient-x-input' });
+      const b = await m.explain(t, { method: 'gradient-x-input' });
+      await m.dispose();
+      return [a.words, b.words];
+    }, shown[row][0]);
+    const at = new Map(both[1].map((w) => [`${w.begin}:${w.end}`, w.score]));
+    const common = both[0].filter((w) => at.has(`${w.begin}:${w.end}`));
+    expect(Number(rho[1])).toBe(common.length);
+    const expected = spearman(common.map((w) => w.score), common.map((w) => at.get(`${w.begin}:${w.end}`)));
+    if (expected === null) expect(rho[0]).toBe('');
+    else expect(Number(rho[0])).toBeCloseTo(expected, 5);
+    // The first heatmap is above the second.
+    const y1 = await page.$eval('#heatmap', (e) => e.getBoundingClientRect().top);
+    const y2 = await page.$eval('#heatmap-2', (e) => e.getBoundingClientRect().top);
+    expect(y2).toBeGreaterThan(y1);
+    expect(log.dialogs).toEqual([]);
+    expect(log.errors).toEqual([]);
+    await shot(page, 'dataset-two-models.png');
+    await context.close();
+  }, 600_000);
+  it('takes its settings from a link (never the data) and offers the shipped example', async () => {
+    const hash = '#' + new URLSearchParams({ model: 'sst2-bilstm', view: 'dataset', 'ds.word': 'film', 'ds.file': 'mine.csv', 'ds.model2': 'sst2-bert', 'ds.wrong': '1' }).toString();
+    const { context, page, log } = await openPage(env.browser, env.server.url, { hash });
+    await waitIdle(page);
+    await page.waitForFunction(() => document.querySelector('#ds-model2')?.value === 'sst2-bert' && !window.wordlightPage.job, null, { timeout: 240_000 });
+    expect(await page.inputValue('#ds-f-word')).toBe('film');
+    expect(await page.isChecked('#ds-f-wrong')).toBe(true);
+    expect(await page.textContent('#ds-info')).toContain('mine.csv');
+    await page.click('#ds-example');
+    await page.waitForFunction(() => document.querySelector('#ds-info').textContent.includes('sst2-dev-300.tsv'));
+    expect(await page.textContent('#ds-info')).toContain('sst2-dev-300.tsv: 300 rows, with labels');
+    // The link's filters still apply: rows with "film" (none is wrong before Predict all).
+    expect(await page.textContent('#ds-count')).toMatch(/^0 of 300 rows/);
+    await page.waitForFunction(() => new URLSearchParams(location.hash.slice(1)).get('ds.file') === 'sst2-dev-300.tsv');
+    expect(log.dialogs).toEqual([]);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  }, 600_000);
 });

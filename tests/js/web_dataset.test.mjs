@@ -6,9 +6,11 @@
 import { describe, expect, it } from 'vitest';
 
 import {
-  csvField, filterRows, labelIndex, metrics, parseDataset, sliceMetrics, sortRows, spearman, splitDelimited, tableCsv,
-  topWords,
+  csvField, filterRows, labelIndex, metrics, parseDataset, pca2d, sliceMetrics, sortRows, spearman, splitDelimited, tableCsv,
+  topWords, unitRows,
 } from '../../web/src/dataset.js';
+import { decodeState, encodeState } from '../../web/src/state.js';
+import { pcaData, pcaSvg } from '../../web/src/views/dataset_pca.js';
 
 const LABELS = ['negative', 'positive'];
 const pred = (label, p) => ({ label, label_name: LABELS[label], probabilities: label ? [1 - p, p] : [p, 1 - p] });
@@ -110,5 +112,44 @@ describe('export', () => {
       ['index', 'text', 'label', 'predicted', 'confidence', 'top_words'],
       ['0', 'good\nfilm', '1', 'positive', '0.9000', ''],
     ]);
+  });
+});
+
+describe('document vectors (PCA) and the link', () => {
+  it('PCA: the first component carries the most variance, points on a line have no second, projections are centred', () => {
+    // Points on the line t * (1, 2, 2) / 3 with a little noise on the third axis.
+    const rows = [-2, -1, 0, 1, 2, 3].map((t, i) => [t / 3, (2 * t) / 3, (2 * t) / 3 + (i % 2 ? 0.01 : -0.01)]);
+    const xy = pca2d(rows);
+    const v = (k) => xy.reduce((s, p) => s + p[k] * p[k], 0);
+    expect(v(0)).toBeGreaterThan(100 * v(1));
+    expect(Math.abs(xy.reduce((s, p) => s + p[0], 0))).toBeLessThan(1e-9);
+    // The projection keeps the spacing along the line (unit direction): |x_i - x_j| = |t_i - t_j|.
+    expect(Math.abs(xy[5][0] - xy[0][0])).toBeCloseTo(5, 1);
+    // Unit rows: each of length 1 (a zero row stays zero).
+    for (const r of unitRows([[3, 4], [0, 0], [1, 1]])) expect([0, 1]).toContainEqual(+Math.hypot(...r).toFixed(12));
+  });
+
+  it('the scatter colours by label (or prediction), escapes every text and has one dot per explained row', () => {
+    const rows = [
+      { index: 0, label: 'positive', pred: pred(1, 0.9), docvec: [1, 0, 0] },
+      { index: 1, label: 'neg<ative', pred: pred(0, 0.8), docvec: [0, 1, 0] },
+      { index: 2, label: '<b>x</b>', pred: pred(0, 0.7), docvec: [0, 0, 1] },
+      { index: 3, label: 'positive', pred: pred(1, 0.7), docvec: null },
+    ];
+    const d = pcaData(rows, ['neg<ative', 'positive'], true);
+    expect(d.points.map((p) => [p.index, p.cls])).toEqual([[0, 1], [1, 0], [2, -1]]);
+    const svg = pcaSvg(d, { head: '<script>' });
+    expect(svg).not.toContain('<script>');
+    expect(svg).toContain('neg&lt;ative');
+    expect((svg.match(/class="pca-dot"/g) || []).length).toBe(3);
+    expect(pcaData(rows, LABELS, false).points.map((p) => p.cls)).toEqual([1, 0, 0]);
+  });
+
+  it("the view's settings go into the link as ds.* and come back; nothing else of the data", () => {
+    const st = { model: 'sst2-bert', view: 'dataset', dataset: { model2: 'sst2-bilstm', file: 'my data.csv', word: 'a&b=c', wrong: '1', disagree: undefined, conf: 0.5 } };
+    const hash = encodeState(st);
+    expect(hash).not.toContain('disagree');
+    expect(decodeState(hash).dataset).toEqual({ model2: 'sst2-bilstm', file: 'my data.csv', word: 'a&b=c', wrong: '1', conf: '0.5' });
+    expect(decodeState('model=x').dataset).toBeUndefined();
   });
 });

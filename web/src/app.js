@@ -30,6 +30,7 @@
  * @property {string} ihSteps   Interactions: path steps ('' = default)
  * @property {string} layersMode Layers: mode ('' = default)
  * @property {string} text      the text
+ * @property {Record<string, string>} [dataset] Data set: second model, file name, filters (ds.* in the link; never the rows)
  */
 
 /**
@@ -108,6 +109,9 @@
  * The Words view (set by views/words.js):
  * @property {() => Promise<void>} explainNow
  * @property {(r?: object) => Export|null} wordsExport  a result's Words export (other views reuse it)
+ *
+ * The Data set view (set by views/dataset.js):
+ * @property {((box: HTMLElement, r: object) => Promise<void>)|null} [secondExplanation]  with a second model picked: its explanation of r's text, drawn in box under the Words heatmap
  *
  * The controls on the left (set by options.js and models.js):
  * @property {() => void} fillMethods

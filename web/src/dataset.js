@@ -126,7 +126,8 @@ export function matches(r, f, labels) {
   if (f.label !== undefined && f.label >= 0 && labelIndex(r.label, labels) !== f.label) return false;
   if (f.predicted !== undefined && f.predicted >= 0 && (!r.pred || r.pred.label !== f.predicted)) return false;
   if (f.second !== undefined && f.second >= 0 && (!r.pred2 || r.pred2.label !== f.second)) return false;
-  if (f.disagree && !(r.pred && r.pred2 && r.pred.label !== r.pred2.label)) return false;
+  // By label name: the two models may order their classes differently.
+  if (f.disagree && !(r.pred && r.pred2 && r.pred.label_name !== r.pred2.label_name)) return false;
   if (f.wrong && !(r.pred && labelIndex(r.label, labels) >= 0 && labelIndex(r.label, labels) !== r.pred.label)) return false;
   const conf = r.pred ? r.pred.probabilities[r.pred.label] : null;
   if (f.minConfidence !== undefined && (conf === null || conf < f.minConfidence)) return false;
@@ -259,4 +260,72 @@ export function tableCsv(rows, labels, { second = false, topK = 3 } = {}) {
     lines.push(f.map(csvField).join(','));
   }
   return lines.join('\r\n') + '\r\n';
+}
+
+// ------------------------------------------------------------ document vectors
+// As the CLI's evaluation report (core/src/evaluate/metrics.cpp pca_2d and
+// families/docvectors.cpp): each document vector scaled to unit length,
+// then the 2-D PCA (power iteration on the covariance from a deterministic
+// start, each component's largest entry made positive) -> [[x, y], ...].
+export function unitRows(rows) {
+  return rows.map((r) => {
+    const n = Math.sqrt(r.reduce((s, x) => s + x * x, 0));
+    return n > 0 ? r.map((x) => x / n) : r.slice();
+  });
+}
+
+export function pca2d(rows) {
+  const n = rows.length;
+  if (!n) return [];
+  const d = rows[0].length;
+  const mean = new Float64Array(d);
+  for (const r of rows) {
+    if (r.length !== d) throw new Error('pca2d: rows of different widths');
+    for (let j = 0; j < d; ++j) mean[j] += r[j];
+  }
+  for (let j = 0; j < d; ++j) mean[j] /= n;
+  const C = new Float64Array(d * d);
+  const c = new Float64Array(d);
+  for (const r of rows) {
+    for (let j = 0; j < d; ++j) c[j] = r[j] - mean[j];
+    for (let i = 0; i < d; ++i) {
+      const ci = c[i];
+      if (ci === 0) continue;
+      for (let j = i; j < d; ++j) C[i * d + j] += ci * c[j];
+    }
+  }
+  for (let i = 0; i < d; ++i) for (let j = 0; j < i; ++j) C[i * d + j] = C[j * d + i];
+  const comps = [];
+  for (let k = 0; k < 2 && k < d; ++k) {
+    let v = Float64Array.from({ length: d }, (_, j) => 1 + 0.01 * (j % 7));
+    let lambda = 0;
+    for (let it = 0; it < 1000; ++it) {
+      const w = new Float64Array(d);
+      for (let i = 0; i < d; ++i) {
+        let s = 0;
+        for (let j = 0; j < d; ++j) s += C[i * d + j] * v[j];
+        w[i] = s;
+      }
+      const norm = Math.sqrt(w.reduce((s, x) => s + x * x, 0));
+      if (norm === 0) break;
+      let change = 0;
+      for (let j = 0; j < d; ++j) {
+        w[j] /= norm;
+        change += Math.abs(w[j] - v[j]);
+      }
+      v = w;
+      lambda = norm;
+      if (change < 1e-12) break;
+    }
+    let big = 0;
+    for (let j = 0; j < d; ++j) if (Math.abs(v[j]) > Math.abs(v[big])) big = j;
+    if (v[big] < 0) for (let j = 0; j < d; ++j) v[j] = -v[j];
+    for (let i = 0; i < d; ++i) for (let j = 0; j < d; ++j) C[i * d + j] -= lambda * v[i] * v[j];
+    comps.push(v);
+  }
+  return rows.map((r) => comps.map((v) => {
+    let s = 0;
+    for (let j = 0; j < d; ++j) s += (r[j] - mean[j]) * v[j];
+    return s;
+  }));
 }

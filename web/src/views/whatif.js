@@ -9,6 +9,8 @@ import { area, order, removeWords, replaceWord } from '../stats.js';
 import { explainsOutput, methodName, resultScores, shortMethodName } from '../names.js';
 // Okabe-Ito, distinguishable with the common colour-vision deficiencies.
 import { LINE_COLOURS, curveExport } from '../export.js';
+import { NEEDS_MASKED_LM } from '../maskedlm.js';
+import { createCounterfactualSection } from './counterfactuals.js';
 const MAX_POINTS = 40;
 
 function rng(seed) {
@@ -41,6 +43,17 @@ export function createWhatIfView(app, panel) {
     curveData ? { stem: `wordlight_${app.modelName}_deletion-curve`.replace(/[^A-Za-z0-9_.-]/g, '-'), ...curveExport(curveData, { modelName: app.modelName, text: curveData.text }) } : null,
   );
 
+  const cf = createCounterfactualSection(app, {
+    text: () => text(),
+    words: () => words,
+    load: (t) => {
+      edited = t;
+      editing = -1;
+      editor.hidden = true;
+      refresh(true);
+    },
+  });
+
   panel.append(
     h(
       'div',
@@ -59,6 +72,7 @@ export function createWhatIfView(app, panel) {
     delta,
     hm,
     legend,
+    cf.section,
     h('div', { class: 'sub' },
       h('div', { class: 'view-head' }, h('h2', { text: 'Word-deletion curve' }), h('button', { type: 'button', class: 'primary small', text: 'Draw', onclick: () => drawCurve(true) })),
       h('p', { class: 'hint', text: 'Remove the words one by one, the most relevant first by each method: a faithful explanation makes the probability of the explained class fall fast (a small area under the curve). Random order is the reference.' }),
@@ -85,6 +99,7 @@ export function createWhatIfView(app, panel) {
       const tok = await app.model.tokenize(t);
       words = tok.words.map(([begin, end]) => ({ begin, end }));
       renderChips(t);
+      cf.refresh();
       const [p0, p1] = await Promise.all([app.model.predict(app.text()), app.model.predict(t)]);
       renderDelta(p0, p1);
       const r = await app.explainJob(app.state.method, { text: t });
@@ -194,7 +209,13 @@ export function createWhatIfView(app, panel) {
         for (let i = 0; i < curvePicks.length; ++i) {
           const name = curvePicks[i];
           progress(`Deletion curve: explaining with ${methodName(name)}`, i, 2 * curvePicks.length);
-          const r = await app.model.explain(base, { method: name, target: ti, ...app.explainOptions(name), signal });
+          const r = await app.model.explain(base, {
+            method: name,
+            target: ti,
+            ...app.explainOptions(name),
+            ...(NEEDS_MASKED_LM.has(name) ? { maskedLm: await app.maskedLm(progress) } : {}),
+            signal,
+          });
           ws = r.words;
           orders.push({ name, order: order(r.words.map((w) => w.score)) });
         }
@@ -297,7 +318,10 @@ export function createWhatIfView(app, panel) {
   return {
     panel,
     invalidate(what) {
-      if (what === 'text' || what === 'model') edited = null;
+      if (what === 'text' || what === 'model') {
+        edited = null;
+        cf.invalidate();
+      }
       if (what === 'model') curveKey = '';
       if (key !== currentKey()) hm.classList.add('stale');
     },

@@ -31,6 +31,9 @@ export function createWordsView(app, panel) {
     showNumbers: q('#show-numbers'),
   };
   const explainKey_ = () => explainKey(app);
+  // A second model's explanation under the first (set by the Data set view: app.secondExplanation).
+  const secondBox = h('div', { class: 'second-explanation', id: 'second-explanation', hidden: true });
+  el.legend.after(secondBox);
 
   app.explainNow = async () => {
     if (!app.model) return;
@@ -56,6 +59,8 @@ export function createWordsView(app, panel) {
       app.result = r;
       app.resultKey = key;
       renderExplanation();
+      secondBox.hidden = true;
+      app.secondExplanation?.(secondBox, r).catch((e) => app.showError(e.message));
       if (!document.documentElement.dataset.firstHeatmapMs) {
         const ms = performance.now(); // from the navigation's start
         document.documentElement.dataset.firstHeatmapMs = ms.toFixed(0);
