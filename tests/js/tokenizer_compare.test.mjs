@@ -407,6 +407,14 @@ const checkpoint = (name, Class, what) => ({
   load: async () => fromTokenizerJson(path.join(CHECKPOINTS, name), Class),
 });
 
+// A tokenizer made from a fixture folder's plain files: convert(dir, config)
+// gives its tokenizer.json as transformers' converters do.
+const fromFiles = (name, Class, convert) => async () => {
+  const d = path.join(FIXTURES, name);
+  const config = readJson(path.join(d, "tokenizer_config.json"));
+  return new Class(convert(d, config), config);
+};
+
 // name: the directory; truncateAt: a --max-length within the model's limit.
 const FIXTURE_SPECS = [
   {
@@ -417,11 +425,8 @@ const FIXTURE_SPECS = [
   {
     name: "bert_vocab",
     what: "WordPiece vocab.txt + tokenizer_config.json (converted as BertConverter does)",
-    load: async () => {
-      const d = path.join(FIXTURES, "bert_vocab");
-      const config = readJson(path.join(d, "tokenizer_config.json"));
-      return new BertTokenizer(bertConverter(fs.readFileSync(path.join(d, "vocab.txt"), "utf8"), config), config);
-    },
+    load: fromFiles("bert_vocab", BertTokenizer, (d, config) =>
+      bertConverter(fs.readFileSync(path.join(d, "vocab.txt"), "utf8"), config)),
   },
   {
     name: "roberta_bpe",
@@ -431,13 +436,8 @@ const FIXTURE_SPECS = [
   {
     name: "roberta_files",
     what: "byte-level BPE vocab.json + merges.txt (converted as RobertaConverter does)",
-    load: async () => {
-      const d = path.join(FIXTURES, "roberta_files");
-      const config = readJson(path.join(d, "tokenizer_config.json"));
-      const json = robertaConverter(readJson(path.join(d, "vocab.json")),
-        fs.readFileSync(path.join(d, "merges.txt"), "utf8"), config);
-      return new RobertaTokenizer(json, config);
-    },
+    load: fromFiles("roberta_files", RobertaTokenizer, (d, config) =>
+      robertaConverter(readJson(path.join(d, "vocab.json")), fs.readFileSync(path.join(d, "merges.txt"), "utf8"), config)),
   },
   {
     name: "../io/bert_tiny",
