@@ -236,6 +236,8 @@ std::vector<double> bilstm_lrp(const Model& model, const std::vector<float>& x, 
   return rx;
 }
 
+}  // namespace
+
 // ------------------------------------------------------------ the method
 // The rules of one lrp call: the composite's table (lrp_composites.h) with
 // the options that override it: `rule` on the convolutions and linear layers
@@ -257,6 +259,8 @@ LrpOptions lrp_rules_of(const ResolvedOptions& o, const std::string& architectur
   lo.beta = lo.alpha - 1;
   return lo;
 }
+
+namespace {
 
 void run_lrp(MethodContext& ctx, Explanation& e) {
   const Model& model = ctx.model;
