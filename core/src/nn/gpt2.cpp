@@ -205,6 +205,7 @@ class Gpt2Model : public Model {
       if (!config_.scale_attn_weights) qs *= std::sqrt(static_cast<double>(Dh));
       if (config_.scale_attn_by_inverse_layer_idx) qs /= static_cast<double>(i + 1);
       if (qs != 1.0) q = g.scale(q, static_cast<float>(qs));
+      detail::record_attention(g, q, k, v, H_, batch.mask.data(), /*causal=*/true);
       Var att = g.attention(q, k, v, H_, batch.mask.data(), /*causal=*/true);
       Var a = train ? conv1d(g, att, blk.c_proj) : lin(g, att, blk.proj);
       x = g.add(x, a);

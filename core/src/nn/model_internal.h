@@ -52,5 +52,16 @@ void embed_ids(const ModelConfig& cfg, const std::vector<float>& table, int V, i
                float* out);
 void check_word_emb(const Graph<float>& g, Var word_emb, const TokenBatch& batch, int D);
 
+// The attention probabilities of a forward, recorded only while
+// attention_probabilities() (attention.h) runs one: the builders call
+// record_attention() next to each g.attention(), which does nothing when no
+// sink is set (every other forward), so recording never changes a forward.
+struct AttentionSink {
+  std::vector<std::vector<float>> layers;  // each (B, H, T, T)
+  int B = 0, H = 0, T = 0;
+};
+AttentionSink*& attention_sink();  // thread-local; null unless recording
+void record_attention(const Graph<float>& g, Var q, Var k, Var v, int heads, const uint8_t* key_mask, bool causal);
+
 }  // namespace detail
 }  // namespace wordlight

@@ -273,6 +273,7 @@ class TransformerModel : public Model {
     int layer = 0;
     for (const Block& blk : blocks_) {
       Var q = lin(g, x, blk.q), k = lin(g, x, blk.k), v = lin(g, x, blk.v);
+      detail::record_attention(g, q, k, v, H_, batch.mask.data(), /*causal=*/false);
       Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
       x = layer_norm(g, g.add(x, a), blk.ln_attn);
       Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
