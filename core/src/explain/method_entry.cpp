@@ -28,4 +28,11 @@ ExplanationCheck make_check(const std::string& name, double value, double refere
   return c;
 }
 
+int32_t placeholder_token(const std::string& kind, const Tokenizer& tok, const ModelConfig& config) {
+  const SpecialTokens& sp = tok.special_tokens();
+  if (kind == "mask") return sp.mask_id;
+  if (kind == "unk") return sp.unk_id;
+  return sp.pad_id >= 0 ? sp.pad_id : config.pad_token_id;
+}
+
 }  // namespace wordlight::explain_detail

@@ -1,7 +1,8 @@
 #pragma once
 // What every method file builds its row of the method table and its checks
 // with (method_entry.cpp), so that no file fills a MethodEntry or an
-// ExplanationCheck field by field.
+// ExplanationCheck field by field; and the placeholder token of the methods
+// that occlude words.
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,5 +28,10 @@ MethodEntry method_entry(const std::string& name, const std::string& description
 // another (a signed score like R^2, or 0 where nothing is conserved).
 ExplanationCheck make_check(const std::string& name, double value, double reference, const std::string& description,
                             std::optional<double> relative = std::nullopt);
+
+// The token an occluded or absent word becomes: "mask" ([MASK] / <mask>),
+// "unk", or "pad" (the tokenizer's, else the config's pad_token_id); -1
+// when the tokenizer and config have none.
+int32_t placeholder_token(const std::string& kind, const Tokenizer& tok, const ModelConfig& config);
 
 }  // namespace wordlight::explain_detail

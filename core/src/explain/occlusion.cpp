@@ -29,12 +29,9 @@ void run(MethodContext& ctx, Explanation& e) {
   const int B = rows_that_fit(t.model().config(), t.T(), RowPass::forward, ctx.opts.number("memory-mb"),
                               static_cast<int>(ctx.opts.integer("batch-size")), "occlusion");
   const int n_windows = W - k + 1;
-  const SpecialTokens& sp = ctx.tokenizer.special_tokens();
   int32_t replace = -1;
   if (mode == "mask" || mode == "unk" || mode == "pad") {
-    replace = mode == "mask"  ? sp.mask_id
-              : mode == "unk" ? sp.unk_id
-                              : (sp.pad_id >= 0 ? sp.pad_id : t.model().config().pad_token_id);
+    replace = placeholder_token(mode, ctx.tokenizer, t.model().config());
     if (replace < 0) throw Error("occlusion: mode=" + mode + " needs a " + mode + " token; this tokenizer has none");
   }
   const int T = t.T(), D = t.D();

@@ -119,7 +119,6 @@ CoalitionInput coalition_input(const ModelTarget& t, const Tokenizer& tok, const
     if (!coalition[k])
       for (int32_t tk : feats.tokens[static_cast<size_t>(k)]) present[static_cast<size_t>(tk)] = 0;
   CoalitionInput in;
-  const SpecialTokens& sp = tok.special_tokens();
   if (absent == "zero" || absent == "attention-off") {
     in.ids = t.ids();
     in.mask.assign(static_cast<size_t>(T), 1);
@@ -135,9 +134,7 @@ CoalitionInput coalition_input(const ModelTarget& t, const Tokenizer& tok, const
   }
   int32_t replace = -1;
   if (absent == "mask" || absent == "unk" || absent == "pad") {
-    replace = absent == "mask"  ? sp.mask_id
-              : absent == "unk" ? sp.unk_id
-                                : (sp.pad_id >= 0 ? sp.pad_id : t.model().config().pad_token_id);
+    replace = placeholder_token(absent, tok, t.model().config());
     if (replace < 0) throw Error("absent=" + absent + " needs a " + absent + " token; this tokenizer has none");
   } else if (absent != "remove") {
     throw Error("absent='" + absent + "' is not one of mask, unk, pad, remove, zero, attention-off");
