@@ -5,10 +5,10 @@
 // token's log-probability over every earlier token (the methods' defaults:
 // integrated-gradients is adaptive, its steps grow until each row's
 // completeness gap is small). One warm-up, then the median of --repeats runs.
-// The one-backward methods (gradient, saliency, gradient-x-input) batch the
-// rows of the explanation (rows = target positions); each is also run with
-// batchRows: false (one backward per generated token, "naive"), and the
-// table says how many backward passes each took (lrp: one per row).
+// The one-backward methods (gradient, saliency, gradient-x-input, lrp) batch
+// the rows of the explanation (rows = target positions); each is also run
+// with batchRows: false (one backward per generated token, "naive"), and the
+// table says how many backward passes each took.
 // Prints a table and, with --out, JSON lines.
 //
 //   node --no-experimental-fetch bench/generate_wasm.mjs [--model models/gpt2-small]
@@ -32,7 +32,7 @@ const model = await wordlight.load(modelDir, opts);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const rows = [];
-const BATCHED = new Set(['gradient', 'saliency', 'gradient-x-input']);
+const BATCHED = new Set(['gradient', 'saliency', 'gradient-x-input', 'lrp']);
 const runs = [null, ...methods.flatMap((m) => (BATCHED.has(m) ? [{ m, batchRows: true }, { m, batchRows: false }] : [{ m }]))];
 for (const run of runs) {
   const method = run?.m ?? null;

@@ -301,7 +301,7 @@ export interface GenerateOptions {
     /** 'log-prob' (default), 'logit', or 'prob-diff' with a contrast token id (p(token) - p(contrast)). */
     score?: 'log-prob' | 'logit' | 'prob-diff';
     contrast?: number;
-    /** gradient, saliency, gradient-x-input: rows of target positions batched (default true); false: one explanation per row. */
+    /** gradient, saliency, gradient-x-input, lrp: rows of target positions batched (default true); false: one explanation per row. */
     batchRows?: boolean;
   } | null;
   signal?: AbortSignal;
@@ -340,7 +340,7 @@ export interface GenerationExplanation {
   first_token_share: (number | null)[];
   mean_first_token_share: number | null;
   model_evaluations: number;
-  /** gradient, saliency, gradient-x-input: backward passes run (rows of target positions batched, up to 16 a pass); lrp: one per row; 0 for other methods. */
+  /** gradient, saliency, gradient-x-input, lrp: backward passes run (rows of target positions batched, up to 16 a pass); 0 for other methods. */
   backward_passes: number;
   seconds: number;
 }
@@ -356,11 +356,29 @@ export interface Generation {
   explanation?: GenerationExplanation;
 }
 
+/** model.attention(): softmax(q k^T / sqrt(d)) of every layer and head, as the forward computes it. */
+export interface AttentionResult {
+  layers: number;
+  heads: number;
+  /** Vocabulary strings ("##ing", "Ġworld", "[CLS]"). */
+  tokens: string[];
+  /** Each token's text as typed; "" for special tokens. */
+  texts: string[];
+  /** 1: inserted by the tokenizer. */
+  special: number[];
+  /** [layer][head][query][key]; each query's row sums to 1; GPT-2's later keys are 0. */
+  attention: number[][][][];
+  truncated: boolean;
+  notice?: string;
+}
+
 export interface Model {
   readonly info: ModelInfo;
   /** Text from a causal language model, optionally each token explained over the earlier ones. */
   generate(prompt: string, options?: GenerateOptions): Promise<Generation>;
   predict(text: string, options?: { maxLength?: number }): Promise<PredictResult>;
+  /** A transformer's attention weights per layer and head (not an explanation of the prediction); rejects CNN and BiLSTM models. */
+  attention(text: string, options?: { maxLength?: number }): Promise<AttentionResult>;
   explain(text: string, options?: ExplainOptions): Promise<Explanation>;
   /** Many texts in one call (a data set): padded batches of batchSize (16), texts sorted by length; progress in texts. One entry per text, in order. */
   predictBatch(

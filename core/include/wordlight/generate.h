@@ -99,9 +99,9 @@ struct GenerationExplainRequest {
   std::vector<int> targets;
   std::function<void(int done, int total)> progress;
   const std::atomic<bool>* cancel = nullptr;  // throws Cancelled between rows
-  // Rows of the one-backward methods (gradient, saliency, gradient-x-input)
-  // in batches of target positions; false: one explanation per row (the
-  // naive cost; the tests compare the two).
+  // Rows of the one-backward methods (gradient, saliency, gradient-x-input,
+  // lrp on the tape) in batches of target positions; false: one explanation
+  // per row (the naive cost; the tests compare the two).
   bool batch_rows = true;
 };
 
@@ -125,9 +125,9 @@ struct GenerationExplanation {
   std::vector<std::string> check_name;
   double mean_first_share = 0;
   int64_t model_evaluations = 0;
-  // The one-backward methods (gradient, saliency, gradient-x-input, lrp):
-  // backward passes run (one per row unbatched, one per batch of rows
-  // batched); 0 for the others.
+  // The one-backward methods (gradient, saliency, gradient-x-input, lrp on
+  // the tape): backward passes run (one per row unbatched, one per batch of
+  // rows batched); 0 for the others.
   int backward_passes = 0;
   double seconds = 0;
 };

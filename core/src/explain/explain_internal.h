@@ -195,4 +195,9 @@ OptionSpec bool_option(const std::string& name, bool def, const std::string& des
 OptionSpec choice_option(const std::string& name, const std::string& def, std::vector<std::string> choices,
                          const std::string& desc);
 
+// The LRP rules of one lrp call on the tape (its composite with the options
+// that override it; lrp_method.cpp): explain_generation's batched rows use
+// them too.
+LrpOptions lrp_rules_of(const ResolvedOptions& o, const std::string& architecture);
+
 }  // namespace wordlight::explain_detail

@@ -15,22 +15,21 @@
 //
 // Cost: one explanation of the prefix per generated token is the naive cost
 // (inseq's: one backward per target position). The methods whose row is one
-// backward pass at the input (gradient, saliency, gradient-x-input) batch
-// their rows instead: the rows of one batch are the target positions, each
-// the generated sequence masked to its own prefix and read at its own last
-// token, so one forward and one backward of the batch give every row's
-// gradient (rows never mix in the model). Up to 16 rows per pass, fewer
-// under the memory budget (memory-mb): 20 generated tokens take 2 backward
-// passes instead of 20. lrp is the same pass in the tape's LRP mode and
-// could batch the same way (not yet: it needs lrp_method.cpp's rules table
-// here). The other methods (IG, occlusion, SHAP, ...) run one explanation
-// per row.
+// backward pass at the input (gradient, saliency, gradient-x-input, and lrp
+// on the tape, whose backward mode is the same pass with a few ops' rules
+// replaced) batch their rows instead: the rows of one batch are the target
+// positions, each the generated sequence masked to its own prefix and read
+// at its own last token, so one forward and one backward of the batch give
+// every row's gradient (rows never mix in the model). Up to 16 rows per
+// pass, fewer under the memory budget (memory-mb): 20 generated tokens take
+// 2 backward passes instead of 20. The other methods (IG, occlusion, SHAP,
+// ...) run one explanation per row.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "explain_internal.h"  // reduce_gradient, sum_over_dims, ResolvedOptions
+#include "explain_internal.h"  // reduce_gradient, sum_over_dims, ResolvedOptions, lrp_rules_of
 #include "wordlight/error.h"
 #include "wordlight/generate.h"
 #include "wordlight/memory_budget.h"
@@ -75,9 +74,11 @@ class NextTokenModel : public Model {
   int32_t contrast_;
 };
 
-// Methods whose row is one backward pass at the input: run as batches of rows.
-bool batchable(const std::string& method) {
-  return method == "gradient" || method == "saliency" || method == "gradient-x-input";
+// Methods whose row is one backward pass at the input: run as batches of rows
+// (lrp on the tape; the BiLSTM's lrp is a pass of its own).
+bool batchable(const std::string& method, const MethodOptions& resolved) {
+  if (method == "gradient" || method == "saliency" || method == "gradient-x-input") return true;
+  return method == "lrp" && resolved.at("composite") != "arras2017-lstm";
 }
 
 constexpr int kMaxBatchRows = 16;
@@ -90,7 +91,8 @@ void finish(GenerationExplanation& ex, std::chrono::steady_clock::time_point t0)
 }
 
 // The rows of ex.targets in batches (see the top). Fills the matrix, the
-// explained values and the first-token shares (these methods have no check).
+// explained values, the first-token shares and the checks (lrp: the
+// conservation gap, as the method reports it; the others have none).
 void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, int n_prompt, const Generation& gen,
                   const std::string& method, const MethodOptions& resolved, const GenerationExplainRequest& request,
                   GenerationExplanation& ex) {
@@ -100,12 +102,15 @@ void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, i
   const int D = next.embedding_dim();
   const int S = static_cast<int>(ids.size());
   const int R = static_cast<int>(ex.targets.size());
+  const bool lrp = method == "lrp";
+  LrpOptions lo;
+  if (lrp) lo = explain_detail::lrp_rules_of(opts, family_name(cfg.family));
   int longest = 1;
   for (int t : ex.targets) longest = std::max(longest, n_prompt + t);
   const int cap = rows_that_fit(cfg, longest, RowPass::backward, opts.number("memory-mb"), kMaxBatchRows, method);
   ex.explained.assign(static_cast<size_t>(R), 0.0);
   ex.first_share.assign(static_cast<size_t>(R), 0.0);
-  ex.check_name.assign(static_cast<size_t>(R), "");
+  ex.check_name.assign(static_cast<size_t>(R), lrp ? "conservation-gap" : "");
   ex.check_relative.assign(static_cast<size_t>(R), -1.0);
   Graph<float> g;
   for (int r0 = 0; r0 < R; r0 += cap) {
@@ -130,7 +135,10 @@ void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, i
     for (int k = 0; k < n; ++k)
       idx[static_cast<size_t>(k)] = gen.tokens[static_cast<size_t>(ex.targets[static_cast<size_t>(r0 + k)])].id;
     Var y = g.pick(next.forward(g, x, b), idx.data());
-    g.backward(y);
+    if (lrp)
+      g.lrp_backward(y, lo);
+    else
+      g.backward(y);
     const float* yv = g.value(y);
     const float* G = g.grad(x);
     for (int k = 0; k < n; ++k) {
@@ -147,13 +155,15 @@ void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, i
       const std::vector<double> s = method == "gradient"
                                         ? explain_detail::reduce_gradient(map, xrow, pos, D, opts.str("reduce"))
                                         : explain_detail::sum_over_dims(map, pos, D);
-      double abs_total = 0;
+      double total = 0, abs_total = 0;
       for (int i = 0; i < pos; ++i) {
         ex.matrix[r * static_cast<size_t>(S) + static_cast<size_t>(i)] = s[static_cast<size_t>(i)];
+        total += s[static_cast<size_t>(i)];
         abs_total += std::abs(s[static_cast<size_t>(i)]);
       }
       ex.explained[r] = yv[k];
       ex.first_share[r] = abs_total > 0 ? std::abs(s[0]) / abs_total : 0.0;
+      if (lrp) ex.check_relative[r] = yv[k] != 0 ? std::abs(total - yv[k]) / std::abs(yv[k]) : 0.0;
     }
     ex.model_evaluations += n;
     ++ex.backward_passes;
@@ -207,7 +217,7 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
   MethodOptions given = request.options;
   given["output"] = "logit";
   const MethodOptions resolved = resolve_options(request.method, given, architecture_group(model.config()));
-  if (request.batch_rows && batchable(request.method)) {
+  if (request.batch_rows && batchable(request.method, resolved)) {
     ex.options = resolved;
     ex.options.erase("output");
     ex.signed_scores = scores_are_signed(method_info(request.method), resolved);
@@ -264,7 +274,7 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
       ex.check_relative.push_back(-1);
     }
     ex.model_evaluations += e.model_evaluations;
-    if (batchable(request.method) || request.method == "lrp") ++ex.backward_passes;  // one per row, unbatched
+    if (batchable(request.method, resolved)) ++ex.backward_passes;  // one per row, unbatched
     ++done;
     if (request.progress) request.progress(done, static_cast<int>(ex.targets.size()));
   }
