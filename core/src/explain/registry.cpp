@@ -7,6 +7,7 @@
 #include <set>
 
 #include "explain_internal.h"
+#include "wordlight/device_tape.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight {
@@ -524,8 +525,10 @@ Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::s
   return explain_encoded(model, tokenizer, text, tokenizer.encode(text, eo), request);
 }
 
-Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
-                            const Encoding& enc, const ExplainRequest& request) {
+namespace {
+
+Explanation explain_on(const Model& model, const Tokenizer& tokenizer, const std::string& text, const Encoding& enc,
+                       const ExplainRequest& request, gpu::DeviceTape* tape) {
   const auto t0 = std::chrono::steady_clock::now();
   const MethodEntry& m = entry(request.method);
   if (model.config().head != ModelHead::SequenceClassification)
@@ -542,7 +545,7 @@ Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, cons
   if (request.control.cancel && request.control.cancel->load()) throw Cancelled();
   // Not even one row of the text fits the memory budget: said before any pass.
   rows_that_fit(model.config(), static_cast<int>(enc.size()), RowPass::backward, opts.number("memory-mb"), 1, m.info.name);
-  ModelTarget target(model, enc, request.target, opts.str("output") == "probability", request.control);
+  ModelTarget target(model, enc, request.target, opts.str("output") == "probability", request.control, tape);
 
   Explanation e;
   e.method = m.info.name;
@@ -576,6 +579,42 @@ Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, cons
                                           : "Where the relevance for '" + e.prediction.target_name + "' lies, layer by layer";
   e.model_evaluations = target.evaluations();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+}  // namespace
+
+// The device (ExplainRequest::device) around explain_on: a device error is
+// an Error naming the device, and only auto runs the explanation again on
+// the CPU, saying why in Explanation::device.
+Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                            const Encoding& enc, const ExplainRequest& request) {
+  const gpu::DeviceRequest dr = gpu::parse_device(request.device, "explain: device");
+  const bool fallback = dr.kind == gpu::DeviceKind::automatic;
+  std::string why;
+  std::shared_ptr<gpu::Device> dev;
+  try {
+    dev = gpu::shared_device(dr, &why);
+  } catch (const gpu::DeviceError& err) {
+    throw gpu::DeviceError(std::string("explain: device ") + dr.str() + ": " + err.what());
+  }
+  if (dev) {
+    gpu::DeviceTape tape(dev);
+    try {
+      Explanation e = explain_on(model, tokenizer, text, enc, request, &tape);
+      e.device = tape.device_name();
+      std::string cpu;
+      for (const std::string& op : tape.stats().cpu_ops) cpu += (cpu.empty() ? "" : ", ") + op;
+      if (!cpu.empty()) e.device += "; on the CPU node by node: " + cpu;
+      return e;
+    } catch (const gpu::DeviceError& err) {
+      if (!fallback)
+        throw gpu::DeviceError(std::string("explain: ") + err.what() + " (--device auto would run it on the CPU)");
+      why = err.what();
+    }
+  }
+  Explanation e = explain_on(model, tokenizer, text, enc, request, nullptr);
+  if (dr.kind != gpu::DeviceKind::cpu) e.device = "cpu (auto: " + why + ")";
   return e;
 }
 
