@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "wordlight/attention.h"
 #include "wordlight/counterfactual.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
@@ -166,6 +167,15 @@ class ModelHandle {
     return guarded(std::string(), [&] {
       need();
       return prediction_to_json(wordlight::predict(*m_.model, *m_.tokenizer, text, max_length));
+    });
+  }
+
+  // A transformer's attention weights per layer and head for one text
+  // (attention.h: text_attention_to_json's text).
+  std::string attention(const std::string& text, int max_length) {
+    return guarded(std::string(), [&] {
+      need();
+      return text_attention_to_json(wordlight::text_attention(*m_.model, *m_.tokenizer, text, max_length));
     });
   }
 
@@ -462,6 +472,7 @@ EMSCRIPTEN_BINDINGS(wordlight) {
       .function("loaded", &ModelHandle::loaded)
       .function("info", &ModelHandle::info)
       .function("predict", &ModelHandle::predict)
+      .function("attention", &ModelHandle::attention)
       .function("explain", &ModelHandle::explain)
       .function("predictBatch", &ModelHandle::predict_batch)
       .function("explainBatch", &ModelHandle::explain_batch)

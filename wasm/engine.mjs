@@ -269,6 +269,10 @@ export class Engine {
     return this.textOp('predict', id, text, maxLength);
   }
 
+  attention(id, text, { maxLength = -1 } = {}) {
+    return this.textOp('attention', id, text, maxLength);
+  }
+
   tokenize(id, text, { maxLength = -1 } = {}) {
     const j = this.textOp('tokenize', id, text, maxLength);
     const map = utf16Offsets(text);
@@ -521,6 +525,8 @@ export async function dispatch(engine, op, args, hooks = {}) {
       return engine.predict(args.id, args.text, args);
     case 'tokenize':
       return engine.tokenize(args.id, args.text, args);
+    case 'attention':
+      return engine.attention(args.id, args.text, args);
     case 'explain':
       return engine.explain(args.id, args.text, args.request, hooks);
     case 'predictBatch':

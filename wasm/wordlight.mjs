@@ -299,6 +299,14 @@ class Model {
     return this.#textCall('predict', text, maxLength);
   }
 
+  // A transformer's attention weights (not an explanation of the prediction):
+  // -> { layers, heads, tokens, texts, special, attention: [layer][head][query][key],
+  // truncated[, notice] }; each real query's row sums to 1. Rejects models
+  // without attention (CNN, BiLSTM).
+  attention(text, { maxLength = -1 } = {}) {
+    return this.#textCall('attention', text, maxLength);
+  }
+
   // The tokenizer's view of a text: ids, tokens, offsets (string offsets;
   // byte_offsets in UTF-8 bytes), word_ids, special, words, truncated.
   tokenize(text, { maxLength = -1 } = {}) {
