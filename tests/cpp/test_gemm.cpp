@@ -170,13 +170,7 @@ TEST(Gemm, SmallAndOddSizesAllTransposes) {
     for (int M : Ms)
       for (int N : Ns)
         for (int K : Ks) {
-          Spec s;
-          s.ta = t[0];
-          s.tb = t[1];
-          s.M = M;
-          s.N = N;
-          s.K = K;
-          check_both(s, seed++);
+          check_both(Spec{t[0], t[1], M, N, K}, seed++);
           if (HasFailure()) return;  // one readable failure, not thousands
         }
 }
@@ -227,17 +221,8 @@ TEST(Gemm, BetaZeroIgnoresNaNInC) {
     for (int M : {1, 4, 6, 33})
       for (int N : {1, 8, 10, 40})
         for (int K : {0, 1, 7, 300}) {
-          Spec s;
-          s.ta = t[0];
-          s.tb = t[1];
-          s.M = M;
-          s.N = N;
-          s.K = K;
-          s.alpha = 2.f;
-          s.beta = 0.f;
-          s.pad = 2;
-          s.nan_c = true;
-          check_both(s, seed++);
+          // alpha 2, beta 0, rows padded by 2, C filled with NaN first.
+          check_both(Spec{t[0], t[1], M, N, K, 2.f, 0.f, 2, true}, seed++);
         }
 }
 
