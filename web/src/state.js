@@ -4,7 +4,7 @@
 // Interactions view's steps, the Layers view's mode, the Data set view's
 // settings (ds.*: second model, file name, filters; never the rows), and the text.
 
-export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions', 'dataset', 'generate'];
+export const VIEWS = ['explain', 'compare', 'layers', 'whatif', 'interactions', 'dataset', 'attention', 'generate'];
 
 export function encodeState(st) {
   const p = new URLSearchParams();

@@ -8,6 +8,7 @@ import { createWhatIfView } from './whatif.js';
 import { createInteractionsView } from './interactions.js';
 import { createDatasetView } from './dataset.js';
 import { createGenerateView } from './generate.js';
+import { createAttentionView } from './attention.js';
 
 export const VIEW_MODULES = [
   { name: 'explain', create: createWordsView },
@@ -16,5 +17,6 @@ export const VIEW_MODULES = [
   { name: 'whatif', create: createWhatIfView },
   { name: 'interactions', create: createInteractionsView },
   { name: 'dataset', create: createDatasetView },
+  { name: 'attention', create: createAttentionView },
   { name: 'generate', create: createGenerateView },
 ];
