@@ -126,9 +126,21 @@ struct TwoLayer {
   mutable std::vector<std::shared_ptr<void>> store;
 };
 
+// The models below take their parameters from double vectors: p<T>(v) is a
+// copy of v in the graph's type, kept alive as long as the model.
+struct KeepsParams {
+  mutable std::vector<std::shared_ptr<void>> store;
+  template <class T_>
+  const T_* p(const std::vector<double>& v) const {
+    auto sp = std::make_shared<std::vector<T_>>(cast<T_>(v));
+    store.push_back(sp);
+    return sp->data();
+  }
+};
+
 // One post-LN transformer encoder block (BERT layout) with padding, then a
 // classifier on token 0 and the log-probability of class 1.
-struct TransformerBlock {
+struct TransformerBlock : KeepsParams {
   static constexpr int B = 2, T = 5, C = 8, H = 2, F = 12, L = 3;
   Shape in_shape{B, T, C};
   std::vector<double> wq = random_vec(C * C, 11, -.5, .5), bq = random_vec(C, 12, -.1, .1),
@@ -142,13 +154,6 @@ struct TransformerBlock {
                       wc = random_vec(L * C, 27, -.5, .5), bc = random_vec(L, 28, -.1, .1);
   std::vector<uint8_t> mask{1, 1, 1, 1, 1, 1, 1, 1, 0, 0};  // second sequence has 3 real tokens
   std::vector<double> make_input(uint64_t s) const { return random_vec(B * T * C, s); }
-  mutable std::vector<std::shared_ptr<void>> store;
-  template <class T_>
-  const T_* p(const std::vector<double>& v) const {
-    auto sp = std::make_shared<std::vector<T_>>(cast<T_>(v));
-    store.push_back(sp);
-    return sp->data();
-  }
   template <class T_>
   Var forward(Graph<T_>& g, Var x) const {
     auto lin = [&](Var in, const std::vector<double>& w, const std::vector<double>& b, int64_t O, int64_t I) {
@@ -170,20 +175,13 @@ struct TransformerBlock {
 // The Arras et al. CNN on given embeddings: conv (width 2) -> act -> max over
 // time -> linear -> logit of class 0. With softplus it is smooth (what
 // Integrated Hessians uses); with ReLU the HVP is zero almost everywhere.
-struct TinyCNN {
+struct TinyCNN : KeepsParams {
   static constexpr int B = 2, T = 6, D = 4, F = 5, L = 3;
   bool smooth = true;
   Shape in_shape{B, T, D};
   std::vector<double> wconv = random_vec(F * 2 * D, 31), bconv = random_vec(F, 32, -.1, .1),
                       wout = random_vec(L * F, 33), bout = random_vec(L, 34, -.1, .1);
   std::vector<double> make_input(uint64_t s) const { return random_vec(B * T * D, s); }
-  mutable std::vector<std::shared_ptr<void>> store;
-  template <class T_>
-  const T_* p(const std::vector<double>& v) const {
-    auto sp = std::make_shared<std::vector<T_>>(cast<T_>(v));
-    store.push_back(sp);
-    return sp->data();
-  }
   template <class T_>
   Var forward(Graph<T_>& g, Var x) const {
     Var c = g.conv1d(x, g.parameter({F, 2, D}, p<T_>(wconv)), g.parameter({F}, p<T_>(bconv)), 0);
@@ -196,18 +194,11 @@ struct TinyCNN {
 };
 
 // One LSTM step over a sequence of 3, gates from a concat of x_t and h.
-struct LstmCell {
+struct LstmCell : KeepsParams {
   static constexpr int T = 3, D = 3, Hd = 4;
   Shape in_shape{T, D};
   std::vector<double> w = random_vec(4 * Hd * (D + Hd), 41, -.6, .6), b = random_vec(4 * Hd, 42, -.2, .2);
   std::vector<double> make_input(uint64_t s) const { return random_vec(T * D, s); }
-  mutable std::vector<std::shared_ptr<void>> store;
-  template <class T_>
-  const T_* p(const std::vector<double>& v) const {
-    auto sp = std::make_shared<std::vector<T_>>(cast<T_>(v));
-    store.push_back(sp);
-    return sp->data();
-  }
   template <class T_>
   Var forward(Graph<T_>& g, Var x) const {
     Var W = g.parameter({4 * Hd, D + Hd}, p<T_>(w)), Bv = g.parameter({4 * Hd}, p<T_>(b));
