@@ -188,4 +188,18 @@ TEST(InputMarginalizationErrors, NeedsAMaskedLanguageModel) {
   EXPECT_THROW(explain(*c.model, *c.tok, "the film is good", r), Error);
 }
 
+// The registry says what the method explains: the probability, its only
+// choice (every view and --list read the default from there), while the
+// other methods keep the logit as their default.
+TEST(InputMarginalizationErrors, RegistrySaysItExplainsTheProbability) {
+  const MethodInfo& m = method_info("input-marginalization");
+  const auto o = std::find_if(m.options.begin(), m.options.end(), [](const OptionSpec& s) { return s.name == "output"; });
+  ASSERT_NE(o, m.options.end());
+  EXPECT_EQ(o->default_value, "probability");
+  EXPECT_EQ(o->choices, std::vector<std::string>{"probability"});
+  EXPECT_EQ(resolve_options("input-marginalization", {}).at("output"), "probability");
+  EXPECT_THROW(resolve_options("input-marginalization", {{"output", "logit"}}), Error);
+  EXPECT_EQ(resolve_options("kernel-shap", {}).at("output"), "logit");
+}
+
 }  // namespace

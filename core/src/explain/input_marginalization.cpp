@@ -39,8 +39,8 @@
 //   the same way, identical candidate texts once; progress and cancel
 //   between batches. Model evaluations count MLM and classifier rows.
 // - The explained output is always the probability of the class (the
-//   weight of evidence is defined on it): option output is set to
-//   probability.
+//   weight of evidence is defined on it): the registry gives option output
+//   the one choice probability (registry.cpp, option_facts).
 // The masked LM comes with the request (ExplainRequest::masked_lm): the
 // CLI's --mlm DIR (default models/sst2-bert-mlm when it exists), in JS a
 // second loaded model.
@@ -92,18 +92,9 @@ void run(MethodContext& ctx, Explanation& e) {
   const int B = static_cast<int>(ctx.opts.integer("batch-size"));
   const int V = std::min(mlm.output_dim(), mtok.vocab_size());
 
-  // The class's probability: the context's target when it explains it,
-  // else a target of our own (one more forward).
-  std::unique_ptr<ModelTarget> own;
+  // The class's probability (output=probability, the option's one choice).
+  if (ctx.opts.str("output") != "probability") throw Error("input-marginalization: internal: output is not probability");
   ModelTarget* t = &ctx.target;
-  if (ctx.opts.str("output") != "probability") {
-    own = std::make_unique<ModelTarget>(ctx.model, ctx.enc, ctx.target.prediction().target, true, ctx.target.control());
-    t = own.get();
-    ctx.target.add_evaluations(1);
-    e.options["output"] = "probability";
-    e.prediction.output = "probability";
-    e.prediction.explained_value = t->f_input();
-  }
   const double p_full = t->f_input();
   const int W = static_cast<int>(e.words.size());
 
@@ -260,7 +251,6 @@ void run(MethodContext& ctx, Explanation& e) {
     const size_t nb = std::min(static_cast<size_t>(B), rows.size() - s);
     std::vector<std::vector<int32_t>> batch(rows.begin() + static_cast<long>(s), rows.begin() + static_cast<long>(s + nb));
     t->eval_ids(batch, out.data() + s);
-    if (own) ctx.target.add_evaluations(static_cast<int64_t>(nb));
     t->advance(static_cast<int64_t>(nb));
   }
 

@@ -195,6 +195,9 @@ const std::vector<OptionFacts>& option_facts() {
       {"lrp", "bias-factor", {"bilstm"}, nullptr, {}, nullptr},
       {"lrp", "variant", {"transformer", "decoder"}, nullptr, {}, nullptr},
       {"lrp", "output", {"cnn", "transformer", "decoder"}, nullptr, {}, nullptr},
+      // Input marginalization's weight of evidence is defined on the
+      // class's probability (Kim et al. 2020): its one choice.
+      {"input-marginalization", "output", {}, nullptr, {"probability"}, "probability"},
   };
   return f;
 }
@@ -224,6 +227,9 @@ void apply_facts(MethodInfo& m) {
         OptionSpec::PerArchitecture& pa = o.by_architecture[f.group];
         if (!f.choices.empty()) pa.choices = f.choices;
         if (f.default_value) pa.default_value = f.default_value;
+      } else {
+        if (!f.choices.empty()) o.choices = f.choices;
+        if (f.default_value) o.default_value = f.default_value;
       }
     }
   }
