@@ -36,6 +36,8 @@ describe.skipIf(!!missing)('accessibility', () => {
       layers: '#layers-matrix tbody tr',
       whatif: '#deletion-chart polyline',
       interactions: '#ih-matrix tbody tr',
+      // the default model's attention matrix, or why it has none (a BiLSTM)
+      attention: '#attention-matrix tbody tr, #attention-out .placeholder',
     };
     for (const [view, sel] of Object.entries(ready)) {
       await page.click(`#tab-${view}`);

@@ -108,7 +108,8 @@ export function createAttentionView(app, panel) {
     );
     const headName = head === 'mean' ? `the mean of its ${r.heads} heads` : `head ${Number(head) + 1}`;
     const caption = `Attention from \u201c${tokenLabel(r, from)}\u201d (token ${from + 1}) in layer ${layer + 1}, ${headName}`;
-    // The layer's matrix, its row for the picked token marked; cells shaded by weight.
+    // The layer's matrix, its row for the picked token marked; cells shaded by
+    // weight (at most 70% blue, so the dark text keeps its contrast).
     const table = h(
       'table',
       { class: 'attention-matrix', id: 'attention-matrix' },
@@ -122,7 +123,7 @@ export function createAttentionView(app, panel) {
             'tr',
             { class: i === from ? 'from' : '', 'data-query': i },
             h('th', { scope: 'row', text: tokenLabel(r, i) }),
-            row.map((w, j) => h('td', { 'data-weight': w, style: { background: `rgba(31, 111, 235, ${Math.min(1, w).toFixed(3)})`, color: w > 0.55 ? '#fff' : '' }, title: pct(w), text: pct(w) })),
+            row.map((w, j) => h('td', { 'data-weight': w, style: { background: `rgba(31, 111, 235, ${(0.7 * Math.min(1, w)).toFixed(3)})` }, title: pct(w), text: pct(w) })),
           ),
         ),
       ),
