@@ -31,18 +31,7 @@ EvalRunResult run_evaluation_distributed(const Session& session, const Model& mo
     if (!out) out = std::make_unique<LineAppender>(rank_record_file(out_dir, session.rank()));
     for (size_t first = 0; first < items.size(); first += group) {
       const size_t n = std::min(group, items.size() - first);
-      std::vector<DocumentRecord> recs(n);
-      pool.parallel_for(n, 1, [&](size_t b, size_t e) {
-        for (size_t i = b; i < e; ++i) recs[i] = evaluate_example(model, tokenizer, data, labels, items[first + i], options);
-      });
-      std::string text;
-      for (size_t i = 0; i < n; ++i) {
-        if (!recs[i].error.empty() && control.warning)
-          control.warning(data.source + ": example " + std::to_string(recs[i].index + 1) + " (" + recs[i].id +
-                          ") left out: " + recs[i].error);
-        text += record_to_json(recs[i]) + "\n";
-      }
-      out->append(text);
+      out->append(evaluate_examples_jsonl(model, tokenizer, data, labels, items.data() + first, n, options, control.warning));
       evaluated += static_cast<int64_t>(n);
       written(std::vector<int64_t>(items.begin() + static_cast<std::ptrdiff_t>(first),
                                    items.begin() + static_cast<std::ptrdiff_t>(first + n)));

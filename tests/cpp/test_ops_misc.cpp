@@ -14,6 +14,7 @@
 #include "check_util.h"
 #include "wordlight/error.h"
 #include "wordlight/ops.h"
+#include "wordlight/splitmix64.h"
 
 using namespace wordlight;
 using wltest::all_close;
@@ -21,22 +22,10 @@ using wltest::OpUnderTest;
 
 // ---------------------------------------------------------------- dropout
 
-namespace {
-
-// splitmix64 as published (Vigna, prng.di.unimi.it/splitmix64.c): a
-// sequential generator, written independently of the op's counter-based form.
-struct SplitMix64 {
-  uint64_t x;
-  uint64_t next() {
-    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
-
-}  // namespace
-
+// The reference is splitmix64 as published (Vigna,
+// prng.di.unimi.it/splitmix64.c), the sequential generator of
+// wordlight/splitmix64.h: independent of the op's counter-based form
+// (dropout.cpp), which must give the same draws.
 TEST(Dropout, MaskIsSplitMix64OfSeedAndIndex) {
   // The reference generator's first output for seed 0 is the published value.
   SplitMix64 check{0};

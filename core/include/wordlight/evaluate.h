@@ -343,6 +343,14 @@ EvalRunPlan open_evaluation_run(const EvalDataset& data, const EvalOptions& opti
 DocumentRecord evaluate_example(const Model& model, const Tokenizer& tokenizer, const EvalDataset& data,
                                 const std::vector<int>& labels, int64_t index, const EvalOptions& options);
 
+// The examples indices[0, n) evaluated at once, one per worker of the
+// default pool, as results.jsonl lines in that order; each one left out is
+// reported through warning ("<source>: example K (id) left out: ..."). A
+// plain run and an MPI rank write their groups with it.
+std::string evaluate_examples_jsonl(const Model& model, const Tokenizer& tokenizer, const EvalDataset& data,
+                                    const std::vector<int>& labels, const int64_t* indices, size_t n,
+                                    const EvalOptions& options, const std::function<void(const std::string&)>& warning);
+
 // Appends text to a file: each append() is written whole, then fsync'd, so
 // a crash loses at most the append in flight (a torn last line, which a
 // resumed run drops). Throws Error naming the file.

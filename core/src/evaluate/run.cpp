@@ -239,6 +239,22 @@ DocumentRecord evaluate_example(const Model& model, const Tokenizer& tokenizer, 
   }
 }
 
+std::string evaluate_examples_jsonl(const Model& model, const Tokenizer& tokenizer, const EvalDataset& data,
+                                    const std::vector<int>& labels, const int64_t* indices, size_t n,
+                                    const EvalOptions& options, const std::function<void(const std::string&)>& warning) {
+  std::vector<DocumentRecord> recs(n);
+  default_pool().parallel_for(n, 1, [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) recs[i] = evaluate_example(model, tokenizer, data, labels, indices[i], options);
+  });
+  std::string text;
+  for (const DocumentRecord& r : recs) {
+    if (!r.error.empty() && warning)
+      warning(data.source + ": example " + std::to_string(r.index + 1) + " (" + r.id + ") left out: " + r.error);
+    text += record_to_json(r) + "\n";
+  }
+  return text;
+}
+
 std::string finish_evaluation_run(const EvalDataset& data, const EvalOptions& options, const SummaryInfo& info,
                                   const std::string& out_dir, int64_t limit,
                                   const std::function<void(const std::string&)>& warning,
@@ -290,18 +306,7 @@ EvalRunResult run_evaluation(const Model& model, const Tokenizer& tokenizer, con
     if (control.stop_after >= 0 && evaluated >= control.stop_after) break;
     size_t n = std::min(group, pending.size() - first);
     if (control.stop_after >= 0) n = std::min<size_t>(n, static_cast<size_t>(control.stop_after - evaluated));
-    std::vector<DocumentRecord> recs(n);
-    pool.parallel_for(n, 1, [&](size_t b, size_t e) {
-      for (size_t i = b; i < e; ++i) recs[i] = evaluate_example(model, tokenizer, data, labels, pending[first + i], options);
-    });
-    std::string text;
-    for (size_t i = 0; i < n; ++i) {
-      if (!recs[i].error.empty() && control.warning)
-        control.warning(data.source + ": example " + std::to_string(recs[i].index + 1) + " (" + recs[i].id +
-                        ") left out: " + recs[i].error);
-      text += record_to_json(recs[i]) + "\n";
-    }
-    out.append(text);
+    out.append(evaluate_examples_jsonl(model, tokenizer, data, labels, pending.data() + first, n, options, control.warning));
     evaluated += static_cast<int64_t>(n);
     if (control.progress) {
       EvalProgress p;

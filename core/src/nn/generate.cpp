@@ -8,21 +8,13 @@
 #include <numeric>
 
 #include "wordlight/error.h"
+#include "wordlight/splitmix64.h"
 
 namespace wordlight {
 namespace {
 
-// SplitMix64: the same draws on every platform (std distributions are not).
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
+// The same draws on every platform (std distributions are not).
+using Rng = SplitMix64;
 
 // GPT-2's bytes_to_unicode() undone: character -> byte, -1 for others.
 int char_to_byte(char32_t c) {

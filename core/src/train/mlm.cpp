@@ -10,26 +10,12 @@
 
 #include "wordlight/error.h"
 #include "wordlight/pretrain.h"
+#include "wordlight/splitmix64.h"
 #include "wordlight/thread_pool.h"
 
 namespace wordlight {
 namespace {
 
-// SplitMix64 (Steele et al. 2014): a fixed, platform-independent generator
-// for the masking, cheap to seed per segment.
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, 1) from the top 53 bits.
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  // Uniform in [0, n); the modulo bias is below 2^-40 for any n used here.
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
 
 // The documents' segments in order, one list; *empty (when given): how many
 // documents gave none.
