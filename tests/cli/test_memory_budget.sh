@@ -40,9 +40,13 @@ run() {  # name, method, options: explain under the limit, JSON to $T/name.json
 
 # 1. Without the budget's batching the largest options do not fit: a
 # memory-mb above the limit lets batch-size 4096 run as asked, and fails.
-rc=$(run unbounded integrated-gradients "steps=4096,batch-size=4096,adaptive=false,memory-mb=100000")
-[ "$rc" != 0 ] || fail "IG with 4096 rows a batch fitted under ulimit -v $LIMIT_KB kB: the test does not test the budget"
-echo "without a budget: exit $rc ($(head -c 200 "$T/unbounded.err"))"
+# (Without ulimit -v, under AddressSanitizer, nothing bounds it: the plain
+# build's run of this script checks it.)
+if [ "$ULIMIT" != true ]; then
+  rc=$(run unbounded integrated-gradients "steps=4096,batch-size=4096,adaptive=false,memory-mb=100000")
+  [ "$rc" != 0 ] || fail "IG with 4096 rows a batch fitted under ulimit -v $LIMIT_KB kB: the test does not test the budget"
+  echo "without a budget: exit $rc ($(head -c 200 "$T/unbounded.err"))"
+fi
 
 # 2. The largest options finish, with the default budget (from the limit)
 # and with a small one.
