@@ -1,6 +1,7 @@
 // Whole explanations on the device (ExplainRequest::device = vulkan) equal
 // the CPU's to 1e-4 on each shipped classifier with a device path:
-// sst2-bert (the transformer) and 20news-cnn, by integrated gradients (a
+// sst2-bert (the encoder), gpt2-sst2 (the decoder: causal attention,
+// gelu_new, last-token pooling) and 20news-cnn, by integrated gradients (a
 // batched forward and backward per step batch), LRP (the backward mode and
 // its absorbed account) and occlusion (batched forwards). Short texts and
 // few steps keep them to seconds on lavapipe. Device errors (no driver, out
@@ -80,7 +81,8 @@ struct Case {
   const char* text;
 };
 const Case kCases[] = {{"sst2-bert", "a gripping, funny and moving film"},
-                       {"20news-cnn", "the rocket launch was delayed by nasa engineers"}};
+                       {"20news-cnn", "the rocket launch was delayed by nasa engineers"},
+                       {"gpt2-sst2", "a gripping, funny and moving film"}};
 
 }  // namespace
 
