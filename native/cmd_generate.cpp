@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
+#include "wordlight/gpu.h"
 #include "wordlight/generate.h"
 #include "wordlight/model_files.h"
 #include "wordlight/text_escape.h"
@@ -51,6 +52,10 @@ int cmd_generate(const Args& a) {
     er.options = parse_option_list(a.get("options"));
     er.score = a.get("score");
     resolve_options(er.method, er.options);  // fail before loading the model
+    // --device, else WORDLIGHT_DEVICE, else cpu (as explain).
+    er.device = a.has("device") ? gpu::parse_device(a.get("device"), "--device").str() : gpu::device_from_env().str();
+  } else if (a.has("device")) {
+    throw Error("option --device applies to --explain (generation itself runs on the CPU)");
   }
   const LoadedModel loaded = load_model_directory(dir);
   const std::unique_ptr<Model>& model = loaded.model;
@@ -95,6 +100,7 @@ int cmd_generate(const Args& a) {
                  terminal_escape(ex.method).c_str(), ex.score.c_str(), ex.targets.size(), ex.seconds,
                  ex.targets.empty() ? 0.0 : 1000 * ex.seconds / static_cast<double>(ex.targets.size()),
                  ex.mean_first_share);
+    if (ex.device != "cpu") std::fprintf(stderr, ", device %s", terminal_escape(ex.device).c_str());
     if (ex.backward_passes > 0)
       std::fprintf(stderr, ", %d backward passes%s", ex.backward_passes,
                    static_cast<size_t>(ex.backward_passes) < ex.targets.size() ? " (rows batched)" : "");
@@ -128,12 +134,13 @@ const RegisterCommand reg_generate(
     {"generate",
      "generate --model DIR --prompt TEXT [--max-new-tokens N (20)] [--sample] [--temperature X]\n"
      "[--top-k N] [--top-p X] [--seed N] [--stop TEXT] [--stop-ids ID,ID] [--ignore-eos] [--bos true|false]\n"
-     "[--explain METHOD [--options k=v,k=v] [--score log-prob|logit|prob-diff] [--contrast TOKEN|ID]] [--json]\n"
+     "[--explain METHOD [--options k=v,k=v] [--score log-prob|logit|prob-diff] [--contrast TOKEN|ID]\n"
+     "[--device cpu|vulkan|vulkan:N|auto]] [--json]\n"
      "text from a GPT2LMHeadModel directory on the key/value cache: greedy, or sampled when any\n"
      "of --sample/--temperature/--top-k/--top-p/--seed is given; with --explain, each generated\n"
      "token's log-probability (or --score) attributed to every earlier token by METHOD",
      {"model", "prompt", "max-new-tokens", "temperature", "top-k", "top-p", "seed", "stop", "stop-ids", "bos", "explain",
-      "options", "score", "contrast"},
+      "options", "score", "contrast", "device"},
      {"json", "sample", "ignore-eos"}, cmd_generate, 22});
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "wordlight/device_tape.h"
 #include "wordlight/error.h"
 #include "wordlight/explain.h"
+#include "wordlight/generate.h"
 #include "wordlight/gpu.h"
 #include "wordlight/model_files.h"
 #include "gpu_test_util.h"
@@ -174,4 +175,39 @@ TEST(GpuExplain, OutOfDeviceMemoryIsAnErrorUnlessAuto) {
   EXPECT_NE(fell.device.find("out of device memory"), std::string::npos) << fell.device;
   const Explanation cpu = run("sst2-bert", kCases[0].text, "gradient", {}, "cpu");
   for (size_t i = 0; i < cpu.tokens.size(); ++i) EXPECT_EQ(fell.tokens[i].score, cpu.tokens[i].score);
+}
+
+// Explaining what gpt2-small generates (explain_generation) on the device:
+// the batched rows (gradient x input and LRP, several target positions in
+// one pass on the device tape) and the per-row methods (IG through
+// explain() with the request's device) give the CPU's matrix to 1e-4 of
+// its largest cell, and say where they ran.
+TEST(GpuExplain, GenerationExplanationsOnTheDeviceEqualTheCpu) {
+  NEED_DEVICE();
+  const LoadedModel& lm = shipped("gpt2-small");
+  GenerateOptions o;
+  o.max_new_tokens = 4;
+  o.ignore_eos = true;
+  const Generation gen = generate(*lm.model, *lm.tokenizer, "The film was", o);
+  for (const char* method : {"gradient-x-input", "lrp", "integrated-gradients"}) {
+    GenerationExplainRequest r;
+    r.method = method;
+    if (std::string(method) == "integrated-gradients") r.options = {{"steps", "8"}, {"adaptive", "false"}};
+    r.device = "cpu";
+    const GenerationExplanation cpu = explain_generation(*lm.model, *lm.tokenizer, gen, r);
+    r.device = "vulkan";
+    const GenerationExplanation on = explain_generation(*lm.model, *lm.tokenizer, gen, r);
+    EXPECT_EQ(cpu.device, "cpu") << method;
+    EXPECT_EQ(on.device.rfind("vulkan:", 0), 0u) << method << ": ran on " << on.device;
+    ASSERT_EQ(on.matrix.size(), cpu.matrix.size()) << method;
+    double scale = 0;
+    for (double v : cpu.matrix) scale = std::max(scale, std::fabs(v));
+    ASSERT_GT(scale, 0) << method;
+    for (size_t i = 0; i < cpu.matrix.size(); ++i)
+      EXPECT_NEAR(on.matrix[i], cpu.matrix[i], 1e-4 * scale) << method << ": cell " << i;
+    ASSERT_EQ(on.explained.size(), cpu.explained.size()) << method;
+    for (size_t i = 0; i < cpu.explained.size(); ++i)
+      EXPECT_NEAR(on.explained[i], cpu.explained[i], 1e-4 * (1 + std::fabs(cpu.explained[i]))) << method;
+    EXPECT_EQ(on.backward_passes, cpu.backward_passes) << method;
+  }
 }

@@ -103,6 +103,9 @@ struct GenerationExplainRequest {
   // lrp on the tape) in batches of target positions; false: one explanation
   // per row (the naive cost; the tests compare the two).
   bool batch_rows = true;
+  // Where the passes run, as ExplainRequest::device: cpu, vulkan[:N], or
+  // auto (the device when one works, else the CPU, saying why).
+  std::string device = "cpu";
 };
 
 struct GenerationExplanation {
@@ -130,6 +133,7 @@ struct GenerationExplanation {
   // rows batched); 0 for the others.
   int backward_passes = 0;
   double seconds = 0;
+  std::string device = "cpu";  // where the passes ran (as Explanation::device)
 };
 
 GenerationExplanation explain_generation(const Model& model, const Tokenizer& tok, const Generation& gen,

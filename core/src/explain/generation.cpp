@@ -30,8 +30,10 @@
 #include <nlohmann/json.hpp>
 
 #include "explain_internal.h"  // reduce_gradient, sum_over_dims, ResolvedOptions, lrp_rules_of
+#include "wordlight/device_tape.h"
 #include "wordlight/error.h"
 #include "wordlight/generate.h"
+#include "wordlight/gpu.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight {
@@ -95,7 +97,7 @@ void finish(GenerationExplanation& ex, std::chrono::steady_clock::time_point t0)
 // conservation gap, as the method reports it; the others have none).
 void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, int n_prompt, const Generation& gen,
                   const std::string& method, const MethodOptions& resolved, const GenerationExplainRequest& request,
-                  GenerationExplanation& ex) {
+                  GenerationExplanation& ex, gpu::DeviceTape* tape) {
   using explain_detail::ResolvedOptions;
   const ResolvedOptions opts(method, resolved);
   const ModelConfig& cfg = next.config();
@@ -130,15 +132,23 @@ void batched_rows(const NextTokenModel& next, const std::vector<int32_t>& ids, i
     std::vector<float> emb(static_cast<size_t>(n) * b.T * D);
     next.embed(b, emb.data());
     g.clear();
+    if (tape) tape->attach(g);  // records only; the passes run on the device
     Var x = g.input(Shape{n, b.T, D}, emb.data(), true);
     std::vector<int32_t> idx(static_cast<size_t>(n));
     for (int k = 0; k < n; ++k)
       idx[static_cast<size_t>(k)] = gen.tokens[static_cast<size_t>(ex.targets[static_cast<size_t>(r0 + k)])].id;
     Var y = g.pick(next.forward(g, x, b), idx.data());
-    if (lrp)
+    if (tape) {
+      tape->forward(g, {y});
+      if (lrp)
+        tape->lrp_backward(g, y, lo, nullptr, nullptr, {x});
+      else
+        tape->backward(g, y, nullptr, {x});
+    } else if (lrp) {
       g.lrp_backward(y, lo);
-    else
+    } else {
       g.backward(y);
+    }
     const float* yv = g.value(y);
     const float* G = g.grad(x);
     for (int k = 0; k < n; ++k) {
@@ -222,7 +232,37 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
     ex.options.erase("output");
     ex.signed_scores = scores_are_signed(method_info(request.method), resolved);
     ex.matrix.assign(ex.targets.size() * static_cast<size_t>(S), 0.0);
-    batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex);
+    // The device as explain() uses it: an error names it, and only auto
+    // runs the rows again on the CPU, saying why.
+    const gpu::DeviceRequest dr = gpu::parse_device(request.device, "explain generation: device");
+    std::string why;
+    std::shared_ptr<gpu::Device> dev;
+    try {
+      dev = gpu::shared_device(dr, &why);
+    } catch (const gpu::DeviceError& err) {
+      throw gpu::DeviceError(std::string("explain generation: device ") + dr.str() + ": " + err.what());
+    }
+    if (dev) {
+      gpu::DeviceTape tape(dev);
+      try {
+        batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex, &tape);
+        ex.device = tape.device_name();
+        std::string cpu;
+        for (const std::string& op : tape.stats().cpu_ops) cpu += (cpu.empty() ? "" : ", ") + op;
+        if (!cpu.empty()) ex.device += "; on the CPU node by node: " + cpu;
+        finish(ex, t0);
+        return ex;
+      } catch (const gpu::DeviceError& err) {
+        if (dr.kind != gpu::DeviceKind::automatic)
+          throw gpu::DeviceError(std::string("explain generation: ") + err.what() +
+                                 " (--device auto would run it on the CPU)");
+        why = err.what();
+        ex.model_evaluations = 0;
+        ex.backward_passes = 0;
+      }
+    }
+    batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex, nullptr);
+    if (dr.kind != gpu::DeviceKind::cpu) ex.device = "cpu (auto: " + why + ")";
     finish(ex, t0);
     return ex;
   }
@@ -231,6 +271,7 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
   er.options = request.options;
   er.options["output"] = "logit";  // the wrapper's output is already the score
   er.control.cancel = request.cancel;
+  er.device = request.device;  // each row's explain() runs there (and says where)
   ex.matrix.assign(ex.targets.size() * static_cast<size_t>(S), 0.0);
   int done = 0;
   for (size_t r = 0; r < ex.targets.size(); ++r) {
@@ -255,6 +296,7 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
     er.target = gen.tokens[static_cast<size_t>(ex.targets[r])].id;
     const Explanation e = explain_encoded(next, tok, text, enc, er);
     if (r == 0) {
+      ex.device = e.device;
       ex.options = e.options;
       ex.options.erase("output");
       ex.signed_scores = e.signed_scores;
@@ -353,6 +395,7 @@ std::string generation_to_json(const Generation& gen, const GenerationExplanatio
     e["mean_first_token_share"] = num(ex->mean_first_share);
     e["model_evaluations"] = ex->model_evaluations;
     e["backward_passes"] = ex->backward_passes;
+    if (ex->device != "cpu") e["device"] = ex->device;
     e["seconds"] = ex->seconds;
     j["explanation"] = e;
   }
