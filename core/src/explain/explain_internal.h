@@ -3,6 +3,7 @@
 // model's explained output as a function of the word embeddings
 // (ModelTarget), baselines, and the method table's entry type.
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -199,5 +200,14 @@ OptionSpec choice_option(const std::string& name, const std::string& def, std::v
 // that override it; lrp_method.cpp): explain_generation's batched rows use
 // them too.
 LrpOptions lrp_rules_of(const ResolvedOptions& o, const std::string& architecture);
+
+// Runs run(tape) on the device a request names (ExplainRequest::device):
+// a tape on it when one is chosen, else run(nullptr) on the CPU. A device
+// error is an Error naming the device ("<who>: device vulkan:0: ..."); only
+// auto runs again on the CPU (run(nullptr): run must start afresh). Returns
+// where it ran: "cpu", "vulkan:0 (name)[; on the CPU node by node: ops]" or
+// "cpu (auto: why)". explain() and explain_generation() share it.
+std::string run_on_device(const std::string& device, const std::string& who,
+                          const std::function<void(gpu::DeviceTape*)>& run);
 
 }  // namespace wordlight::explain_detail

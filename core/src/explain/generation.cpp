@@ -33,7 +33,6 @@
 #include "wordlight/device_tape.h"
 #include "wordlight/error.h"
 #include "wordlight/generate.h"
-#include "wordlight/gpu.h"
 #include "wordlight/memory_budget.h"
 
 namespace wordlight {
@@ -234,35 +233,13 @@ GenerationExplanation explain_generation(const Model& model, const Tokenizer& to
     ex.matrix.assign(ex.targets.size() * static_cast<size_t>(S), 0.0);
     // The device as explain() uses it: an error names it, and only auto
     // runs the rows again on the CPU, saying why.
-    const gpu::DeviceRequest dr = gpu::parse_device(request.device, "explain generation: device");
-    std::string why;
-    std::shared_ptr<gpu::Device> dev;
-    try {
-      dev = gpu::shared_device(dr, &why);
-    } catch (const gpu::DeviceError& err) {
-      throw gpu::DeviceError(std::string("explain generation: device ") + dr.str() + ": " + err.what());
-    }
-    if (dev) {
-      gpu::DeviceTape tape(dev);
-      try {
-        batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex, &tape);
-        ex.device = tape.device_name();
-        std::string cpu;
-        for (const std::string& op : tape.stats().cpu_ops) cpu += (cpu.empty() ? "" : ", ") + op;
-        if (!cpu.empty()) ex.device += "; on the CPU node by node: " + cpu;
-        finish(ex, t0);
-        return ex;
-      } catch (const gpu::DeviceError& err) {
-        if (dr.kind != gpu::DeviceKind::automatic)
-          throw gpu::DeviceError(std::string("explain generation: ") + err.what() +
-                                 " (--device auto would run it on the CPU)");
-        why = err.what();
-        ex.model_evaluations = 0;
-        ex.backward_passes = 0;
-      }
-    }
-    batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex, nullptr);
-    if (dr.kind != gpu::DeviceKind::cpu) ex.device = "cpu (auto: " + why + ")";
+    const std::string where =
+        explain_detail::run_on_device(request.device, "explain generation", [&](gpu::DeviceTape* tape) {
+          ex.model_evaluations = 0;  // afresh when auto runs again on the CPU
+          ex.backward_passes = 0;
+          batched_rows(next, ids, n_prompt, gen, request.method, resolved, request, ex, tape);
+        });
+    ex.device = where;
     finish(ex, t0);
     return ex;
   }

@@ -590,37 +590,43 @@ Explanation explain_on(const Model& model, const Tokenizer& tokenizer, const std
 
 }  // namespace
 
-// The device (ExplainRequest::device) around explain_on: a device error is
-// an Error naming the device, and only auto runs the explanation again on
-// the CPU, saying why in Explanation::device.
-Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
-                            const Encoding& enc, const ExplainRequest& request) {
-  const gpu::DeviceRequest dr = gpu::parse_device(request.device, "explain: device");
-  const bool fallback = dr.kind == gpu::DeviceKind::automatic;
+std::string explain_detail::run_on_device(const std::string& device, const std::string& who,
+                                          const std::function<void(gpu::DeviceTape*)>& run) {
+  const gpu::DeviceRequest dr = gpu::parse_device(device, who + ": device");
   std::string why;
   std::shared_ptr<gpu::Device> dev;
   try {
     dev = gpu::shared_device(dr, &why);
   } catch (const gpu::DeviceError& err) {
-    throw gpu::DeviceError(std::string("explain: device ") + dr.str() + ": " + err.what());
+    throw gpu::DeviceError(who + ": device " + dr.str() + ": " + err.what());
   }
   if (dev) {
     gpu::DeviceTape tape(dev);
     try {
-      Explanation e = explain_on(model, tokenizer, text, enc, request, &tape);
-      e.device = tape.device_name();
-      std::string cpu;
+      run(&tape);
+      std::string where = tape.device_name(), cpu;
       for (const std::string& op : tape.stats().cpu_ops) cpu += (cpu.empty() ? "" : ", ") + op;
-      if (!cpu.empty()) e.device += "; on the CPU node by node: " + cpu;
-      return e;
+      if (!cpu.empty()) where += "; on the CPU node by node: " + cpu;
+      return where;
     } catch (const gpu::DeviceError& err) {
-      if (!fallback)
-        throw gpu::DeviceError(std::string("explain: ") + err.what() + " (--device auto would run it on the CPU)");
+      if (dr.kind != gpu::DeviceKind::automatic)
+        throw gpu::DeviceError(who + ": " + err.what() + " (--device auto would run it on the CPU)");
       why = err.what();
     }
   }
-  Explanation e = explain_on(model, tokenizer, text, enc, request, nullptr);
-  if (dr.kind != gpu::DeviceKind::cpu) e.device = "cpu (auto: " + why + ")";
+  run(nullptr);
+  return dr.kind != gpu::DeviceKind::cpu ? "cpu (auto: " + why + ")" : "cpu";
+}
+
+// The device (ExplainRequest::device) around explain_on: a device error is
+// an Error naming the device, and only auto runs the explanation again on
+// the CPU, saying why in Explanation::device.
+Explanation explain_encoded(const Model& model, const Tokenizer& tokenizer, const std::string& text,
+                            const Encoding& enc, const ExplainRequest& request) {
+  Explanation e;
+  const std::string where = explain_detail::run_on_device(
+      request.device, "explain", [&](gpu::DeviceTape* tape) { e = explain_on(model, tokenizer, text, enc, request, tape); });
+  e.device = where;
   return e;
 }
 
