@@ -5,6 +5,7 @@
 // not an explanation of its prediction (Jain & Wallace 2019; Wiegreffe &
 // Pinter 2019); no ranking of words is derived from them.
 import { h, s, replace } from '../dom.js';
+import { keyedRun } from './keyed.js';
 
 // The (query x key) matrix of one layer: one head's, or the mean of the
 // layer's heads (head = 'mean'). Exported for the unit test.
@@ -24,7 +25,6 @@ export const tokenLabel = (r, i) => r.texts[i] || r.tokens[i];
 const pct = (v) => (v * 100).toFixed(v >= 0.1 ? 0 : 1) + '%';
 
 export function createAttentionView(app, panel) {
-  let key = '';
   let result = null;
   let from = 0;
   const layerSel = h('select', { id: 'attention-layer', 'aria-label': 'layer' });
@@ -140,31 +140,32 @@ export function createAttentionView(app, panel) {
 
   const currentKey = () => JSON.stringify([app.modelName, app.text()]);
 
-  async function refresh(force) {
-    if (!app.model) return;
-    if (!force && key === currentKey()) return;
-    const text = app.text();
-    if (!text.trim()) return;
-    const k = currentKey();
-    app.clearError();
-    try {
-      const r = await app.runJob('Attention', () => app.model.attention(text));
-      if (!r) return;
-      key = k;
+  // An error (a model without attention) is shown in the tab, for its key.
+  const att = keyedRun(
+    app,
+    currentKey,
+    (text) => app.runJob('Attention', () => app.model.attention(text)),
+    (r) => {
       result = r;
       fillPickers(r);
       draw();
-    } catch (e) {
+    },
+    (e) => {
       result = null;
-      key = k;
       replace(out, h('p', { class: 'placeholder', text: e.message }));
-    }
+      return true;
+    },
+  );
+
+  async function refresh(force) {
+    if (!app.model) return;
+    return att.refresh(force);
   }
 
   return {
     panel,
     invalidate() {
-      if (key && key !== currentKey()) out.classList.add('stale');
+      if (att.stale()) out.classList.add('stale');
     },
     refresh(force) {
       out.classList.remove('stale');

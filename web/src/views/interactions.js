@@ -8,6 +8,7 @@ import { methodName } from '../names.js';
 import { checkInteger } from '../state.js';
 import { matrixExport } from '../export.js';
 import { wordUnknown } from '../unread.js';
+import { keyedRun } from './keyed.js';
 
 // The steps option of integrated-hessians as the registry resolves it for
 // the loaded model (range and default). Before the registry is read (or
@@ -21,7 +22,6 @@ const MAX_WORDS = 60;
 const ARCS = 6;
 
 export function createInteractionsView(app, panel) {
-  let key = '';
   let result = null;
   let selected = -1;
   // The same options as the method list sends for Integrated Hessians (its
@@ -76,6 +76,17 @@ export function createInteractionsView(app, panel) {
   const stepsOverride = () => (app.state.ihSteps !== '' && app.state.ihSteps !== undefined ? { steps: Number(app.state.ihSteps) } : {});
   const requestOpts = () => app.explainOptions('integrated-hessians', stepsOverride());
   const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, requestOpts()]);
+  const ih = keyedRun(
+    app,
+    currentKey,
+    (text) => app.explainJob('integrated-hessians', { text, extra: stepsOverride() }),
+    (r) => {
+      result = r;
+      selected = -1;
+      detail.hidden = true;
+      render();
+    },
+  );
 
   async function refresh(force) {
     if (!app.applicable('integrated-hessians')) {
@@ -83,22 +94,7 @@ export function createInteractionsView(app, panel) {
       return;
     }
     syncSteps();
-    if (!force && key === currentKey()) return;
-    const text = app.text();
-    if (!text.trim()) return;
-    const k = currentKey();
-    app.clearError();
-    try {
-      const r = await app.explainJob('integrated-hessians', { text, extra: stepsOverride() });
-      if (!r) return;
-      result = r;
-      key = k;
-      selected = -1;
-      detail.hidden = true;
-      render();
-    } catch (e) {
-      app.showError(e.message);
-    }
+    return ih.refresh(force);
   }
 
   const wordText = (i) => result.text.slice(result.words[i].begin, result.words[i].end);
@@ -279,7 +275,7 @@ export function createInteractionsView(app, panel) {
       return changes;
     },
     invalidate() {
-      if (result && key !== currentKey()) out.classList.add('stale');
+      if (result && ih.stale()) out.classList.add('stale');
     },
     refresh(force) {
       out.classList.remove('stale');

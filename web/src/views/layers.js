@@ -8,6 +8,7 @@ import { wordScoresFromTokens } from '../stats.js';
 import { methodName, resultScores, resultTitle } from '../names.js';
 import { matrixExport } from '../export.js';
 import { wordUnknown } from '../unread.js';
+import { keyedRun } from './keyed.js';
 
 // The mode option of layer-relevance as the registry resolves it for the
 // loaded model (its choices are shown as the registry spells them, as in
@@ -26,7 +27,6 @@ function compact(v) {
 }
 
 export function createLayersView(app, panel) {
-  let key = '';
   let result = null;
   let selected = -1;
   let cols = [];
@@ -62,6 +62,17 @@ export function createLayersView(app, panel) {
   fillModes();
 
   const currentKey = () => JSON.stringify([app.modelName, app.text(), app.state.target, mode.value]);
+  const lr = keyedRun(
+    app,
+    currentKey,
+    (text) => app.explainJob('layer-relevance', { text, extra: { mode: mode.value, topK: 8 } }),
+    (r) => {
+      result = r;
+      selected = -1;
+      neuronBox.hidden = true;
+      render();
+    },
+  );
   const available = () => app.applicable('layer-relevance') && app.applicable('neuron-relevance');
 
   async function refresh(force) {
@@ -69,22 +80,7 @@ export function createLayersView(app, panel) {
       replace(out, h('p', { class: 'placeholder', text: app.method('layer-relevance')?.why || 'Layer relevance does not apply to this model, or this build of the module has no layer-relevance method.' }));
       return;
     }
-    if (!force && key === currentKey()) return;
-    const text = app.text();
-    if (!text.trim()) return;
-    const k = currentKey();
-    app.clearError();
-    try {
-      const r = await app.explainJob('layer-relevance', { text, extra: { mode: mode.value, topK: 8 } });
-      if (!r) return;
-      result = r;
-      key = k;
-      selected = -1;
-      neuronBox.hidden = true;
-      render();
-    } catch (e) {
-      app.showError(e.message);
-    }
+    return lr.refresh(force);
   }
 
   function render() {
@@ -254,7 +250,7 @@ export function createLayersView(app, panel) {
     },
     invalidate() {
       fillModes();
-      if (result && key !== currentKey()) out.classList.add('stale');
+      if (result && lr.stale()) out.classList.add('stale');
     },
     refresh(force) {
       out.classList.remove('stale');
