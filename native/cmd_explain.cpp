@@ -186,6 +186,7 @@ void list_methods() {
       for (const auto& kv : m.unsigned_when) facts += "; unsigned with " + kv.first + "=" + kv.second;
     facts += "; explains " + std::string(m.explains == "output" ? "the class's output" : m.explains == "neuron" ? "one neuron" : "every layer");
     facts += "; cost: " + m.cost;
+    if (!m.requires_part.empty()) facts += "; only for models that carry the learned part '" + m.requires_part + "'";
     std::printf("%s  (%s)\n    %s\n    %s\n", m.name.c_str(), m.title.c_str(), m.description.c_str(), facts.c_str());
     for (const OptionSpec& o : m.options) {
       std::string range;

@@ -157,7 +157,17 @@ class ModelHandle {
       j["embedding_dim"] = m_.model->embedding_dim();
       j["parameters"] = params;
       j["tokenizer"] = m_.tokenizer->kind();
+      j["parts"] = m_.model->parts();  // learned parts (MethodInfo::requires_part): "diffmask", ...
       return j.dump();
+    });
+  }
+
+  // The registry resolved for this model: its architecture group and its
+  // learned parts (a method whose part it lacks: applicable false, why).
+  std::string methods() {
+    return guarded(std::string(), [&] {
+      need();
+      return explanation_methods_to_json(*m_.model);
     });
   }
 
@@ -471,6 +481,7 @@ EMSCRIPTEN_BINDINGS(wordlight) {
       .function("load", &ModelHandle::load)
       .function("loaded", &ModelHandle::loaded)
       .function("info", &ModelHandle::info)
+      .function("methods", &ModelHandle::methods)
       .function("predict", &ModelHandle::predict)
       .function("attention", &ModelHandle::attention)
       .function("explain", &ModelHandle::explain)

@@ -197,12 +197,12 @@ export class Engine {
     return this._methods;
   }
 
-  // The registry resolved for a loaded model's architecture group: each
-  // method with `applicable` (and `why`), only the options that apply,
-  // with that group's choices and defaults.
+  // The registry resolved for a loaded model (its architecture group and
+  // the learned parts it carries): each method with `applicable` (and
+  // `why`), only the options that apply, with that group's choices and
+  // defaults.
   modelMethods(id) {
-    const group = this.model(id).info.architecture_group;
-    const s = this.M.methodsJsonFor(group);
+    const s = this.model(id).h.methods();
     if (!s) throw moduleError(this.M);
     return JSON.parse(s);
   }

@@ -52,6 +52,8 @@ export interface ModelInfo {
   embedding_dim: number;
   parameters: number;
   tokenizer: 'wordpiece' | 'bpe' | 'word';
+  /** The learned parts the model carries (files beside it, e.g. 'diffmask'), which some methods require. */
+  parts: string[];
   build: 'wordlight-simd' | 'wordlight-simd-threads';
   threads: number;
 }
@@ -438,7 +440,10 @@ export interface MethodInfo {
   cost: string;
   /** wordlight.methods(): the architecture groups it applies to. */
   applies_to?: string[];
-  /** model.methods(): whether it applies to the model, and why not. */
+  /** A learned part the model must carry ('diffmask'), and how to get it; absent: none needed. */
+  requires_part?: string;
+  part_hint?: string;
+  /** model.methods(): whether it applies to the model (its architecture and parts), and why not. */
   applicable?: boolean;
   why?: string;
   options: OptionInfo[];

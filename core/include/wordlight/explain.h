@@ -120,6 +120,13 @@ struct MethodInfo {
   std::string explains = "output";
   std::vector<std::string> applies_to;  // architecture groups; empty: every one
   std::string cost;                     // one line: what one explanation costs, in model passes
+  // A learned part the model must carry (Model::parts()) for the method to
+  // apply: "diffmask" (probes trained for the model's weights, the files
+  // diffmask.safetensors + diffmask.json next to it), "vmask" (the mask
+  // layer a VMASK model's config declares); "": none. `part_hint` says how
+  // to get it, for the reason method_applies() gives where it is missing.
+  std::string requires_part;
+  std::string part_hint;
 };
 
 // The architecture group of a model for the registry's facts: "cnn",
@@ -148,7 +155,14 @@ MethodOptions resolve_option_specs(const std::string& owner, const std::vector<O
 // general default in the result (the method reads them but ignores them).
 MethodOptions resolve_options(const std::string& method, const MethodOptions& given, const std::string& architecture);
 // Whether a method applies to an architecture group; when not, *why says so.
+// (Learned parts are not considered: the overload for a model does.)
 bool method_applies(const MethodInfo& m, const std::string& architecture, std::string* why = nullptr);
+// Whether a method applies to a loaded model: its architecture group and,
+// for a method that requires a learned part (MethodInfo::requires_part),
+// whether the model carries it; when not, *why says so ("diffmask needs a
+// DiffMask file trained for this model: wordlight train-diffmask ...", or
+// why the part's file was refused).
+bool method_applies(const MethodInfo& m, const Model& model, std::string* why = nullptr);
 // Whether the scores of a method run with these (resolved) options are signed.
 bool scores_are_signed(const MethodInfo& m, const MethodOptions& resolved);
 // "k=v,k=v" -> {k: v, ...}; throws on an entry without '=' or a repeated key.
@@ -352,6 +366,9 @@ std::string explanation_methods_to_json(int indent = -1);
 // method with "applicable" (and "why" when not), only the options that
 // apply, with the group's choices and default.
 std::string explanation_methods_to_json(const std::string& architecture, int indent = -1);
+// The same for a loaded model: its architecture group and its learned
+// parts ("applicable" false, with "why", for a method whose part it lacks).
+std::string explanation_methods_to_json(const Model& model, int indent = -1);
 // A JSON object of option values ({"steps": 32, "baseline": "zero",
 // "smooth": true}) -> MethodOptions (numbers, booleans and strings as text);
 // throws Error on anything else (not an object, nested values, null).

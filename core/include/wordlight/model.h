@@ -13,6 +13,7 @@
 // token-type embeddings) happens inside forward(), with the model's weights
 // as graph parameters (no gradients unless the graph asks for them).
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,10 +60,39 @@ class DecoderState {
   virtual void append(const int32_t* ids, int n, float* logits) = 0;
 };
 
+// A learned part a model carries besides its classifier weights, for the
+// methods that need one (MethodInfo::requires_part): DiffMask's probes,
+// trained for these weights and loaded from diffmask.* next to the model.
+// Each part's type derives from this; its method reads it back with
+// Model::part_as<T>(name).
+struct ModelPart {
+  virtual ~ModelPart() = default;
+};
+
 class Model {
  public:
   virtual ~Model() = default;
   const ModelConfig& config() const { return config_; }
+
+  // ---------------------------------------------------------- learned parts
+  // The names of the learned parts the model carries ("diffmask": loaded
+  // from its files; "vmask": a layer its own config declares, attached with
+  // no data by its builder), sorted. A method that requires one applies
+  // only where it is (method_applies(m, model)).
+  std::vector<std::string> parts() const;
+  bool has_part(const std::string& name) const { return parts_.count(name) > 0; }
+  // The part's data; null when absent or carried without data.
+  const ModelPart* part(const std::string& name) const;
+  template <class T>
+  const T* part_as(const std::string& name) const { return dynamic_cast<const T*>(part(name)); }
+  // Adds (or replaces) a part; data may be null (a part of the model's own
+  // weights). Clears a refusal of that name.
+  void attach_part(const std::string& name, std::shared_ptr<const ModelPart> data = nullptr);
+  // A part's files were there but could not be used (trained for other
+  // weights, unreadable): the part is absent and `why` says why, which is
+  // what method_applies() then tells. "" when not refused.
+  void refuse_part(const std::string& name, const std::string& why);
+  std::string part_refused(const std::string& name) const;
   // Width of a word embedding (hidden_size for transformers).
   virtual int embedding_dim() const = 0;
   // Number of outputs per example (labels) or per position (vocabulary).
@@ -81,6 +111,12 @@ class Model {
                                 const std::vector<int32_t>& positions) const {
     throw Error(config_.architecture + " has no masked-LM head");
   }
+
+  // The VMASK word-mask layer (wordlight/vmask.h) after the word
+  // embeddings, or null: wordlight-cnn and wordlight-bilstm with the config
+  // key "vmask". Training adds its penalty to the loss; the `vmask` method
+  // reads its keep probabilities.
+  virtual const class VmaskLayer* vmask() const { return nullptr; }
 
   // Causal language models: a fresh key/value-cache decoder. Throws for
   // other heads.
@@ -108,6 +144,10 @@ class Model {
 
  protected:
   ModelConfig config_;
+
+ private:
+  std::map<std::string, std::shared_ptr<const ModelPart>> parts_;
+  std::map<std::string, std::string> refused_parts_;
 };
 
 // Builds the model that config.json names from the checkpoint's tensors

@@ -130,6 +130,23 @@ const MethodFacts kFacts[] = {
     {"partition-shap", "Partition SHAP (Owen values)", true, "output", "at most max-evals forwards (batched)"},
     {"input-marginalization", "Input marginalization", true, "output",
      "words masked-LM passes + at most words x max-candidates forwards (batched)"},
+    {"diffmask", "DiffMask (learned keep probabilities)", false, "output",
+     "1 forward of the model and its probes + 1 forward (the check)"},
+};
+
+// Methods that apply only to models that carry a learned part
+// (Model::parts(): loaded from files next to the model, or declared by its
+// config), and how to get the part: the reason method_applies() gives
+// where it is missing.
+struct PartFacts {
+  const char* method;
+  const char* part;
+  const char* hint;
+};
+const PartFacts kPartFacts[] = {
+    {"diffmask", "diffmask",
+     "a DiffMask file trained for this model (diffmask.safetensors + diffmask.json next to it): wordlight "
+     "train-diffmask --model DIR --data SPEC --out DIR/diffmask.safetensors (models/recipes/sst2-bert-diffmask.sh)"},
 };
 
 // Options that apply to some architecture groups only, and per-group
@@ -198,6 +215,10 @@ const std::vector<OptionFacts>& option_facts() {
       // Input marginalization's weight of evidence is defined on the
       // class's probability (Kim et al. 2020): its one choice.
       {"input-marginalization", "output", {}, nullptr, {"probability"}, "probability"},
+      // DiffMask's probes keep the predicted distribution (a KL bound), not
+      // one output; a word's keep probability is its tokens' mean.
+      {"diffmask", "output", {}, nullptr, {"probability"}, "probability"},
+      {"diffmask", "merge", {}, nullptr, {}, "mean"},
   };
   return f;
 }
@@ -217,6 +238,11 @@ void apply_facts(MethodInfo& m) {
       m.cost = f.cost;
     }
   if (m.title.empty()) m.title = m.name;
+  for (const PartFacts& f : kPartFacts)
+    if (m.name == f.method) {
+      m.requires_part = f.part;
+      m.part_hint = f.hint;
+    }
   if (m.signed_scores) add_unsigned_when(m);
   for (const OptionFacts& f : option_facts()) {
     if (std::string(f.method) != "*" && m.name != f.method) continue;
@@ -340,6 +366,17 @@ bool method_applies(const MethodInfo& m, const std::string& architecture, std::s
     for (size_t i = 0; i < m.applies_to.size(); ++i)
       list += (i == 0 ? "" : ", ") + std::string(m.applies_to[i] == "cnn" ? "CNN" : m.applies_to[i] == "bilstm" ? "BiLSTM" : m.applies_to[i]);
     *why = m.name + " applies to " + list + " models only";
+  }
+  return false;
+}
+
+bool method_applies(const MethodInfo& m, const Model& model, std::string* why) {
+  if (!method_applies(m, architecture_group(model.config()), why)) return false;
+  if (m.requires_part.empty() || model.has_part(m.requires_part)) return true;
+  if (why) {
+    const std::string refused = model.part_refused(m.requires_part);
+    *why = m.name + " needs " + (m.part_hint.empty() ? "the learned part '" + m.requires_part + "'" : m.part_hint) +
+           (refused.empty() ? "" : "; this model's " + m.requires_part + " files were refused: " + refused);
   }
   return false;
 }
@@ -525,6 +562,8 @@ Explanation explain(const Model& model, const Tokenizer& tokenizer, const std::s
   const MethodEntry& m = entry(request.method);
   if (model.config().head != ModelHead::SequenceClassification)
     throw Error("explain: " + model.config().architecture + " is not a sequence classifier");
+  std::string why;
+  if (!method_applies(m.info, model, &why)) throw Error(why);
   resolve_options(m.info.name, request.options, architecture_group(model.config()));
   EncodeOptions eo;
   eo.max_length = request.max_length;
@@ -540,6 +579,8 @@ Explanation explain_on(const Model& model, const Tokenizer& tokenizer, const std
   if (model.config().head != ModelHead::SequenceClassification)
     throw Error("explain: " + model.config().architecture + " is not a sequence classifier");
   const std::string arch = architecture_group(model.config());
+  std::string missing;
+  if (!method_applies(m.info, model, &missing)) throw Error(missing);
   const ResolvedOptions opts(m.info.name, resolve_options(m.info.name, request.options, arch));
   if (request.target < -1 || request.target >= model.output_dim())
     throw Error("explain: target class " + std::to_string(request.target) + " is out of range [0, " +

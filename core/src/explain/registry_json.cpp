@@ -33,7 +33,8 @@ namespace {
 // One method as JSON; with `architecture` set, resolved for that group:
 // only the options that apply, with the group's choices and default, and
 // "applicable" / "why".
-json method_json(const MethodInfo& m, const std::string& architecture) {
+// With `model`, also its learned parts (MethodInfo::requires_part).
+json method_json(const MethodInfo& m, const std::string& architecture, const Model* model = nullptr) {
   json opts = json::array();
   for (const OptionSpec& o : m.options) {
     const bool applies = o.applies_to.empty() ||
@@ -81,12 +82,16 @@ json method_json(const MethodInfo& m, const std::string& architecture) {
               {"check", m.check},
               {"cost", m.cost}};
   if (!m.unsigned_when.empty()) out["unsigned_when"] = m.unsigned_when;
+  if (!m.requires_part.empty()) {
+    out["requires_part"] = m.requires_part;
+    out["part_hint"] = m.part_hint;
+  }
   if (architecture.empty()) {
     out["applies_to"] =
         m.applies_to.empty() ? std::vector<std::string>{"cnn", "bilstm", "transformer", "decoder"} : m.applies_to;
   } else {
     std::string why;
-    const bool ok = method_applies(m, architecture, &why);
+    const bool ok = model ? method_applies(m, *model, &why) : method_applies(m, architecture, &why);
     out["applicable"] = ok;
     if (!ok) out["why"] = why;
   }
@@ -106,6 +111,13 @@ std::string explanation_methods_to_json(const std::string& architecture, int ind
     throw Error("architecture group '" + architecture + "' is not one of cnn, bilstm, transformer, decoder");
   json out = json::array();
   for (const MethodInfo& m : explanation_methods()) out.push_back(method_json(m, architecture));
+  return out.dump(indent);
+}
+
+std::string explanation_methods_to_json(const Model& model, int indent) {
+  const std::string architecture = architecture_group(model.config());
+  json out = json::array();
+  for (const MethodInfo& m : explanation_methods()) out.push_back(method_json(m, architecture, &model));
   return out.dump(indent);
 }
 

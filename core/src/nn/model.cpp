@@ -78,6 +78,32 @@ void check_word_emb(const Graph<float>& g, Var word_emb, const TokenBatch& batch
 
 }  // namespace detail
 
+std::vector<std::string> Model::parts() const {
+  std::vector<std::string> names;
+  for (const auto& kv : parts_) names.push_back(kv.first);
+  return names;
+}
+
+const ModelPart* Model::part(const std::string& name) const {
+  auto it = parts_.find(name);
+  return it == parts_.end() ? nullptr : it->second.get();
+}
+
+void Model::attach_part(const std::string& name, std::shared_ptr<const ModelPart> data) {
+  parts_[name] = std::move(data);
+  refused_parts_.erase(name);
+}
+
+void Model::refuse_part(const std::string& name, const std::string& why) {
+  parts_.erase(name);
+  refused_parts_[name] = why;
+}
+
+std::string Model::part_refused(const std::string& name) const {
+  auto it = refused_parts_.find(name);
+  return it == refused_parts_.end() ? std::string() : it->second;
+}
+
 std::unique_ptr<Model> make_model(const ModelConfig& config, const SafetensorsFile& weights) {
   if (config.family == ModelFamily::Gpt2) return make_gpt2_model(config, weights);
   if (config.is_transformer()) return make_transformer_model(config, weights);
