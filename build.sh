@@ -7,7 +7,9 @@
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
 #   ./build.sh bench [name]  run benchmarks (gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort,
-#                            counterfactuals, generate; all by default; scale: MPI ranks), tables on stdout, JSON lines in build/bench/
+#                            counterfactuals, generate, speed (issue 20's report: bench/speed_report.sh); all by default;
+#                            scale: MPI ranks), tables on stdout, JSON lines in build/bench/; the peers' packages
+#                            (torch, onnx, onnxruntime-web pinned) are installed by bench/bench_deps.sh
 #   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -95,6 +97,8 @@ bench() {
     bench/scale.sh
     return
   fi
+  ORT_WEB_DIR=${ORT_WEB_DIR:-$(bench/bench_deps.sh | tail -1)}  # apt/npm peers, pinned; idempotent
+  export ORT_WEB_DIR
   log "wasm build (pthreads) for benchmarks"
   cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
   case $which in
@@ -121,6 +125,9 @@ bench() {
         --reps 3 --dump build/bench/ih-dump.json | tee -a build/bench/integrated_hessians.jsonl
       /usr/bin/python3 bench/integrated_hessians_torch.py build/bench/ih-dump.json --samples 16,256 --threads 1 |
         tee -a build/bench/integrated_hessians.jsonl
+      log "integrated-hessians: wasm under node (pthreads build, 1 thread)"
+      node --no-experimental-fetch build/cmake-wasm-mt/bench/integrated_hessians_bench.js --model models/sst2-bilstm \
+        --words 16,32 --steps 16 --reps 1 --reference-steps 0 | tee -a build/bench/integrated_hessians.jsonl
       ;;&
     convergence | all)
       log "convergence: the path methods' adaptive defaults against a fixed reference"
@@ -141,9 +148,13 @@ bench() {
       node --no-experimental-fetch bench/generate_wasm.mjs --model models/gpt2-small --new 20 \
         --out build/bench/generate_wasm.jsonl
       ;;&
-    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | generate | all) ;;
+    speed | all)
+      # issue 20's tables in one run: per-op profile, forward vs ORT Web, IG, IH, memory, ceilings
+      bench/speed_report.sh
+      ;;&
+    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | generate | speed | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, generate, scale, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, generate, speed, scale, all)" >&2
       exit 2
       ;;
   esac

@@ -36,6 +36,15 @@
 //                 (a CPU graph) is not timed then
 //   --out         appends one JSON object per measurement
 //   --inputs-out  writes the texts and their token ids (for bench/torch_ig.py)
+//   --measures    only these of ig, ig-default, forward, lrp (default: all)
+//   --memory F    instead of timing: the process's peak memory before and after one ig call
+//                 (steps 50, batch 50) on the first --tokens length, 1 thread, appended to F
+//                 (bench "memory"): natively the peak resident set (getrusage), in wasm
+//                 the module's linear memory (it only grows: its size is the peak heap)
+//   --profile F   after each case's timing, one forward and one ig call with the per-op
+//                 profile on (wordlight/op_profile.h); appends its entries to F as JSON
+//                 lines (bench "op_profile", measure, tokens, threads, wall_seconds of the
+//                 call) and prints the table
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -46,10 +55,17 @@
 #include <string>
 #include <vector>
 
+#ifdef __EMSCRIPTEN__
+#include <emscripten/heap.h>
+#else
+#include <sys/resource.h>
+#endif
+
 #include "bench_args.h"
 #include "wordlight/explain.h"
 #include "wordlight/gemm.h"
 #include "wordlight/model_files.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/thread_pool.h"
 
 namespace {
@@ -68,7 +84,8 @@ const char* const kImpl = "ours-native";
 constexpr int kSteps = 50;
 
 struct Options {
-  std::string model, out, inputs_out;
+  std::string model, out, inputs_out, profile, memory;
+  std::vector<std::string> measures;
   std::vector<int> threads{1, 2};
   std::vector<int> tokens{32, 64};
   int repeats = 5;
@@ -79,7 +96,8 @@ Options parse(int argc, char** argv) {
   Options o;
   bench::BenchArgs args(argc, argv, "explain_bench",
                         "usage: explain_bench --model DIR [--threads 1,2] [--out FILE.jsonl] [--repeats N] "
-                        "[--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N]");
+                        "[--tokens 32,64] [--inputs-out FILE.json] [--device vulkan|vulkan:N] [--measures ig,forward,...] "
+                        "[--profile FILE.jsonl] [--memory FILE.jsonl]");
   while (args.next()) {
     const std::string& a = args.flag;
     if (a == "--model") o.model = args.value();
@@ -89,6 +107,13 @@ Options parse(int argc, char** argv) {
     else if (a == "--tokens") o.tokens = args.ints("tokens");
     else if (a == "--repeats") o.repeats = args.ints("repeats").at(0);
     else if (a == "--device") o.device = args.value();
+    else if (a == "--profile") o.profile = args.value();
+    else if (a == "--memory") o.memory = args.value();
+    else if (a == "--measures") {
+      std::stringstream ss(args.value());
+      std::string m;
+      while (std::getline(ss, m, ',')) o.measures.push_back(m);
+    }
     else args.unknown();
   }
   if (o.model.empty()) args.fail("--model DIR is required");
@@ -148,6 +173,18 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t m = v.size() / 2;
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+// Peak memory of the process so far, MB: natively the resident set's high
+// water mark, in wasm the linear memory's size (it never shrinks).
+double peak_memory_mb() {
+#ifdef __EMSCRIPTEN__
+  return static_cast<double>(emscripten_get_heap_size()) / (1 << 20);
+#else
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024;  // KiB on Linux
+#endif
 }
 
 double forward_flops(const ModelConfig& c, int T) {
@@ -220,6 +257,38 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
 
+    if (!o.memory.empty()) {
+      // One ig call (what `ig` times) on the first length, 1 thread: the peak before and after.
+      set_num_threads(1);
+      const double before = peak_memory_mb();
+      ExplainRequest r;
+      r.method = "integrated-gradients";
+      r.options = {{"steps", std::to_string(kSteps)}, {"batch-size", std::to_string(kSteps)},
+                   {"adaptive", "false"}, {"baseline", "zero"}};
+      const auto t0 = Clock::now();
+      explain(model, tok, texts[0], r);
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double after = peak_memory_mb();
+      std::printf("memory: ig (steps %d, batch %d), %d tokens, 1 thread: peak %.1f MB (%.1f MB before the call, "
+                  "+%.1f MB), %.3f s\n",
+                  kSteps, kSteps, o.tokens[0], after, before, after - before, s);
+      FILE* mf = std::fopen(o.memory.c_str(), "a");
+      if (!mf) throw Error("explain_bench: cannot open " + o.memory + " for appending");
+      std::fprintf(mf,
+                   "{\"bench\":\"memory\",\"platform\":\"%s\",\"impl\":\"%s\",\"case\":\"ig%d t%d\","
+                   "\"threads\":1,\"metric\":\"peak_mb\",\"value\":%.2f,\"before_mb\":%.2f,\"added_mb\":%.2f,"
+                   "\"what\":\"%s\",\"seconds\":%.4g,\"model\":\"%s\"}\n",
+                   kPlatform, kImpl, kSteps, o.tokens[0], after, before, after - before,
+#ifdef __EMSCRIPTEN__
+                   "wasm linear memory",
+#else
+                   "peak resident set (getrusage)",
+#endif
+                   s, json_escape(o.model).c_str());
+      std::fclose(mf);
+      return 0;
+    }
+
     std::printf("%-10s %7s %7s %12s %10s   %s\n", "measure", "tokens", "threads", "seconds", "GFLOP/s", "check");
     for (int threads : o.threads) {
       set_num_threads(threads);
@@ -284,6 +353,13 @@ int main(int argc, char** argv) {
                         return std::string(buf);
                       },
                       true, 2 * fwd);
+        if (!o.measures.empty())
+          ms.erase(std::remove_if(ms.begin(), ms.end(),
+                                  [&](const Measure& m) {
+                                    return std::find(o.measures.begin(), o.measures.end(), m.name) ==
+                                           o.measures.end();
+                                  }),
+                   ms.end());
         // Warm-up; short calls get a count of calls lasting ~50 ms.
         for (Measure& m : ms) {
           const auto t0 = Clock::now();
@@ -318,6 +394,32 @@ int main(int argc, char** argv) {
         }
         std::fflush(stdout);
         if (out) std::fflush(out);
+        if (!o.profile.empty()) {
+          // One call of each, profiled, after the timing (so warm): the time per op kind.
+          FILE* pf = std::fopen(o.profile.c_str(), "a");
+          if (!pf) throw Error("explain_bench: cannot open " + o.profile + " for appending");
+          for (const Measure& m : ms) {
+            if (m.name != "forward" && m.name != "ig") continue;
+            op_profile_reset();
+            op_profile_enable(true);
+            const auto t0 = Clock::now();
+            m.call();
+            const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+            op_profile_enable(false);
+            char extra[512];
+            std::snprintf(extra, sizeof extra,
+                          ",\"bench\":\"op_profile\",\"platform\":\"%s\",\"impl\":\"%s\",\"measure\":\"%s\","
+                          "\"tokens\":%d,\"threads\":%d,\"wall_seconds\":%.6g,\"model_gflop\":%.6g,"
+                          "\"model\":\"%s\",\"fast_path\":\"%s\"",
+                          kPlatform, impl.c_str(), m.name.c_str(), T, threads, wall, m.flops / 1e9,
+                          json_escape(o.model).c_str(), gemm_fast_name());
+            std::fputs(op_profile_json_lines(extra).c_str(), pf);
+            std::printf("-- profile of one %s call, %d tokens, %d thread(s): %.4f s wall\n%s", m.name.c_str(), T,
+                        threads, wall, op_profile_table().c_str());
+          }
+          std::fclose(pf);
+          std::fflush(stdout);
+        }
       }
     }
   } catch (const std::exception& e) {

@@ -187,6 +187,8 @@ def main():
     ap.add_argument("--out", default="")
     ap.add_argument("--cli", default="build/native/wordlight", help="our CLI, for the checks ('' skips them)")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--memory", default="", help="instead of timing: the peak resident set before and after one "
+                    "ig call on the first input, 1 thread, appended to this JSON-lines file (bench 'memory')")
     ap.add_argument("--blas", choices=["openmp", "default"], default="openmp",
                     help="openmp: OpenBLAS's OpenMP variant when installed (default); default: the system's libblas")
     o = ap.parse_args()
@@ -261,6 +263,25 @@ def main():
             # without the CLI: [CLS] first and [SEP] last, as BERT encodes one text
             special[0] = special[-1] = 1.0
         cases.append((inp["tokens"], ids, special))
+
+    if o.memory:
+        import resource
+        use_threads(1)
+        T, ids, special = cases[0]
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        t0 = time.perf_counter()
+        integrated_gradients(model, ids, special, nodes, weights)
+        sync()
+        s = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"memory: ig (steps {STEPS}, batch {STEPS}), {T} tokens, 1 thread: peak {after:.1f} MB "
+              f"({before:.1f} MB before the call, +{after - before:.1f} MB), {s:.3f} s")
+        with open(o.memory, "a") as f:
+            f.write(json.dumps({"bench": "memory", "platform": "native", "impl": impl, "case": f"ig{STEPS} t{T}",
+                                "threads": 1, "metric": "peak_mb", "value": after, "before_mb": before,
+                                "added_mb": after - before, "what": "peak resident set (getrusage)",
+                                "seconds": s, "model": o.model, "torch": torch.__version__}) + "\n")
+        return
 
     out = open(o.out, "a") if o.out else None
     print(f"torch: median of {o.repeats} repetitions after a warm-up; seconds per call")

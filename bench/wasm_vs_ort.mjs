@@ -11,15 +11,21 @@
 // the same work). The ONNX file is written there too, by
 // bench/bert_to_onnx.py (Debian's python3-torch and python3-onnx). Needs
 // ./build.sh native and ./build.sh wasm first. Prints a table; JSON lines
-// go to build/bench/wasm_vs_ort.jsonl.
+// go to build/bench/wasm_vs_ort.jsonl (--out FILE elsewhere).
+//
+// onnxruntime-web: from ORT_WEB_DIR when set (a folder whose node_modules
+// holds it: bench/speed_report.sh installs a pinned version into
+// build/bench/npm-ort), else the repository's node_modules. Each row says
+// which version ran (ort_version).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CACHE = path.join(ROOT, 'build/bench/cache');
-const OUT = path.join(ROOT, 'build/bench/wasm_vs_ort.jsonl');
+const OUT = path.resolve(arg('out', path.join(ROOT, 'build/bench/wasm_vs_ort.jsonl')));
 
 function arg(name, def) {
   const i = process.argv.indexOf('--' + name);
@@ -72,9 +78,21 @@ async function timeIt(fn, seconds) {
 }
 
 // ------------------------------------------------------------------ one thread count (a child process: ORT reads numThreads once)
+// onnxruntime-web's entry for node and its version: from ORT_WEB_DIR, else as node resolves it from here.
+function ortEntry() {
+  const base = process.env.ORT_WEB_DIR ? path.resolve(process.env.ORT_WEB_DIR, 'package.json') : import.meta.url;
+  const req = createRequire(base);
+  const main = req.resolve('onnxruntime-web');
+  let dir = path.dirname(main);
+  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return { url: pathToFileURL(main).href, version: JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version };
+}
+
 async function measure(dir, onnx, threads, lengths, seconds) {
   const wordlight = await import('../wasm/wordlight.mjs');
-  const ort = await import('onnxruntime-web');
+  const entry = ortEntry();
+  const ortModule = await import(entry.url);
+  const ort = ortModule.default ?? ortModule;
   const cfg = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
 
   ort.env.wasm.numThreads = threads;
@@ -110,6 +128,7 @@ async function measure(dir, onnx, threads, lengths, seconds) {
       bench: 'wasm_vs_ort', model: path.basename(dir), threads, build: model.info.build, T,
       ours_ms: a.median, ort_ms: b.median, ours_gflops: f / a.median / 1e6, ort_gflops: f / b.median / 1e6,
       speedup: b.median / a.median, max_logit_diff: diff, load_ms: loadMs, runs: [a.runs, b.runs],
+      ort_version: entry.version,
     });
   }
   await model.dispose();
@@ -143,7 +162,8 @@ if (process.argv.includes('--child')) {
   mkdirSync(path.dirname(OUT), { recursive: true });
   rmSync(OUT, { force: true });
   for (const row of all) appendFileSync(OUT, JSON.stringify(row) + '\n');
-  console.log(`model ${path.basename(dir)}; batch 1; medians; load = wordlight.load() of the model directory`);
+  console.log(`model ${path.basename(dir)}; batch 1; medians; load = wordlight.load() of the model directory; ` +
+    `onnxruntime-web ${all[0]?.ort_version}`);
   console.log('threads  T    ours ms  GFLOP/s   ORT ms  GFLOP/s  ours/ORT speed  max |logit diff|  load ms');
   for (const r of all)
     console.log(

@@ -33,6 +33,7 @@
 
 #include "fast_math.h"
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 #include "wordlight/thread_pool.h"
 
@@ -241,9 +242,18 @@ void attention_forward(Backend be, const AttentionDims& d, const T* q, const T* 
   for_each_pair(L.pairs, 2.0 * L.T * L.T * L.Dh, [&](int64_t p) {
     const int64_t hd = L.head(p);
     T* P = probs ? probs + L.block(p) : grow(scratch<T>().s, size_t(L.T * L.T));
-    gemm<T>(be, false, true, L.t, L.t, L.dh, scale, q + hd, L.ld, k + hd, L.ld, T(0), P, L.t);
-    masked_softmax(be, L.T, key_mask ? key_mask + (p / L.H) * L.T : nullptr, d.causal, P);
-    if (out) gemm<T>(be, false, false, L.t, L.dh, L.t, T(1), P, L.t, v + hd, L.ld, T(0), out + hd, L.ld);
+    {
+      OpScope prof("attention.fwd.qk", 2.0 * L.T * L.T * L.Dh, L.T, L.Dh, L.T);
+      gemm<T>(be, false, true, L.t, L.t, L.dh, scale, q + hd, L.ld, k + hd, L.ld, T(0), P, L.t);
+    }
+    {
+      OpScope prof("attention.fwd.softmax", 0, L.T, L.T);
+      masked_softmax(be, L.T, key_mask ? key_mask + (p / L.H) * L.T : nullptr, d.causal, P);
+    }
+    if (out) {
+      OpScope prof("attention.fwd.pv", 2.0 * L.T * L.T * L.Dh, L.T, L.T, L.Dh);
+      gemm<T>(be, false, false, L.t, L.dh, L.t, T(1), P, L.t, v + hd, L.ld, T(0), out + hd, L.ld);
+    }
   });
 }
 
@@ -255,6 +265,7 @@ void attention_tangent(Backend be, const AttentionDims& d, int K, const T* q, co
   if (!dprobs && !dout) return;
   const Layout L(d);
   const T scale = static_cast<T>(1.0 / std::sqrt(double(d.Dh)));
+  OpScope prof("attention.tangent", 8.0 * K * L.pairs * L.T * L.T * L.Dh, K * L.pairs, L.T, L.Dh);
   for_each_pair(L.pairs, 4.0 * K * L.T * L.T * L.Dh, [&](int64_t p) {
     Scratch<T>& sc = scratch<T>();
     double* c = grow(sc.c, size_t(L.T));
@@ -290,14 +301,25 @@ void attention_backward(Backend be, const AttentionDims& d, const T* q, const T*
     const int64_t hd = L.head(p);
     const T* P = probs + L.block(p);
     const T* gO = gout + hd;
+    const double f = 2.0 * L.T * L.T * L.Dh;
     // gv += P^T gO
-    if (gv) gemm<T>(be, true, false, L.t, L.dh, L.t, T(1), P, L.t, gO, L.ld, T(1), gv + hd, L.ld);
+    if (gv) {
+      OpScope prof("attention.bwd.gemm_ptg", f, L.T, L.T, L.Dh);
+      gemm<T>(be, true, false, L.t, L.dh, L.t, T(1), P, L.t, gO, L.ld, T(1), gv + hd, L.ld);
+    }
     if (!gq && !gk) return;
     Scratch<T>& sc = scratch<T>();
     T* gS = grow(sc.gs, size_t(L.T * L.T));
     // gS = softmax Jacobian of gP = gO v^T
-    gemm<T>(be, false, true, L.t, L.t, L.dh, T(1), gO, L.ld, v + hd, L.ld, T(0), gS, L.t);
-    softmax_jacobian(L.T, P, gS, grow(sc.c, size_t(L.T)));
+    {
+      OpScope prof("attention.bwd.gemm_gv", f, L.T, L.Dh, L.T);
+      gemm<T>(be, false, true, L.t, L.t, L.dh, T(1), gO, L.ld, v + hd, L.ld, T(0), gS, L.t);
+    }
+    {
+      OpScope prof("attention.bwd.softmax", 0, L.T, L.T);
+      softmax_jacobian(L.T, P, gS, grow(sc.c, size_t(L.T)));
+    }
+    OpScope prof("attention.bwd.gemm_qk", (gq ? f : 0) + (gk ? f : 0), L.T, L.T, L.Dh);
     if (gq) gemm<T>(be, false, false, L.t, L.dh, L.t, scale, gS, L.t, k + hd, L.ld, T(1), gq + hd, L.ld);
     if (gk) gemm<T>(be, true, false, L.t, L.dh, L.t, scale, gS, L.t, q + hd, L.ld, T(1), gk + hd, L.ld);
   });
@@ -315,6 +337,7 @@ void attention_backward_tangent(Backend be, const AttentionDims& d, int K, const
   const Layout L(d);
   const T scale = static_cast<T>(1.0 / std::sqrt(double(d.Dh)));
   const size_t TT = static_cast<size_t>(L.T * L.T);
+  OpScope prof("attention.bwd_tangent", 20.0 * K * L.pairs * L.T * L.T * L.Dh, K * L.pairs, L.T, L.Dh);
   for_each_pair(L.pairs, 10.0 * K * L.T * L.T * L.Dh, [&](int64_t p) {
     Scratch<T>& sc = scratch<T>();
     const int64_t hd = L.head(p);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -123,6 +124,7 @@ inline void accumulate_run(T* out, int64_t n, int64_t s, V&& v) {
 
 template <class T>
 void binary_forward(Backend, Binary op, const Shape& as, const Shape& bs, const T* a, const T* b, T* y) {
+  OpScope prof("binary.fwd", 0, as.numel(), bs.numel());
   const Plan p = make_plan(op, as, bs);
   if (!y) return;
   for_each_run(p, [&](int64_t iy, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
@@ -140,6 +142,7 @@ void binary_forward(Backend, Binary op, const Shape& as, const Shape& bs, const 
 template <class T>
 void binary_tangent(Backend, Binary op, const Shape& as, const Shape& bs, int K, const T* a, const T* b,
                     const T* da, const T* db, T* dy) {
+  OpScope prof("binary.tangent", 0, int64_t(K) * as.numel(), bs.numel());
   const Plan p = make_plan(op, as, bs);
   if (!dy) return;
   const bool mul = op == Binary::mul;
@@ -173,6 +176,7 @@ void binary_tangent(Backend, Binary op, const Shape& as, const Shape& bs, int K,
 template <class T>
 void binary_backward(Backend, Binary op, const Shape& as, const Shape& bs, const T* a, const T* b, const T* gy,
                      T* ga, T* gb) {
+  OpScope prof("binary.bwd", 0, as.numel(), bs.numel());
   const Plan p = make_plan(op, as, bs);
   if (!gy) return;
   const bool mul = op == Binary::mul;
@@ -200,6 +204,7 @@ void binary_backward(Backend, Binary op, const Shape& as, const Shape& bs, const
 template <class T>
 void binary_backward_tangent(Backend, Binary op, const Shape& as, const Shape& bs, int K, const T* a,
                              const T* b, const T* da, const T* db, const T* gy, const T* dgy, T* dga, T* dgb) {
+  OpScope prof("binary.bwd_tangent", 0, int64_t(K) * as.numel(), bs.numel());
   const Plan p = make_plan(op, as, bs);
   const bool mul = op == Binary::mul;
   for (int k = 0; k < K; ++k) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -45,6 +46,7 @@ void scatter_add_rows(int64_t n, const int32_t* ids, int64_t D, const T* g, T* t
 
 template <class T>
 void embedding_forward(int64_t n, const int32_t* ids, int64_t V, int64_t D, const T* table, T* y) {
+  OpScope prof("embedding.fwd", 0, n, D);
   check_ids("embedding_forward", n, ids, V, D, 1);
   gather_rows(n, ids, D, table, y);
 }
@@ -52,6 +54,7 @@ void embedding_forward(int64_t n, const int32_t* ids, int64_t V, int64_t D, cons
 // dtable: (K, V, D) or null; dy: (K, n, D)
 template <class T>
 void embedding_tangent(int64_t n, const int32_t* ids, int64_t V, int64_t D, int K, const T* dtable, T* dy) {
+  OpScope prof("embedding.tangent", 0, int64_t(K) * n, D);
   check_ids("embedding_tangent", n, ids, V, D, K);
   if (!dy) return;
   if (!dtable) {
@@ -64,6 +67,7 @@ void embedding_tangent(int64_t n, const int32_t* ids, int64_t V, int64_t D, int 
 // gy: (n, D), gtable: (V, D)
 template <class T>
 void embedding_backward(int64_t n, const int32_t* ids, int64_t V, int64_t D, const T* gy, T* gtable) {
+  OpScope prof("embedding.bwd", 0, n, D);
   check_ids("embedding_backward", n, ids, V, D, 1);
   if (!gy || !gtable) return;
   scatter_add_rows(n, ids, D, gy, gtable);
@@ -73,6 +77,7 @@ void embedding_backward(int64_t n, const int32_t* ids, int64_t V, int64_t D, con
 template <class T>
 void embedding_backward_tangent(int64_t n, const int32_t* ids, int64_t V, int64_t D, int K, const T* dgy,
                                 T* dgtable) {
+  OpScope prof("embedding.bwd_tangent", 0, int64_t(K) * n, D);
   check_ids("embedding_backward_tangent", n, ids, V, D, K);
   if (!dgy || !dgtable) return;
   for (int k = 0; k < K; ++k) scatter_add_rows(n, ids, D, dgy + k * n * D, dgtable + k * V * D);

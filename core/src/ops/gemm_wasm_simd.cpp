@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "wordlight/gemm.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/thread_pool.h"
 
 namespace wordlight {
@@ -430,7 +431,10 @@ void gemm_packed(bool trans_a, int M, float alpha, const float* A, int lda, cons
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, ldc);
   float* ap = grow(scratch().a, static_cast<size_t>(M) * K);
-  pack_a_all(trans_a, A, lda, M, K, ap);
+  {
+    OpScope prof("gemm.pack_a", 0, M, K);
+    pack_a_all(trans_a, A, lda, M, K, ap);
+  }
   const float* data = B.data.data();
   const size_t pstride = static_cast<size_t>(K) * NR;
   split_work(M, N, K, [&](int m0, int m1, size_t p0, size_t p1) {
@@ -445,7 +449,10 @@ void gemm_fast(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0.f) return scale_c(M, N, beta, C, ldc);
   float* ap = grow(scratch().a, static_cast<size_t>(M) * K);
-  pack_a_all(trans_a, A, lda, M, K, ap);
+  {
+    OpScope prof("gemm.pack_a", 0, M, K);
+    pack_a_all(trans_a, A, lda, M, K, ap);
+  }
   if (!trans_b && M <= MR) {
     split_work(M, N, K, [&](int, int, size_t p0, size_t p1) {
       stream_rows_any(M, K, static_cast<int>(p0) * NR, std::min(N, static_cast<int>(p1) * NR), ap, B, ldb, C, ldc,
@@ -460,7 +467,10 @@ void gemm_fast(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
         const int kc = std::min(KC, K - k0);
         const size_t pstride = static_cast<size_t>(kc) * NR;
         float* t = grow(scratch().b, (q1 - q0) * pstride);
-        pack_panels(trans_b, B, ldb, N, k0, kc, q0, q1, t, pstride);
+        {
+          OpScope prof("gemm.pack_b", 0, kc, static_cast<int64_t>(q1 - q0) * NR);
+          pack_panels(trans_b, B, ldb, N, k0, kc, q0, q1, t, pstride);
+        }
         compute_block(m0, m1, q0, q1, N, kc, ap + static_cast<size_t>(M) * k0, t, pstride, C, ldc, alpha,
                       k0 == 0 ? beta : 1.f);
       }

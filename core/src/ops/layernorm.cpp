@@ -22,6 +22,7 @@
 #include "fast_math.h"
 #include "row_scratch.h"
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -61,6 +62,7 @@ T normalise_tangent_row(Backend be, int64_t C, const T* xhat, T rstd, const T* d
 template <class T>
 void layernorm_forward(Backend be, int64_t R, int64_t C, T eps, const T* x, const T* gamma, const T* beta, T* y,
                        T* mean, T* rstd) {
+  OpScope prof("layernorm.fwd", 0, R, C);
   check_args("layernorm_forward", R, C, eps);
   T* xc = scratch<T>(0, C);
   for (int64_t r = 0; r < R; ++r) {
@@ -86,6 +88,7 @@ void layernorm_forward(Backend be, int64_t R, int64_t C, T eps, const T* x, cons
 template <class T>
 void layernorm_tangent(Backend be, int64_t R, int64_t C, int K, const T* x, const T* gamma, const T* mean,
                        const T* rstd, const T* dx, const T* dgamma, const T* dbeta, T* dy) {
+  OpScope prof("layernorm.tangent", 0, int64_t(K) * R, C);
   check_args("layernorm_tangent", R, C, T(0));
   if (!dy) return;
   const int64_t n = R * C;
@@ -117,6 +120,7 @@ void layernorm_tangent(Backend be, int64_t R, int64_t C, int K, const T* x, cons
 template <class T>
 void layernorm_backward(Backend be, int64_t R, int64_t C, const T* x, const T* gamma, const T* mean, const T* rstd,
                         const T* gy, T* gx, T* ggamma, T* gbeta) {
+  OpScope prof("layernorm.bwd", 0, R, C);
   check_args("layernorm_backward", R, C, T(0));
   if (!gy) return;
   const T inv_c = T(1) / static_cast<T>(C);
@@ -145,6 +149,7 @@ template <class T>
 void layernorm_backward_tangent(Backend be, int64_t R, int64_t C, int K, const T* x, const T* gamma,
                                 const T* mean, const T* rstd, const T* dx, const T* dgamma, const T* gy,
                                 const T* dgy, T* dgx, T* dggamma, T* dgbeta) {
+  OpScope prof("layernorm.bwd_tangent", 0, int64_t(K) * R, C);
   check_args("layernorm_backward_tangent", R, C, T(0));
   const int64_t n = R * C;
   const T inv_c = T(1) / static_cast<T>(C);

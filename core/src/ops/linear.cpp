@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -95,8 +96,14 @@ void linear_forward(Backend be, int64_t R, int64_t I, int64_t O, const T* x, con
                     const PackedLinear* packed) {
   check_dims("linear_forward", R, I, O, 1);
   if (R == 0 || O == 0) return;
-  times_wt(be, R, I, O, x, w, T(0), y, packed);
-  if (b) add_bias(R, O, b, y);
+  {
+    OpScope prof("linear.fwd.gemm", 2.0 * R * I * O, R, I, O);
+    times_wt(be, R, I, O, x, w, T(0), y, packed);
+  }
+  if (b) {
+    OpScope prof("linear.fwd.bias", 0, R, O);
+    add_bias(R, O, b, y);
+  }
 }
 
 template <class T>
@@ -104,6 +111,7 @@ void linear_tangent(Backend be, int64_t R, int64_t I, int64_t O, int K, const T*
                     const T* dw, const T* db, T* dy, const PackedLinear* packed) {
   check_dims("linear_tangent", R, I, O, K);
   if (!dy || R == 0 || O == 0 || K == 0) return;
+  OpScope prof("linear.tangent", 2.0 * K * R * I * O * ((dx ? 1 : 0) + (dw ? 1 : 0)), int64_t(K) * R, I, O);
   const int64_t ysz = R * O;
   // dy (K*R, O) = dx (K*R, I) w^T: one GEMM for all directions.
   if (dx)
@@ -125,9 +133,18 @@ void linear_backward(Backend be, int64_t R, int64_t I, int64_t O, const T* x, co
                      T* gw, T* gb, const PackedLinear* packed) {
   check_dims("linear_backward", R, I, O, 1);
   if (!gy || R == 0) return;
-  if (gx) times_w(be, R, I, O, gy, w, T(1), gx, packed);  // gx (R, I) += gy w
-  if (gw) add_gt_x(be, R, I, O, gy, x, gw);                // gw (O, I) += gy^T x
-  if (gb) add_col_sums(R, O, gy, gb);                      // gb (O) += sum_r gy
+  if (gx) {
+    OpScope prof("linear.bwd.gemm_dx", 2.0 * R * I * O, R, O, I);
+    times_w(be, R, I, O, gy, w, T(1), gx, packed);  // gx (R, I) += gy w
+  }
+  if (gw) {
+    OpScope prof("linear.bwd.gemm_dw", 2.0 * R * I * O, O, R, I);
+    add_gt_x(be, R, I, O, gy, x, gw);  // gw (O, I) += gy^T x
+  }
+  if (gb) {
+    OpScope prof("linear.bwd.bias", 0, R, O);
+    add_col_sums(R, O, gy, gb);  // gb (O) += sum_r gy
+  }
 }
 
 template <class T>
@@ -136,6 +153,10 @@ void linear_backward_tangent(Backend be, int64_t R, int64_t I, int64_t O, int K,
                              const PackedLinear* packed) {
   check_dims("linear_backward_tangent", R, I, O, K);
   if (R == 0 || K == 0) return;
+  OpScope prof("linear.bwd_tangent",
+               2.0 * K * R * I * O * ((dgx && dgy ? 1 : 0) + (dgx && gy && dw ? 1 : 0) + (dgw && dgy ? 1 : 0) +
+                                      (dgw && gy && dx ? 1 : 0)),
+               int64_t(K) * R, I, O);
   const int64_t xsz = R * I, ysz = R * O, wsz = O * I;
   // dgx (K*R, I) += dgy (K*R, O) w: one GEMM for all directions.
   if (dgx && dgy) times_w(be, int64_t(K) * R, I, O, dgy, w, T(1), dgx, packed);

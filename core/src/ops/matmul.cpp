@@ -11,6 +11,7 @@
 #include <string>
 
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -78,6 +79,7 @@ bool stack_directions(const MatmulDims& d) { return d.batch == 1 && !d.trans_a; 
 
 template <class T>
 void matmul_forward(Backend be, const MatmulDims& d, const T* A, const T* B, T* C) {
+  OpScope prof("matmul.fwd", 2.0 * d.batch * d.M * d.N * d.K, d.batch * d.M, d.K, d.N);
   check_dims("matmul_forward", d, 1);
   const Item it = item_of(d);
   for (int64_t i = 0; i < d.batch; ++i) product(be, d, it, d.M, A + i * it.a, B + i * it.b, T(0), C + i * it.c);
@@ -86,6 +88,7 @@ void matmul_forward(Backend be, const MatmulDims& d, const T* A, const T* B, T* 
 template <class T>
 void matmul_tangent(Backend be, const MatmulDims& d, int Kdir, const T* A, const T* B, const T* dA, const T* dB,
                     T* dC) {
+  OpScope prof("matmul.tangent", 4.0 * Kdir * d.batch * d.M * d.N * d.K, Kdir * d.batch * d.M, d.K, d.N);
   check_dims("matmul_tangent", d, Kdir);
   if (!dC) return;
   const Item it = item_of(d);
@@ -107,6 +110,7 @@ void matmul_tangent(Backend be, const MatmulDims& d, int Kdir, const T* A, const
 
 template <class T>
 void matmul_backward(Backend be, const MatmulDims& d, const T* A, const T* B, const T* gC, T* gA, T* gB) {
+  OpScope prof("matmul.bwd", 4.0 * d.batch * d.M * d.N * d.K, d.batch * d.M, d.K, d.N);
   check_dims("matmul_backward", d, 1);
   if (!gC) return;
   const Item it = item_of(d);
@@ -119,6 +123,7 @@ void matmul_backward(Backend be, const MatmulDims& d, const T* A, const T* B, co
 template <class T>
 void matmul_backward_tangent(Backend be, const MatmulDims& d, int Kdir, const T* A, const T* B, const T* dA,
                              const T* dB, const T* gC, const T* dgC, T* dgA, T* dgB) {
+  OpScope prof("matmul.bwd_tangent", 8.0 * Kdir * d.batch * d.M * d.N * d.K, Kdir * d.batch * d.M, d.K, d.N);
   check_dims("matmul_backward_tangent", d, Kdir);
   const Item it = item_of(d);
   const int64_t n_items = int64_t(Kdir) * d.batch;

@@ -19,6 +19,7 @@
 #include "fast_math.h"
 #include "row_scratch.h"
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -37,6 +38,7 @@ void check_dims(const char* fn, int64_t R, int64_t C) {
 // x, y: (R, C)
 template <class T>
 void softmax_forward(Backend be, bool log, int64_t R, int64_t C, const T* x, T* y) {
+  OpScope prof("softmax.fwd", 0, R, C);
   check_dims(log ? "log_softmax_forward" : "softmax_forward", R, C);
   if (!y) return;
   T* e = scratch<T>(0, C);
@@ -61,6 +63,7 @@ void softmax_forward(Backend be, bool log, int64_t R, int64_t C, const T* x, T* 
 // y: (R, C); dx, dy: (K, R, C)
 template <class T>
 void softmax_tangent(Backend be, bool log, int64_t R, int64_t C, int K, const T* y, const T* dx, T* dy) {
+  OpScope prof("softmax.tangent", 0, int64_t(K) * R, C);
   check_dims(log ? "log_softmax_tangent" : "softmax_tangent", R, C);
   if (!dy) return;
   const int64_t n = R * C;
@@ -88,6 +91,7 @@ void softmax_tangent(Backend be, bool log, int64_t R, int64_t C, int K, const T*
 // y, gy, gx: (R, C)
 template <class T>
 void softmax_backward(Backend be, bool log, int64_t R, int64_t C, const T* y, const T* gy, T* gx) {
+  OpScope prof("softmax.bwd", 0, R, C);
   check_dims(log ? "log_softmax_backward" : "softmax_backward", R, C);
   if (!gx || !gy) return;
   T* p = scratch<T>(0, C);
@@ -110,6 +114,7 @@ void softmax_backward(Backend be, bool log, int64_t R, int64_t C, const T* y, co
 template <class T>
 void softmax_backward_tangent(Backend be, bool log, int64_t R, int64_t C, int K, const T* y, const T* dx,
                               const T* gy, const T* dgy, T* dgx) {
+  OpScope prof("softmax.bwd_tangent", 0, int64_t(K) * R, C);
   check_dims(log ? "log_softmax_backward_tangent" : "softmax_backward_tangent", R, C);
   if (!dgx) return;
   const int64_t n = R * C;

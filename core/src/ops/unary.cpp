@@ -27,6 +27,7 @@
 
 #include "fast_math.h"
 #include "wordlight/error.h"
+#include "wordlight/op_profile.h"
 #include "wordlight/ops.h"
 
 namespace wordlight::ops {
@@ -251,10 +252,25 @@ void derivs(Backend be, const UnaryParams& p, int64_t m, const T* x, T* d1, T* d
   for (int64_t i = 0; i < m; ++i) ref_derivs(p, x[i], &d1[i], &d2[i]);
 }
 
+// The profile's name of a unary op (string literals: OpScope keeps the pointer).
+// phase: 0 forward, 1 tangent, 2 backward, 3 backward tangent.
+const char* unary_op_name(Unary k, int i) {
+  static const char* const names[6][4] = {
+      {"relu.fwd", "relu.tangent", "relu.bwd", "relu.bwd_tangent"},
+      {"softplus.fwd", "softplus.tangent", "softplus.bwd", "softplus.bwd_tangent"},
+      {"gelu.fwd", "gelu.tangent", "gelu.bwd", "gelu.bwd_tangent"},
+      {"tanh.fwd", "tanh.tangent", "tanh.bwd", "tanh.bwd_tangent"},
+      {"sigmoid.fwd", "sigmoid.tangent", "sigmoid.bwd", "sigmoid.bwd_tangent"},
+      {"gelu_tanh.fwd", "gelu_tanh.tangent", "gelu_tanh.bwd", "gelu_tanh.bwd_tangent"}};
+  const int ki = static_cast<int>(k);
+  return ki >= 0 && ki < 6 ? names[ki][i] : "unary";
+}
+
 }  // namespace
 
 template <class T>
 void unary_forward(Backend be, UnaryParams p, int64_t n, const T* x, T* y) {
+  OpScope prof(unary_op_name(p.kind, 0), 0, n);
   check_params(p, "unary_forward");
   if (!y) return;
   values(be, p, n, x, y);
@@ -263,6 +279,7 @@ void unary_forward(Backend be, UnaryParams p, int64_t n, const T* x, T* y) {
 // x: (n); dx, dy: (K, n)
 template <class T>
 void unary_tangent(Backend be, UnaryParams p, int64_t n, int K, const T* x, const T* /*y*/, const T* dx, T* dy) {
+  OpScope prof(unary_op_name(p.kind, 1), 0, int64_t(K) * n);
   check_params(p, "unary_tangent");
   if (!dy) return;
   if (!dx) {
@@ -284,6 +301,7 @@ void unary_tangent(Backend be, UnaryParams p, int64_t n, int K, const T* x, cons
 // x, gy, gx: (n)
 template <class T>
 void unary_backward(Backend be, UnaryParams p, int64_t n, const T* x, const T* /*y*/, const T* gy, T* gx) {
+  OpScope prof(unary_op_name(p.kind, 2), 0, n);
   check_params(p, "unary_backward");
   if (!gx || !gy) return;
   T d1[kChunk], d2[kChunk];
@@ -298,6 +316,7 @@ void unary_backward(Backend be, UnaryParams p, int64_t n, const T* x, const T* /
 template <class T>
 void unary_backward_tangent(Backend be, UnaryParams p, int64_t n, int K, const T* x, const T* /*y*/, const T* dx,
                             const T* gy, const T* dgy, T* dgx) {
+  OpScope prof(unary_op_name(p.kind, 3), 0, int64_t(K) * n);
   check_params(p, "unary_backward_tangent");
   const bool curvature = gy && dx;  // the f'' gy dx term
   if (!dgx || (!dgy && !curvature)) return;
