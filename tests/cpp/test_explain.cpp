@@ -79,7 +79,8 @@ TEST(ExplainRegistry, ListsMethodsWithOptionsAndDescriptions) {
   const std::vector<std::string> expected = {
       "gradient",   "saliency",           "gradient-x-input", "integrated-gradients", "integrated-hessians",
       "smoothgrad", "smoothgrad-squared", "occlusion",        "lrp",                  "layer-relevance",
-      "neuron-relevance", "kernel-shap", "shapley-sampling", "lime", "partition-shap", "input-marginalization"};
+      "neuron-relevance", "kernel-shap", "shapley-sampling", "lime", "partition-shap", "input-marginalization",
+      "diffmask"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(method_info("integrated-gradients").check, "completeness-gap");
   EXPECT_TRUE(method_info("occlusion").word_level);

@@ -272,7 +272,7 @@ const Registry& registry() {
     for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
                        &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods,
                        &kernel_shap_methods, &shapley_sampling_methods, &lime_methods,
-                       &partition_shap_methods, &input_marginalization_methods})
+                       &partition_shap_methods, &input_marginalization_methods, &diffmask_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         apply_facts(m.info);

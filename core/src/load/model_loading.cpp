@@ -7,6 +7,7 @@
 #include "wordlight/model_files.h"
 
 #include "../io/io_util.h"
+#include "wordlight/diffmask.h"
 #include "wordlight/error.h"
 #include "wordlight/model.h"
 #include "wordlight/model_config.h"
@@ -44,11 +45,30 @@ void check_weights_file(const std::string& where, Has has) {
                   " (from_tf=True or from_flax=True)");
 }
 
+// Learned parts in files next to the model (Model::parts()): DiffMask's
+// probes. Trained for other weights, or unreadable: the model loads
+// without them, and the part's refusal says why (the diffmask method then
+// tells it). read(name) gives a file's bytes.
+template <class Has, class Read>
+void attach_parts(Model& model, const std::string& where, Has has, Read read) {
+  if (!has("diffmask.safetensors") && !has("diffmask.json")) return;
+  try {
+    if (!has("diffmask.safetensors") || !has("diffmask.json"))
+      throw Error(where + ": diffmask.safetensors and diffmask.json go together; only one of them is there");
+    model.attach_part("diffmask", read_diffmask(read("diffmask.safetensors"), read("diffmask.json"), model, where));
+  } catch (const Error& e) {
+    model.refuse_part("diffmask", e.what());
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> model_file_names() {
   std::vector<std::string> names = {"config.json", "model.safetensors"};
   for (const std::string& n : tokenizer_file_names()) names.push_back(n);
+  // Learned parts (optional): DiffMask's probes.
+  names.push_back("diffmask.safetensors");
+  names.push_back("diffmask.json");
   return names;
 }
 
@@ -71,6 +91,9 @@ LoadedModel load_model_files(ModelFiles files, const std::string& name) {
     std::string().swap(st_bytes);  // the float32 copy is all make_model needs
     model = make_model(config, weights);
   }
+  attach_parts(
+      *model, name, [&](const char* n) { return files.count(n) > 0; },
+      [&](const char* n) -> const std::string& { return files.at(n); });
   return LoadedModel{std::move(model), std::move(tokenizer)};
 }
 
@@ -84,6 +107,9 @@ LoadedModel load_model_directory(const std::string& dir) {
   LoadedModel m;
   m.model = make_model(cfg, load_safetensors_file(io::join_path(dir, "model.safetensors")));
   m.tokenizer = load_tokenizer_dir(dir, m.model->config());
+  attach_parts(
+      *m.model, dir, [&](const char* n) { return io::file_exists(io::join_path(dir, n)); },
+      [&](const char* n) { return io::read_file(io::join_path(dir, n)); });
   return m;
 }
 

@@ -1,6 +1,8 @@
 // Layers: the relevance of each word at every layer (layer-relevance, a
 // layers x words matrix), each layer's most relevant neurons, and for a
-// picked neuron the words that drive it (neuron-relevance).
+// picked neuron the words that drive it (neuron-relevance). Where the model
+// carries DiffMask's probes, the mode picker also offers their gates: the
+// diffmask method's per-layer keep probabilities (where the decision forms).
 import { h, replace, clear } from '../dom.js';
 import { formatScore, maxAbs, scoreColours } from '../colour.js';
 import { NOT_READ, renderHeatmap, renderLegend } from '../heatmap.js';
@@ -15,8 +17,11 @@ import { keyedRun } from './keyed.js';
 // the options form); none when the module has no such option.
 function modeSpec(app) {
   const o = app.method('layer-relevance')?.options?.find((x) => x.name === 'mode');
-  return o?.choices?.length ? o : { name: 'mode', choices: [], default: '' };
+  const spec = o?.choices?.length ? o : { name: 'mode', choices: [], default: '' };
+  return app.applicable('diffmask') ? { ...spec, choices: [...spec.choices, DIFFMASK] } : spec;
 }
+// The mode that shows DiffMask's gates instead of relevance.
+const DIFFMASK = 'diffmask gates';
 
 // A cell's number in a few characters: .31, −.072, 1.5, 2e−3.
 function compact(v) {
@@ -65,7 +70,7 @@ export function createLayersView(app, panel) {
   const lr = keyedRun(
     app,
     currentKey,
-    (text) => app.explainJob('layer-relevance', { text, extra: { mode: mode.value, topK: 8 } }),
+    (text) => (mode.value === DIFFMASK ? app.explainJob('diffmask', { text }) : app.explainJob('layer-relevance', { text, extra: { mode: mode.value, topK: 8 } })),
     (r) => {
       result = r;
       selected = -1;
@@ -85,6 +90,8 @@ export function createLayersView(app, panel) {
 
   function render() {
     const r = result;
+    // DiffMask's rows are probabilities: one scale (0..1) for every row, no neurons.
+    const gates = r.method === 'diffmask';
     // Columns: the words, and special tokens ([CLS], <s>, ...) where they
     // are, since a transformer's last layers carry the relevance there.
     cols = [];
@@ -97,7 +104,8 @@ export function createLayersView(app, panel) {
         cols.push({ label: r.text.slice(w.begin, w.end), tokens: w.tokens, unread: wordUnknown(r, w) });
       }
     });
-    rows = r.layers.map((L) => wordScoresFromTokens(L.token_scores, cols));
+    // A word's keep probability is its tokens' mean (as the method merges them); relevance sums.
+    rows = r.layers.map((L) => wordScoresFromTokens(L.token_scores, cols).map((v, i) => (gates ? v / cols[i].tokens.length : v)));
     const absorbed = r.layers.some((L) => Number.isFinite(L.absorbed));
     const scores = resultScores(r);
     const table = h(
@@ -109,11 +117,11 @@ export function createLayersView(app, panel) {
         'tbody',
         {},
         r.layers.map((L, li) => {
-          const scale = maxAbs(rows[li]);
+          const scale = gates ? 1 : maxAbs(rows[li]);
           return h(
             'tr',
             { class: li === selected ? 'sel' : '' },
-            h('th', { scope: 'row', class: 'rowh' }, h('button', { type: 'button', class: 'rowbtn', text: L.layer, 'aria-label': `layer ${L.layer}: show its neurons`, onclick: () => pick(li) })),
+            h('th', { scope: 'row', class: 'rowh' }, gates ? h('span', { text: L.layer }) : h('button', { type: 'button', class: 'rowbtn', text: L.layer, 'aria-label': `layer ${L.layer}: show its neurons`, onclick: () => pick(li) })),
             rows[li].map((v, wi) => {
               const word = cols[wi].label;
               if (cols[wi].unread)
@@ -124,7 +132,7 @@ export function createLayersView(app, panel) {
                 title: `${L.layer} \u00b7 ${word}: ${formatScore(v, 4)}`,
                 'aria-label': `${L.layer}, ${word}: ${formatScore(v, 3)}`,
                 tabindex: -1,
-                onclick: () => pick(li),
+                onclick: gates ? undefined : () => pick(li),
                 text: Math.abs(v) >= 0.25 * scale && scale > 0 ? compact(v) : '',
               });
             }),
@@ -145,7 +153,9 @@ export function createLayersView(app, panel) {
       h(
         'p',
         { class: 'hint' },
-        `${r.layers.length} layers \u00b7 each row on its own scale: \u00b11 on the bar is that row\u2019s largest |value|`,
+        gates
+          ? `${r.layers.length} rows \u00b7 row i: the probability that the word is kept by the gates of probes 0..i (DiffMask); where a row drops, that layer no longer needs the word`
+          : `${r.layers.length} layers \u00b7 each row on its own scale: \u00b11 on the bar is that row\u2019s largest |value|`,
         check ? ` \u00b7 ${check.name.replace(/-/g, ' ')} ${formatScore(check.value, 2)} (${(100 * Math.abs(check.relative)).toPrecision(2)}%)` : '',
         ` \u00b7 ${(1000 * r.seconds).toFixed(0)} ms`,
       ),
@@ -211,14 +221,14 @@ export function createLayersView(app, panel) {
       stem: `wordlight_${app.modelName}_layers`.replace(/[^A-Za-z0-9_.-]/g, '-'),
       ...matrixExport(
         {
-          head: `${app.modelName} \u00b7 ${methodName('layer-relevance')} (${mode.value}) \u00b7 ${resultTitle(r)}`,
+          head: `${app.modelName} \u00b7 ${r.method === 'diffmask' ? methodName('diffmask') : `${methodName('layer-relevance')} (${mode.value})`} \u00b7 ${resultTitle(r)}`,
           rowLabels: r.layers.map((L) => L.layer),
           colLabels: cols.map((c) => c.label),
           values: rows,
-          rowScale: (i) => Math.max(...rows[i].filter((_, j) => !unreadCols.has(j)).map(Math.abs), 0) || 1,
+          rowScale: (i) => (r.method === 'diffmask' ? 1 : Math.max(...rows[i].filter((_, j) => !unreadCols.has(j)).map(Math.abs), 0) || 1),
           scores: resultScores(r),
           target: r.prediction.target_name,
-          note: 'each row on its own scale: \u00b11 = that row\u2019s largest |value|',
+          note: r.method === 'diffmask' ? 'keep probabilities, one scale 0..1' : 'each row on its own scale: \u00b11 = that row\u2019s largest |value|',
           unreadCols,
           extraCol: absorbed ? { label: 'absorbed here', key: 'absorbed', values: r.layers.map((L) => L.absorbed) } : null,
         },
