@@ -31,7 +31,8 @@ void usage(FILE* f) {
     std::fprintf(f, "%s\n", out.c_str());
   }
   std::fprintf(f,
-               "data SPEC: sst2:PATH (stsa.binary.* or a .tsv), tsv:PATH, jsonl:PATH ({\"text\", \"label\"}),\n"
+               "data SPEC: sst2:PATH (stsa.binary.* or a .tsv), tsv:PATH, agnews:PATH (text<TAB>label, no header),\n"
+               "           jsonl:PATH ({\"text\", \"label\"}),\n"
                "           dir:ROOT (ROOT/<class>/<files>), newsgroups:ROOT (the same, e-mail headers dropped),\n"
                "           newsgroups-subject:ROOT (headers dropped but the Subject line),\n"
                "           imdb:ROOT (ROOT/pos, ROOT/neg); several, comma-separated, are read as one set\n"

@@ -8,7 +8,10 @@ pre-tokenized with GPT-2's regular expression; merges repeatedly join the most
 frequent adjacent pair (ties: the pair that sorts first), as tokenizers'
 BpeTrainer does, until vocab_size tokens. Deterministic.
 
-Usage: learn_bpe.py --vocab-size N --out DIR FILE... ("-" reads stdin)
+With --roberta, RoBERTa's special tokens instead: <s> <pad> </s> <unk> first
+(ids 0-3, as in roberta-base), then the bytes and merges, <mask> last.
+
+Usage: learn_bpe.py --vocab-size N [--roberta] --out DIR FILE... ("-" reads stdin)
 Each input line is one text (IMDB's "<br />" is read as a space).
 """
 import argparse
@@ -30,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--vocab-size", type=int, required=True)
     ap.add_argument("--min-frequency", type=int, default=2)
+    ap.add_argument("--roberta", action="store_true", help="RoBERTa's special tokens instead of <|endoftext|>")
     ap.add_argument("--out", required=True)
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
@@ -50,9 +54,10 @@ def main():
             pairs[p] += freq[i]
             where[p].add(i)
     alphabet = [b2u[b] for b in range(256)]
-    vocab = {s: i for i, s in enumerate(alphabet)}
+    first = ["<s>", "<pad>", "</s>", "<unk>"] if a.roberta else []
+    vocab = {s: i for i, s in enumerate(first + alphabet)}
     merges = []
-    target = a.vocab_size - 1  # <|endoftext|> last
+    target = a.vocab_size - 1  # <|endoftext|> (<mask>) last
     while len(vocab) < target and pairs:
         best = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
         (x, y), c = best
@@ -80,7 +85,7 @@ def main():
                 pairs[p] += freq[i]
                 where[p].add(i)
         pairs.pop((x, y), None)
-    vocab["<|endoftext|>"] = len(vocab)
+    vocab["<mask>" if a.roberta else "<|endoftext|>"] = len(vocab)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)

@@ -428,6 +428,26 @@ TEST(TrainData, SstLinesTsvJsonl) {
   EXPECT_ERROR_CONTAINS(read_data_spec(d + "/missing.txt"), "KIND:PATH");
 }
 
+// AG News as in ../shared/data/agnews: "text<TAB>label", no header; the
+// entity remains read as the characters ("AT amp;T" is "AT&T"), words
+// that merely end in "amp;" or "lt;" left alone.
+TEST(TrainData, AgNewsLinesAndTheirEntityRemains) {
+  const std::string d = temp_dir("agnews");
+  write_text(d + "/ag.tsv",
+             "It #39;s over: AT amp;T pays  #36;5 for  quot;wireless quot; in 2004\\\\Read more.\tSci/Tech\n\n"
+             "Stocks rose &lt;b&gt;sharply&lt;/b&gt; at the camp; salt; #151; said one\tBusiness\n");
+  TextDataset s = read_data_spec("agnews:" + d + "/ag.tsv");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.texts[0], "It's over: AT&T pays  $5 for  \"wireless \" in 2004 Read more.");
+  EXPECT_EQ(s.labels[0], "Sci/Tech");
+  EXPECT_EQ(s.texts[1], "Stocks rose <b>sharply</b> at the camp; salt; - said one");
+  EXPECT_EQ(s.labels[1], "Business");
+  write_text(d + "/bad.tsv", "a text\tWorld\nno label here\n");
+  EXPECT_ERROR_CONTAINS(read_data_spec("agnews:" + d + "/bad.tsv"), "bad.tsv:2: expected 'text<TAB>label'");
+  write_text(d + "/empty.tsv", "a text\t\n");
+  EXPECT_ERROR_CONTAINS(read_agnews(d + "/empty.tsv"), "empty.tsv:1: the label is empty");
+}
+
 TEST(TrainData, ClassDirectoriesAndHeaders) {
   const std::string root = temp_dir("news");
   make_directories(root + "/sci.space");

@@ -6,7 +6,11 @@
 //
 //   read_sst_lines   "label sentence" per line (SST-2 / SST-5 stsa.* files)
 //   read_tsv         a header naming a text column ("sentence" or "text")
-//                    and a "label" column (GLUE SST-2, AG News)
+//                    and a "label" column (GLUE SST-2)
+//   read_agnews      "text<TAB>label" lines without a header (AG News as in
+//                    ../shared/data/agnews); the remains of HTML entities
+//                    (" #39;", " quot;", " amp;", "#36;") and "\\" are read
+//                    as the characters they stood for
 //   read_jsonl       one JSON object per line with "text" (string) and
 //                    "label" (string or integer); blank lines are skipped
 //   read_class_dirs  <root>/<class name>/<one file per text>; classes and
@@ -21,7 +25,7 @@
 //                    the reviews' "<br />" tags become spaces
 //   read_data_spec   "KIND:PATH" with KIND one of sst2 (a .tsv file is read
 //                    as TSV, any other as "label sentence" lines), tsv,
-//                    jsonl, dir, newsgroups (headers dropped),
+//                    agnews, jsonl, dir, newsgroups (headers dropped),
 //                    newsgroups-subject (headers dropped but the subject),
 //                    imdb; several specs separated
 //                    by commas are read one after the other into one set.
@@ -42,6 +46,7 @@ struct TextDataset {
 
 TextDataset read_sst_lines(const std::string& path);
 TextDataset read_tsv(const std::string& path);
+TextDataset read_agnews(const std::string& path);
 TextDataset read_jsonl(const std::string& path);
 // What read_class_dirs keeps of an e-mail header.
 enum class NewsHeaders {
