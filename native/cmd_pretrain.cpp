@@ -130,6 +130,8 @@ int cmd_pretrain(const Args& a) {
   o.adamw.weight_decay = a.num("weight-decay", 0.01);
   o.max_grad_norm = a.num("clip", 1.0);
   o.masking.mask_prob = a.num("mask-prob", 0.15);
+  o.masking.whole_word = a.flag("whole-word");
+  if (o.masking.whole_word && causal) throw Error("option --whole-word: a causal LM masks nothing");
   o.seed = static_cast<uint64_t>(a.integer("seed", 42));
   o.save_every = a.integer("save-every", 0);
   if (o.epochs < 0) throw Error("option --epochs: must be >= 0 (0: no epoch limit)");
@@ -203,15 +205,18 @@ const RegisterCommand reg_pretrain(
     {"pretrain",
      "pretrain --model DIR --data SPEC[,SPEC...] --out DIR [--dev SPEC[,SPEC...]] [--epochs N]\n"
      "[--max-steps N] [--max-minutes X] [--batch-size N (64)] [--max-length N (128)] [--lr X (5e-4)]\n"
-     "[--warmup X (0.06)] [--weight-decay X] [--clip X] [--mask-prob X (0.15)] [--seed N] [--f16]\n"
+     "[--warmup X (0.06)] [--weight-decay X] [--clip X] [--mask-prob X (0.15)] [--whole-word] [--seed N] [--f16]\n"
      "[--log-every N] [--save-every N]\n"
      "masked-LM pre-training of a *ForMaskedLM model directory, or next-token training of a\n"
      "GPT2LMHeadModel one (each text between end-of-text tokens); long texts are split into\n"
      "segments, not cut. Stops at the first of --epochs (default 1, or none with --max-steps /\n"
      "--max-minutes), --max-steps and --max-minutes (training time after the data is encoded;\n"
-     "the learning-rate schedule is planned for it), then saves to --out",
+     "the learning-rate schedule is planned for it), then saves to --out. --whole-word masks\n"
+     "whole words (a piece and its ## pieces) together, on --dev too (wordlight evaluate masks per piece).\n"
+     "To continue a run, give --model the last --out (or the shipped masked-LM twin): the weights\n"
+     "go on, the optimizer and the schedule start afresh",
      {"model", "data", "out", "dev", "epochs", "max-steps", "max-minutes", "batch-size", "max-length", "lr", "warmup",
       "weight-decay", "clip", "mask-prob", "seed", "log-every", "save-every"},
-     {"f16"}, cmd_pretrain, 25});
+     {"f16", "whole-word"}, cmd_pretrain, 25});
 
 }  // namespace

@@ -259,6 +259,92 @@ TEST(PretrainMasking, BertStatisticsSpecialsAndDeterminism) {
   EXPECT_ERROR_CONTAINS(TokenMasker(*tok, MaskingOptions{0.15, 0.9, 0.2}), "sum to at most 1");
 }
 
+TEST(PretrainMasking, WholeWordMasksEveryPieceOfAWordOrNone) {
+  // w0..w39 (ids 5..44) start words, ##a ##b ##c (45..47) continue them.
+  std::vector<std::string> vocab = numbered_words(40);
+  for (const char* c : {"##a", "##b", "##c"}) vocab.push_back(c);
+  auto tok = word_tokenizer(vocab);
+  MaskingOptions wo;
+  wo.whole_word = true;
+  const TokenMasker masker(*tok, wo);
+  const int32_t cls = 2, sep = 3, unk = 1, mask = 4;
+  auto is_cont = [](int32_t id) { return id >= 45 && id <= 47; };
+  Segments segs;
+  for (int s = 0; s < 400; ++s) {
+    std::vector<int32_t> ids{cls};
+    for (int w = 0; w < 40; ++w) {
+      ids.push_back(5 + (s * 7 + w * 13) % 40);
+      for (int c = 0; c < (s + w * 5) % 3; ++c) ids.push_back(45 + (s + w + c) % 3);  // 0-2 "##" pieces
+    }
+    ids[20] = unk;  // a special token inside: never chosen, and it ends a word
+    ids.push_back(sep);
+    segs.push_back(ids);
+  }
+  std::vector<size_t> members(segs.size());
+  for (size_t i = 0; i < members.size(); ++i) members[i] = i;
+  const MaskedLMBatch b = make_masked_batch(segs, members, masker, 11, 0);
+  std::set<int32_t> chosen(b.positions.begin(), b.positions.end());
+  ASSERT_EQ(chosen.size(), b.positions.size());
+  size_t total_n = 0, words_masked = 0, words_chosen = 0;
+  for (size_t r = 0; r < segs.size(); ++r) {
+    const std::vector<int32_t>& seg = segs[r];
+    const int32_t base = static_cast<int32_t>(r) * b.batch.T;
+    size_t n = 0, taken = 0, words = 0;
+    // Walk the words: [w, e) a piece and the "##" pieces after it.
+    for (size_t w = 1; w + 1 < seg.size();) {
+      if (masker.is_special(seg[w])) {
+        ASSERT_FALSE(chosen.count(base + static_cast<int32_t>(w)));
+        ++w;
+        continue;
+      }
+      size_t e = w + 1;
+      while (e + 1 < seg.size() && is_cont(seg[e])) ++e;
+      const bool first = chosen.count(base + static_cast<int32_t>(w)) != 0;
+      const bool first_masked = b.batch.ids[static_cast<size_t>(base) + w] == mask;
+      for (size_t p = w; p < e; ++p) {
+        ASSERT_EQ(chosen.count(base + static_cast<int32_t>(p)) != 0, first) << "row " << r << " piece " << p;
+        ASSERT_EQ(b.batch.ids[static_cast<size_t>(base) + p] == mask, first_masked) << "one draw per word";
+        if (!first) {
+          ASSERT_EQ(b.batch.ids[static_cast<size_t>(base) + p], seg[p]);
+        }
+      }
+      n += e - w;
+      if (first) {
+        taken += e - w;
+        ++words;
+        words_chosen += 1;
+        words_masked += first_masked;
+      }
+      w = e;
+    }
+    const size_t k = static_cast<size_t>(std::llround(0.15 * static_cast<double>(n)));
+    EXPECT_LE(taken, k) << "row " << r;
+    EXPECT_GE(taken + 2, k) << "row " << r;  // words of up to 3 pieces: at most 2 short
+    EXPECT_GE(words, 1u);
+    total_n += n;
+  }
+  EXPECT_NEAR(static_cast<double>(b.positions.size()) / static_cast<double>(total_n), 0.15, 0.01);
+  EXPECT_NEAR(static_cast<double>(words_masked) / static_cast<double>(words_chosen), 0.8, 0.03);
+  // Deterministic.
+  EXPECT_EQ(make_masked_batch(segs, members, masker, 11, 0).batch.ids, b.batch.ids);
+
+  // A word longer than the budget is still taken whole: 3 pieces, k = 1.
+  std::vector<int32_t> ids{cls, 7, 45, 46, sep}, pos, tgt;
+  masker.mask(ids, 1, &pos, &tgt);
+  EXPECT_EQ(pos, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(tgt, (std::vector<int32_t>{7, 45, 46}));
+  // Per-piece masking of the same segment takes one piece.
+  ids = {cls, 7, 45, 46, sep};
+  pos.clear();
+  tgt.clear();
+  TokenMasker(*tok, MaskingOptions{}).mask(ids, 1, &pos, &tgt);
+  EXPECT_EQ(pos.size(), 1u);
+
+  // Only WordPiece vocabularies know their words' continuation pieces.
+  auto words = make_word_level_from_vocab("<pad>\n<unk>\ngood\n", WordLevelOptions{});
+  EXPECT_ERROR_CONTAINS(TokenMasker(*words, wo), "whole-word masking needs a WordPiece tokenizer");
+}
+
 TEST(PretrainBatches, LengthBucketsCoverEverySegmentOnce) {
   Segments segs;
   for (int i = 0; i < 1000; ++i) segs.push_back(std::vector<int32_t>(static_cast<size_t>(3 + (i * 37) % 120), 5));

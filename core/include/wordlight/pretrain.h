@@ -93,6 +93,11 @@ struct MaskingOptions {
   double mask_prob = 0.15;    // fraction of a segment's non-special positions chosen
   double mask_token = 0.8;    // of the chosen: replaced by [MASK]
   double random_token = 0.1;  // of the chosen: replaced by a random non-special token (else unchanged)
+  // Whole-word masking (the released BERT's later recipe): the choice is
+  // made per word, a word being a piece and the "##" continuation pieces
+  // after it, so a masked word never leaves a piece of itself visible. The
+  // 80/10/10 draw is one per word. Needs a WordPiece tokenizer.
+  bool whole_word = false;
 };
 
 // BERT's masking of one segment at a time, deterministic from a seed.
@@ -104,6 +109,8 @@ class TokenMasker {
 
   // Chooses round(mask_prob * n) of the n non-special positions of `ids`
   // (at least one when n > 0) and replaces them in place as BERT does.
+  // With whole_word: whole words in a random order, each taken while the
+  // pieces chosen stay within round(mask_prob * n) (the first always).
   // Appends the chosen positions (increasing) to *positions and their
   // original ids to *targets. The same seed gives the same masking on every
   // platform.
@@ -118,6 +125,7 @@ class TokenMasker {
   int32_t mask_id_ = -1;
   std::vector<uint8_t> special_;  // per id of the vocabulary
   std::vector<int32_t> normal_;   // the non-special ids (random replacements)
+  std::vector<uint8_t> continuation_;  // per id: a "##" piece (whole_word only)
 };
 
 // A batch of masked segments for MaskedLMTrainer.

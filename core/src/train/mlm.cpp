@@ -12,6 +12,7 @@
 #include "wordlight/pretrain.h"
 #include "wordlight/splitmix64.h"
 #include "wordlight/thread_pool.h"
+#include "../io/tokenizer_impl.h"
 
 namespace wordlight {
 namespace {
@@ -87,6 +88,9 @@ TokenMasker::TokenMasker(const Tokenizer& tok, const MaskingOptions& o) : o_(o) 
   if (!in_unit(o.mask_token) || !in_unit(o.random_token) || o.mask_token + o.random_token > 1)
     throw Error("masking: the [MASK] and random-token fractions must be in [0, 1] and sum to at most 1, got " +
                 std::to_string(o.mask_token) + " and " + std::to_string(o.random_token));
+  // Only a WordPiece vocabulary marks the pieces that continue a word.
+  if (o.whole_word && !dynamic_cast<const WordPieceTokenizer*>(&tok))
+    throw Error(tok.source() + ": whole-word masking needs a WordPiece tokenizer (this one is " + tok.kind() + ")");
   const SpecialTokens& s = tok.special_tokens();
   mask_id_ = s.mask_id;
   if (mask_id_ < 0)
@@ -106,6 +110,14 @@ TokenMasker::TokenMasker(const Tokenizer& tok, const MaskingOptions& o) : o_(o) 
   for (int32_t id = 0; id < tok.vocab_size(); ++id)
     if (!special_[static_cast<size_t>(id)]) normal_.push_back(id);
   if (normal_.empty()) throw Error(tok.source() + ": the vocabulary has only special tokens");
+  if (o.whole_word) {
+    const auto* wp = dynamic_cast<const WordPieceTokenizer*>(&tok);
+    const std::string& prefix = wp->options().continuing_subword_prefix;
+    continuation_.assign(special_.size(), 0);
+    for (int32_t id = 0; id < tok.vocab_size(); ++id)
+      if (!special_[static_cast<size_t>(id)] && !prefix.empty() && tok.id_to_token(id).rfind(prefix, 0) == 0)
+        continuation_[static_cast<size_t>(id)] = 1;
+  }
 }
 
 bool TokenMasker::is_special(int32_t id) const {
@@ -121,6 +133,42 @@ void TokenMasker::mask(std::vector<int32_t>& ids, uint64_t seed, std::vector<int
   if (n == 0) return;
   const size_t k = std::max<size_t>(1, static_cast<size_t>(std::llround(o_.mask_prob * static_cast<double>(n))));
   SplitMix64 rng{seed};
+  if (o_.whole_word) {
+    // Words: [first, end) runs of non-special positions, a "##" piece
+    // continuing the word of the position before it.
+    std::vector<std::pair<int32_t, int32_t>> words;
+    for (int32_t p : cand) {
+      const bool cont = continuation_[static_cast<size_t>(ids[static_cast<size_t>(p)])] != 0;
+      if (cont && !words.empty() && words.back().second == p)
+        words.back().second = p + 1;
+      else
+        words.push_back({p, p + 1});
+    }
+    const size_t nw = words.size();
+    for (size_t j = 0; j + 1 < nw; ++j) std::swap(words[j], words[j + rng.below(nw - j)]);
+    std::vector<std::pair<int32_t, int32_t>> chosen;
+    size_t taken = 0;
+    for (const auto& w : words) {
+      const size_t len = static_cast<size_t>(w.second - w.first);
+      if (taken > 0 && taken + len > k) continue;
+      chosen.push_back(w);
+      taken += len;
+      if (taken >= k) break;
+    }
+    std::sort(chosen.begin(), chosen.end());
+    for (const auto& w : chosen) {
+      const double u = rng.uniform();
+      for (int32_t p = w.first; p < w.second; ++p) {
+        positions->push_back(p);
+        targets->push_back(ids[static_cast<size_t>(p)]);
+        if (u < o_.mask_token)
+          ids[static_cast<size_t>(p)] = mask_id_;
+        else if (u < o_.mask_token + o_.random_token)
+          ids[static_cast<size_t>(p)] = normal_[rng.below(normal_.size())];
+      }
+    }
+    return;
+  }
   // The first k of a partial Fisher-Yates shuffle: k distinct positions.
   for (size_t j = 0; j < k; ++j) std::swap(cand[j], cand[j + rng.below(n - j)]);
   std::sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(k));
