@@ -33,6 +33,8 @@ const S = {
   kumar: 'Kumar, Venkatasubramanian, Scheidegger & Friedler 2020: Problems with Shapley-value-based explanations as feature importance measures. ICML.',
   kim: 'Kim, Yi, Kim & Yoon 2020: Interpretation of NLP models through input marginalization. EMNLP.',
   pham: 'Pham, Bui, Mai & Nguyen 2021: Double trouble: how to not explain a text classifier\u2019s decisions using counterfactuals synthesized by masked language models? arXiv:2110.11929.',
+  decao: 'De Cao, Schlichtkrull, Aziz & Titov 2020: How do decisions emerge across layers in neural models? Interpretation with differentiable masking (DiffMask). EMNLP.',
+  louizos: 'Louizos, Welling & Kingma 2018: Learning sparse neural networks through L0 regularization (the hard concrete gate). ICLR.',
 };
 
 const SATURATION = 'Saturation: where the model is already sure, its output hardly moves for a small change, so a word it relies on completely can get a slope near 0 (Shrikumar et al. 2017; Sundararajan et al. 2017).';
@@ -191,6 +193,18 @@ CONTENT['input-marginalization'] = {
   sources: [S.kim, S.pham],
 };
 
+CONTENT.diffmask = {
+  words: 'Small networks (probes) were trained beside this model, once, to answer: which words can be replaced by a placeholder without changing the prediction? A probe at each layer reads the hidden states there and gives every word a gate; the gates of the layers up to one layer multiply, and the trained probes drop as many words as they can while the prediction (its whole distribution) stays within a small KL bound. The score is the probability that the word is kept: high where the model needs it. Row by row (Layers tab), it shows at which layer the model has read what it needs.',
+  symbols: 'keep_i(w) = \u220f_{j \u2264 i} P(z_j(w) > 0),  z_j a hard concrete gate of log \u03b1_j = probe_j([h_0; h_j]);  trained: min E[L0] s.t. KL(p(y|x) \u2016 p(y|x\u2032)) \u2264 \u03b5,  x\u2032 = z x + (1 \u2212 z) placeholder',
+  picture: 'The words coloured by their keep probability (0 to 1, one scale); in the Layers tab one row per layer: the row falls where the layers above no longer need the word.',
+  misleads: [
+    'The probes were trained on a data set: on text far from it they may keep or drop words for reasons of their own; the masked-kl check says whether dropping what they drop really keeps this prediction.',
+    'Kept means needed for this prediction as a whole, for or against: a keep probability says nothing about the direction, and the same for every class.',
+    'A word the model reads together with another (a negation) may be kept or dropped as a pair; the probes see one word at a time in its context.',
+  ],
+  sources: [S.decao, S.louizos],
+};
+
 // Meaning of each check, by name (or prefix).
 export const CHECKS = {
   'completeness-gap': 'Completeness: the word scores should add up to f(x) \u2212 f(x\u2032) exactly; what is left is the error of summing over finitely many points of the path. Below 1% of f(x) \u2212 f(x\u2032) the integral has converged.',
@@ -210,6 +224,7 @@ export const CHECKS = {
   'mapping-lost-mass': 'The masked LM\u2019s probability on candidates the classifier\u2019s vocabulary does not have (dropped), per word on average.',
   'candidates-per-word': 'Candidate words averaged over per word (each one model run).',
   'words-without-candidates': 'Words with no usable candidate: their score is 0.',
+  'masked-kl': 'The prediction with the words of keep probability below 1/2 replaced by the learned placeholder, against the real one, as KL divergence: below the bound the probes were trained for (\u03b5), dropping them changes nothing that matters.',
   'absorbed:': 'Relevance absorbed by one part of the network; with the word relevances, the parts add up to the explained output.',
 };
 
