@@ -96,6 +96,19 @@ void linear_forward(Backend be, int64_t R, int64_t I, int64_t O, const T* x, con
                     const PackedLinear* packed) {
   check_dims("linear_forward", R, I, O, 1);
   if (R == 0 || O == 0) return;
+  if (b && use_packed<T>(be, packed)) {
+    // The bias enters the GEMM as its C (beta = 1): the rows are written with
+    // b once and the product is added where its tile is stored, instead of a
+    // second pass that reads and writes all of y (issue 20's profile: the
+    // bias adds were 1-2% of an IG call).
+    {
+      OpScope prof("linear.fwd.bias", 0, R, O);
+      for (int64_t r = 0; r < R; ++r) std::memcpy(y + r * O, b, sizeof(T) * static_cast<size_t>(O));
+    }
+    OpScope prof("linear.fwd.gemm", 2.0 * R * I * O, R, I, O);
+    times_wt(be, R, I, O, x, w, T(1), y, packed);
+    return;
+  }
   {
     OpScope prof("linear.fwd.gemm", 2.0 * R * I * O, R, I, O);
     times_wt(be, R, I, O, x, w, T(0), y, packed);
