@@ -177,6 +177,50 @@ TEST(DiffMask, KeepsTheDecidingWordAndDropsTheOthers) {
   EXPECT_LT(ev[1].l0, 0.8);
 }
 
+// A run stopped and resumed from its state (probes, multipliers, Adam's
+// moments) ends where the uninterrupted run ends: batches, layers and
+// gate noise are functions of the seed and the step.
+TEST(DiffMask, ResumedRunEqualsTheUninterruptedOne) {
+  wltest::Tiny t = wltest::tiny_model(wltest::kTinyBert, 7);
+  const EncodedSet data = one_word_task(64, 5);
+  DiffMaskTrainOptions o;
+  o.batch_size = 8;
+  o.lr = 1e-2;
+  o.warmup = 3;
+  o.seed = 11;
+  o.max_steps = 24;
+  DiffMask whole = DiffMask::fresh(*t.model, 4, 2), parts = whole;
+  DiffMaskTrainState sw, sp;
+  int calls = 0;
+  DiffMaskTrainCallbacks cb;
+  cb.on_step = [&](const DiffMaskProgress& p, const DiffMaskTrainState&) {
+    ++calls;
+    EXPECT_GE(p.kl, 0.0);
+    EXPECT_GE(p.layer, 0);
+    EXPECT_LT(p.layer, 2);
+  };
+  o.log_every = 4;
+  train_diffmask(*t.model, whole, data.ids, 0, o, sw, cb);
+  EXPECT_EQ(calls, 6);
+  o.max_steps = 10;
+  train_diffmask(*t.model, parts, data.ids, 0, o, sp);
+  EXPECT_EQ(sp.step, 10);
+  o.max_steps = 24;
+  train_diffmask(*t.model, parts, data.ids, 0, o, sp);
+  EXPECT_EQ(sp.step, 24);
+  EXPECT_EQ(sp.lambdas, sw.lambdas);
+  EXPECT_EQ(sp.layer_steps, sw.layer_steps);
+  for (size_t i = 0; i < whole.probes.size(); ++i) {
+    EXPECT_EQ(parts.probes[i].v1, whole.probes[i].v1);
+    EXPECT_EQ(parts.probes[i].bias, whole.probes[i].bias);
+  }
+  EXPECT_EQ(parts.placeholder, whole.placeholder);
+  // And the probes did move.
+  const DiffMask fresh = DiffMask::fresh(*t.model, 4, 2);
+  EXPECT_NE(whole.probes[0].v1, fresh.probes[0].v1);
+  EXPECT_NE(whole.placeholder, fresh.placeholder);
+}
+
 // ------------------------------------------------------------------ another model's probes
 TEST(DiffMask, RefusedOnAnotherModelsWeights) {
   wltest::Tiny a = wltest::tiny_model(wltest::kTinyBert, 1), b = wltest::tiny_model(wltest::kTinyBert, 2);
