@@ -80,7 +80,7 @@ TEST(ExplainRegistry, ListsMethodsWithOptionsAndDescriptions) {
       "gradient",   "saliency",           "gradient-x-input", "integrated-gradients", "integrated-hessians",
       "smoothgrad", "smoothgrad-squared", "occlusion",        "lrp",                  "layer-relevance",
       "neuron-relevance", "kernel-shap", "shapley-sampling", "lime", "partition-shap", "input-marginalization",
-      "diffmask"};
+      "diffmask", "vmask"};
   EXPECT_EQ(names, expected);
   EXPECT_EQ(method_info("integrated-gradients").check, "completeness-gap");
   EXPECT_TRUE(method_info("occlusion").word_level);

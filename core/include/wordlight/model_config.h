@@ -68,6 +68,7 @@ struct ModelConfig {
   int num_filters = 0;            // CNN: filters per kernel size
   std::vector<int> kernel_sizes;  // CNN: "kernel_size", one int or a list
   int lstm_hidden_size = 0;       // BiLSTM: "hidden_size", per direction
+  int vmask_hidden = 0;           // CNN, BiLSTM: "vmask": {"hidden": H}, the VMASK layer's width; 0: none
   bool lowercase = true;          // word-level tokenizer lower-cases (our models)
 
   // Dropout probability while training (never in explanations):

@@ -114,6 +114,13 @@ class Trainer {
   double step(const TokenBatch& batch, const std::vector<int32_t>& labels, const std::vector<float>& class_weights,
               double lr, double max_grad_norm, uint64_t dropout_seed);
 
+  // VMASK models (Model::vmask()): the loss of a step is cross-entropy +
+  // beta * the mask's penalty (VmaskLayer::penalty); beta is set per epoch
+  // by train_classifier (vmask_beta_at). last_vmask_penalty(): the
+  // penalty of the latest batch (0 without a mask layer).
+  void set_vmask_beta(double beta) { vmask_beta_ = beta; }
+  double last_vmask_penalty() const { return last_vmask_penalty_; }
+
   const std::vector<Slot>& slots() const { return slots_; }
   int64_t steps_done() const { return steps_; }
   double last_grad_norm() const { return last_grad_norm_; }
@@ -127,6 +134,7 @@ class Trainer {
   std::vector<float> word_emb_;
   int64_t steps_ = 0;
   double last_grad_norm_ = 0;
+  double vmask_beta_ = 0, last_vmask_penalty_ = 0;
 };
 
 // ------------------------------------------------------------------ loop
@@ -141,7 +149,16 @@ struct TrainOptions {
   bool balanced_class_weights = false;
   int bucket_pool = 50;  // batches per length-bucketing pool (bucketed_order); <= 1: plain shuffling
   AdamWOptions adamw;
+  // VMASK's beta schedule (UVa-NLP/VMASK's main.py): beta starts at
+  // vmask_beta and after every vmask_beta_every-th epoch falls by
+  // vmask_beta_step while it is above vmask_beta_min (never below it). Used only for a
+  // model with a VMASK layer.
+  double vmask_beta = 1.0, vmask_beta_step = 0.099, vmask_beta_min = 0.01;
+  int vmask_beta_every = 10;
 };
+
+// The beta of 1-based `epoch` under o's VMASK schedule.
+double vmask_beta_at(int epoch, const TrainOptions& o);
 
 struct TrainProgress {
   int epoch = 0, epochs = 0;  // 1-based epoch
@@ -150,6 +167,9 @@ struct TrainProgress {
   double lr = 0;
   double examples_per_s = 0;
   double eta_s = 0;  // for the remaining steps at the current speed
+  // VMASK models only (vmask_beta < 0 otherwise): this epoch's beta and the
+  // running mean of the mask's penalty, mean p log p + (1-p) log(1-p).
+  double vmask_beta = -1, vmask_penalty = 0;
 };
 
 struct EpochReport {
@@ -158,6 +178,7 @@ struct EpochReport {
   double dev_accuracy = -1;  // -1 without a dev set
   bool best = false;         // the best so far (kept)
   double seconds = 0;
+  double vmask_beta = -1, vmask_penalty = 0;  // VMASK models: as in TrainProgress, over the epoch
 };
 
 struct TrainResult {

@@ -172,6 +172,7 @@ std::vector<MethodEntry> lime_methods();
 std::vector<MethodEntry> partition_shap_methods();
 std::vector<MethodEntry> input_marginalization_methods();
 std::vector<MethodEntry> diffmask_methods();
+std::vector<MethodEntry> vmask_methods();
 
 // LRP's absorbed relevance (lrp_method.cpp): the records of Graph::lrp_backward
 // summed by kind into checks named "absorbed:<kind>" (biases, epsilon,

@@ -18,8 +18,16 @@ const std::vector<LrpComposite>& lrp_composites() {
                          {OpKind::attention, attention}}};
   };
   static const std::vector<LrpComposite> table = {
-      {"arras2016-cnn", "CNN: epsilon (or the `rule` option) on convolutions and linear layers, identity on ReLU",
-       {{OpKind::conv1d, LrpRule::epsilon}, {OpKind::linear, LrpRule::epsilon}, {OpKind::unary, LrpRule::identity}}},
+      // The gate rule on products reaches only a VMASK layer's p_keep * x
+      // (wordlight/vmask.h: signal-take-all, the mask network gets no
+      // relevance); the CNN's other products multiply by constants.
+      {"arras2016-cnn",
+       "CNN: epsilon (or the `rule` option) on convolutions and linear layers, identity on ReLU, signal-take-all "
+       "on a VMASK layer's mask",
+       {{OpKind::conv1d, LrpRule::epsilon},
+        {OpKind::linear, LrpRule::epsilon},
+        {OpKind::unary, LrpRule::identity},
+        {OpKind::binary, LrpRule::gate}}},
       {"arras2017-lstm", "BiLSTM: epsilon on the linear maps, signal-take-all on the gate products",
        {{OpKind::linear, LrpRule::epsilon},
         {OpKind::unary, LrpRule::identity},

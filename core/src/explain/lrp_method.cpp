@@ -70,6 +70,7 @@
 #include "explain_internal.h"
 #include "method_entry.h"
 #include "lrp_composites.h"
+#include "wordlight/vmask.h"
 
 namespace wordlight::explain_detail {
 
@@ -285,7 +286,22 @@ void run_lrp(MethodContext& ctx, Explanation& e) {
     if (o.str("output") != "logit") throw Error("lrp: on the BiLSTM it explains the logit (output=logit)");
     double logit = 0;
     LstmAbsorbed ab;
-    R = bilstm_lrp(model, x, T, e.prediction.target, eps, bf, &logit, &ab);
+    if (model.vmask()) {
+      // A VMASK layer before the LSTMs passes relevance by the gate rule
+      // (wordlight/vmask.h): the pass runs on x' = p_keep x, and R(x) = R(x').
+      TokenBatch b;
+      b.B = 1;
+      b.T = T;
+      b.ids = t.ids();
+      b.mask.assign(static_cast<size_t>(T), 1);
+      const std::vector<float> keep = vmask_keep_probabilities(model, x, b);
+      std::vector<float> masked(x);
+      for (int k = 0; k < T; ++k)
+        for (int d = 0; d < D; ++d) masked[static_cast<size_t>(k) * D + d] *= keep[static_cast<size_t>(k)];
+      R = bilstm_lrp(model, masked, T, e.prediction.target, eps, bf, &logit, &ab);
+    } else {
+      R = bilstm_lrp(model, x, T, e.prediction.target, eps, bf, &logit, &ab);
+    }
     if (std::fabs(logit - explained) > 1e-3 * (1 + std::fabs(explained)))
       throw Error("lrp: internal: the BiLSTM recomputed here gives logit " + std::to_string(logit) + ", the model " +
                   std::to_string(explained));

@@ -132,6 +132,7 @@ const MethodFacts kFacts[] = {
      "words masked-LM passes + at most words x max-candidates forwards (batched)"},
     {"diffmask", "DiffMask (learned keep probabilities)", false, "output",
      "1 forward of the model and its probes + 1 forward (the check)"},
+    {"vmask", "VMASK (the model's word mask)", false, "output", "the mask's MLP over the words + 1 forward (the check)"},
 };
 
 // Methods that apply only to models that carry a learned part
@@ -147,6 +148,9 @@ const PartFacts kPartFacts[] = {
     {"diffmask", "diffmask",
      "a DiffMask file trained for this model (diffmask.safetensors + diffmask.json next to it): wordlight "
      "train-diffmask --model DIR --data SPEC --out DIR/diffmask.safetensors (models/recipes/sst2-bert-diffmask.sh)"},
+    {"vmask", "vmask",
+     "a model trained with a VMASK layer (config key \"vmask\": {\"hidden\": H}; wordlight train adds its loss), "
+     "such as models/sst2-cnn-vmask (models/recipes/sst2-cnn.sh vmask)"},
 };
 
 // Options that apply to some architecture groups only, and per-group
@@ -219,6 +223,8 @@ const std::vector<OptionFacts>& option_facts() {
       // one output; a word's keep probability is its tokens' mean.
       {"diffmask", "output", {}, nullptr, {"probability"}, "probability"},
       {"diffmask", "merge", {}, nullptr, {}, "mean"},
+      // VMASK's p_keep is a probability per token: a word's is its tokens' mean.
+      {"vmask", "merge", {}, nullptr, {}, "mean"},
   };
   return f;
 }
@@ -272,7 +278,8 @@ const Registry& registry() {
     for (auto* part : {&gradient_methods, &integrated_gradients_methods, &integrated_hessians_methods,
                        &smoothgrad_methods, &occlusion_methods, &lrp_methods, &layer_relevance_methods,
                        &kernel_shap_methods, &shapley_sampling_methods, &lime_methods,
-                       &partition_shap_methods, &input_marginalization_methods, &diffmask_methods})
+                       &partition_shap_methods, &input_marginalization_methods, &diffmask_methods,
+                       &vmask_methods})
       for (MethodEntry& m : (*part)()) {
         for (OptionSpec& o : common_options()) m.info.options.push_back(std::move(o));
         apply_facts(m.info);

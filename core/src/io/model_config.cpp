@@ -270,6 +270,12 @@ void read_wordlight(const Reader& r, ModelConfig& c) {
   } else {
     c.lstm_hidden_size = r.req_int("hidden_size", 1, kMaxWidth);
   }
+  // The VMASK word-mask layer (wordlight/vmask.h): "vmask": {"hidden": H}.
+  if (const Json* v = r.find("vmask")) {
+    if (!v->is_object() || v->size() != 1 || !v->contains("hidden"))
+      r.fail("vmask", "must be an object {\"hidden\": H} (the mask layer's hidden width)");
+    c.vmask_hidden = r.as_int("vmask.hidden", v->at("hidden"), 1, kMaxWidth);
+  }
 }
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "wordlight/model.h"
+#include "wordlight/vmask.h"
 #include "model_internal.h"
 
 namespace wordlight {
@@ -132,6 +133,10 @@ class BiLstmModel : public Model {
     H_ = cfg.lstm_hidden_size;
     L_ = cfg.num_labels;
     emb_ = take("embeddings.weight", {V_, D_});
+    if (cfg.vmask_hidden > 0) {
+      vmask_ = std::make_unique<VmaskLayer>(cfg, st);
+      attach_part("vmask");  // the `vmask` method applies (registry.cpp's kPartFacts)
+    }
     fwd_ = direction("forward");
     bwd_ = direction("backward");
     st_ = nullptr;  // the checkpoint is only read during construction
@@ -151,8 +156,13 @@ class BiLstmModel : public Model {
     detail::check_rows_have_tokens(batch);
     const std::vector<StepMask> steps = step_masks(batch);
     g.mark("embeddings", word_emb);
-    Var h_fwd = run_direction(g, word_emb, fwd_, steps, /*reverse=*/false, H_, "lstm.forward");
-    Var h_bwd = run_direction(g, word_emb, bwd_, steps, /*reverse=*/true, H_, "lstm.backward");
+    Var x = word_emb;
+    if (vmask_) {  // VMASK's word mask (wordlight/vmask.h); padding is carried over anyway
+      x = vmask_->apply(g, x);
+      g.mark("vmask", x);
+    }
+    Var h_fwd = run_direction(g, x, fwd_, steps, /*reverse=*/false, H_, "lstm.forward");
+    Var h_bwd = run_direction(g, x, bwd_, steps, /*reverse=*/true, H_, "lstm.backward");
     if (g.training && config_.dropout > 0.f) {
       h_fwd = g.dropout(h_fwd, config_.dropout, g.next_dropout_seed());
       h_bwd = g.dropout(h_bwd, config_.dropout, g.next_dropout_seed());
@@ -163,6 +173,7 @@ class BiLstmModel : public Model {
   std::vector<ModelParameter> parameters() override {
     std::vector<ModelParameter> ps;
     ps.push_back({"embeddings.weight", {V_, D_}, emb_.data()});
+    if (vmask_) vmask_->append_parameters(ps);
     for (auto* d : {&fwd_, &bwd_}) {
       const std::string which = d == &fwd_ ? "forward" : "backward";
       const std::string p = "lstm." + which + ".", c = "classifier." + which + ".";
@@ -175,7 +186,9 @@ class BiLstmModel : public Model {
     return ps;
   }
   std::string word_embedding_name() const override { return "embeddings.weight"; }
+  const VmaskLayer* vmask() const override { return vmask_.get(); }
   void parameters_changed() override {
+    if (vmask_) vmask_->parameters_changed();
     for (auto* d : {&fwd_, &bwd_})
       for (Linear* l : {&d->input, &d->recurrent, &d->classifier}) l->packed = pack_linear(l->O, l->I, l->w.data());
   }
@@ -207,6 +220,7 @@ class BiLstmModel : public Model {
   int V_ = 0, D_ = 0, H_ = 0, L_ = 0;
   std::vector<float> emb_;  // (V, D)
   Direction fwd_, bwd_;
+  std::unique_ptr<VmaskLayer> vmask_;  // null without the config key "vmask"
 };
 
 }  // namespace
@@ -215,6 +229,7 @@ std::vector<detail::TensorSpec> bilstm_layout(const ModelConfig& cfg) {
   const int V = cfg.vocab_size, D = cfg.embedding_dim, H = cfg.lstm_hidden_size, L = cfg.num_labels;
   std::vector<detail::TensorSpec> t;
   t.push_back({"embeddings.weight", {V, D}, detail::TensorInit::embedding});
+  for (detail::TensorSpec& s : detail::vmask_layout(cfg)) t.push_back(std::move(s));
   for (const char* which : {"forward", "backward"}) {
     const std::string p = std::string("lstm.") + which + ".", c = std::string("classifier.") + which + ".";
     t.push_back({p + "weight_ih", {4 * H, D}});

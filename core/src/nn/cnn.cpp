@@ -28,6 +28,7 @@
 
 #include "wordlight/error.h"
 #include "wordlight/model.h"
+#include "wordlight/vmask.h"
 #include "model_internal.h"
 
 namespace wordlight {
@@ -87,6 +88,10 @@ class CnnModel : public Model {
     L_ = cfg.num_labels;
 
     emb_ = detail::take_tensor(st, cfg, "embeddings.weight", {V_, D_});
+    if (cfg.vmask_hidden > 0) {
+      vmask_ = std::make_unique<VmaskLayer>(cfg, st);
+      attach_part("vmask");  // the `vmask` method applies (registry.cpp's kPartFacts)
+    }
     for (size_t i = 0; i < cfg.kernel_sizes.size(); ++i) {
       Conv c;
       c.k = cfg.kernel_sizes[i];
@@ -118,6 +123,10 @@ class CnnModel : public Model {
     const std::vector<float> m = mask_values(batch);
     Var x = g.mul(word_emb, g.constant(Shape{B, T, 1}, m.data()));  // (B, T, D), padding zeroed
     g.mark("embeddings", x);
+    if (vmask_) {  // VMASK's word mask (wordlight/vmask.h); padding rows stay 0
+      x = vmask_->apply(g, x);
+      g.mark("vmask", x);
+    }
 
     std::vector<Var> pooled;  // n_kernels x (B, F)
     for (const Conv& c : convs_) {
@@ -144,6 +153,7 @@ class CnnModel : public Model {
   std::vector<ModelParameter> parameters() override {
     std::vector<ModelParameter> ps;
     ps.push_back({"embeddings.weight", {V_, D_}, emb_.data()});
+    if (vmask_) vmask_->append_parameters(ps);
     for (size_t i = 0; i < convs_.size(); ++i) {
       const std::string p = "convs." + std::to_string(i) + ".";
       ps.push_back({p + "weight", {F_, convs_[i].k, D_}, convs_[i].w.data()});
@@ -155,7 +165,9 @@ class CnnModel : public Model {
     return ps;
   }
   std::string word_embedding_name() const override { return "embeddings.weight"; }
+  const VmaskLayer* vmask() const override { return vmask_.get(); }
   void parameters_changed() override {
+    if (vmask_) vmask_->parameters_changed();
     cls_packed_ = pack_linear(L_, F_ * static_cast<int>(convs_.size()), cls_w_.data());
   }
 
@@ -165,6 +177,7 @@ class CnnModel : public Model {
   std::vector<Conv> convs_;
   std::vector<float> cls_w_, cls_b_;  // (L, F * n_kernels), (L)
   PackedLinear cls_packed_;
+  std::unique_ptr<VmaskLayer> vmask_;  // null without the config key "vmask"
 };
 
 }  // namespace
@@ -173,6 +186,7 @@ std::vector<detail::TensorSpec> cnn_layout(const ModelConfig& cfg) {
   const int V = cfg.vocab_size, D = cfg.embedding_dim, F = cfg.num_filters, L = cfg.num_labels;
   std::vector<detail::TensorSpec> t;
   t.push_back({"embeddings.weight", {V, D}, detail::TensorInit::embedding});
+  for (detail::TensorSpec& s : detail::vmask_layout(cfg)) t.push_back(std::move(s));
   for (size_t i = 0; i < cfg.kernel_sizes.size(); ++i) {
     const std::string p = "convs." + std::to_string(i) + ".";
     t.push_back({p + "weight", {F, cfg.kernel_sizes[i], D}});

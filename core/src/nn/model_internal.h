@@ -22,6 +22,10 @@ std::vector<detail::TensorSpec> transformer_layout(const ModelConfig& config);
 std::vector<detail::TensorSpec> cnn_layout(const ModelConfig& config);
 std::vector<detail::TensorSpec> bilstm_layout(const ModelConfig& config);
 std::vector<detail::TensorSpec> gpt2_layout(const ModelConfig& config);
+// The VMASK layer's four tensors (none without the config key), added to the CNN's and BiLSTM's.
+namespace detail {
+std::vector<TensorSpec> vmask_layout(const ModelConfig& config);
+}
 
 namespace detail {
 

@@ -8,6 +8,7 @@
 
 #include "wordlight/error.h"
 #include "wordlight/train.h"
+#include "wordlight/vmask.h"
 
 namespace wordlight {
 
@@ -191,6 +192,14 @@ double Trainer::compute_gradients(const TokenBatch& batch, const std::vector<int
   Var x = graph_.input(Shape{batch.B, batch.T, D}, word_emb_.data(), true);
   Var logits = model_.forward(graph_, x, batch);
   Var loss = graph_.cross_entropy(logits, labels.data(), class_weights.empty() ? nullptr : class_weights.data());
+  last_vmask_penalty_ = 0;
+  if (const VmaskLayer* mask = model_.vmask()) {
+    // The information-bottleneck term of VMASK on the same embeddings (the
+    // mask network runs a second time here: a small MLP per token).
+    Var pen = mask->penalty(graph_, x, batch);
+    last_vmask_penalty_ = static_cast<double>(graph_.value(pen)[0]);
+    if (vmask_beta_ != 0) loss = graph_.add(loss, graph_.scale(pen, static_cast<float>(vmask_beta_)));
+  }
   graph_.backward(loss);
 
   for (Slot& s : slots_) {
@@ -268,6 +277,7 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
   const std::vector<float> cw = o.balanced_class_weights ? balanced_class_weights(train.labels, C) : std::vector<float>{};
 
   Trainer trainer(model, o.adamw);
+  const bool vmask = model.vmask() != nullptr;
   TrainResult result;
   std::vector<std::vector<float>> best;
   int bad_epochs = 0;
@@ -283,8 +293,10 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
     const uint64_t epoch_seed = o.seed * 1000003ull + static_cast<uint64_t>(epoch);
     const std::vector<size_t> order =
         bucketed_order(shuffled_order(train.size(), epoch_seed), lengths, o.batch_size, o.bucket_pool, epoch_seed + 1);
-    double loss_sum = 0;
+    double loss_sum = 0, penalty_sum = 0;
     int64_t batches = 0;
+    const double beta = vmask ? vmask_beta_at(epoch, o) : 0;
+    trainer.set_vmask_beta(beta);
     for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(o.batch_size)) {
       const size_t end = std::min(order.size(), begin + static_cast<size_t>(o.batch_size));
       const TokenBatch batch = make_batch(train, order, begin, end, model.config().pad_token_id);
@@ -293,6 +305,7 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
       const int64_t step = trainer.steps_done();
       const double lr = linear_schedule(step, warmup, total, o.lr);
       loss_sum += trainer.step(batch, labels, cw, lr, o.max_grad_norm, o.seed ^ (0x9e3779b97f4a7c15ull * (step + 1)));
+      penalty_sum += trainer.last_vmask_penalty();
       ++batches;
       examples_done += static_cast<int64_t>(end - begin);
       if (cb.on_step) {
@@ -306,12 +319,20 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
         const double el = seconds_since(t_start);
         p.examples_per_s = el > 0 ? static_cast<double>(examples_done) / el : 0;
         p.eta_s = p.step > 0 ? el / static_cast<double>(p.step) * static_cast<double>(total - p.step) : 0;
+        if (vmask) {
+          p.vmask_beta = beta;
+          p.vmask_penalty = penalty_sum / static_cast<double>(batches);
+        }
         cb.on_step(p);
       }
     }
     EpochReport rep;
     rep.epoch = epoch;
     rep.train_loss = loss_sum / static_cast<double>(batches);
+    if (vmask) {
+      rep.vmask_beta = beta;
+      rep.vmask_penalty = penalty_sum / static_cast<double>(batches);
+    }
     if (dev) {
       rep.dev_accuracy = evaluate_accuracy(model, *dev, std::max(o.batch_size, 64));
       rep.best = rep.dev_accuracy > result.best_dev_accuracy;
@@ -338,6 +359,19 @@ TrainResult train_classifier(Model& model, const EncodedSet& train, const Encode
   return result;
 }
 
+double vmask_beta_at(int epoch, const TrainOptions& o) {
+  double beta = o.vmask_beta;
+  // The reference loop lowers beta at the end of epochs every, 2 every, ...
+  // while it is above the minimum. It can step below the minimum (1 - 10 x
+  // 0.099 = 0.0100000000000001 > 0.01 in double, so its 11th step would
+  // give -0.089, after its last epoch); here a step stops at the minimum,
+  // which gives the reference's betas for all of its 100 epochs.
+  if (o.vmask_beta_every > 0)
+    for (int e = o.vmask_beta_every; e < epoch; e += o.vmask_beta_every)
+      if (beta > o.vmask_beta_min) beta = std::max(o.vmask_beta_min, beta - o.vmask_beta_step);
+  return beta;
+}
+
 std::string format_duration(double seconds) {
   const long t = static_cast<long>(seconds + 0.5);
   char buf[32];
@@ -353,7 +387,12 @@ std::string format_progress(const TrainProgress& p) {
   std::snprintf(buf, sizeof buf, "epoch %d/%d  step %lld/%lld  loss %.4f  lr %.1e  %.0f ex/s  ETA %s", p.epoch,
                 p.epochs, static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss, p.lr,
                 p.examples_per_s, format_duration(p.eta_s).c_str());
-  return buf;
+  std::string line = buf;
+  if (p.vmask_beta >= 0) {
+    std::snprintf(buf, sizeof buf, "  vmask beta %.3f penalty %.4f", p.vmask_beta, p.vmask_penalty);
+    line += buf;
+  }
+  return line;
 }
 
 }  // namespace wordlight
