@@ -35,6 +35,8 @@ const S = {
   pham: 'Pham, Bui, Mai & Nguyen 2021: Double trouble: how to not explain a text classifier\u2019s decisions using counterfactuals synthesized by masked language models? arXiv:2110.11929.',
   decao: 'De Cao, Schlichtkrull, Aziz & Titov 2020: How do decisions emerge across layers in neural models? Interpretation with differentiable masking (DiffMask). EMNLP.',
   louizos: 'Louizos, Welling & Kingma 2018: Learning sparse neural networks through L0 regularization (the hard concrete gate). ICLR.',
+  chenji: 'Chen & Ji 2020: Learning variational word masks to improve the interpretability of neural text classifiers (VMASK). EMNLP.',
+  jang: 'Jang, Gu & Poole 2017: Categorical reparameterization with Gumbel-softmax. ICLR.',
 };
 
 const SATURATION = 'Saturation: where the model is already sure, its output hardly moves for a small change, so a word it relies on completely can get a slope near 0 (Shrikumar et al. 2017; Sundararajan et al. 2017).';
@@ -205,6 +207,18 @@ CONTENT.diffmask = {
   sources: [S.decao, S.louizos],
 };
 
+CONTENT.vmask = {
+  words: 'This model was trained with a mask in front of it: a small network reads each word\u2019s embedding and decides how much of the word the classifier gets to see. In training it kept or dropped each word at random with that probability, and a penalty (an information bottleneck) pushed every probability towards a coin flip, so only the words the predictions needed were kept reliably. The score is that probability of being kept; the model really reads each word scaled by it.',
+  symbols: 'p_keep(w) = softmax(W\u2082 tanh(W\u2081 e_w + b\u2081) + b\u2082)_keep,  the model reads x\u2032_w = p_keep(w) e_w;  trained: CE + \u03b2 mean_w [p log p + (1 \u2212 p) log(1 \u2212 p)],  x\u2032 = r e, r a hard Gumbel-softmax sample',
+  picture: 'The words coloured by their keep probability (0 to 1, one scale).',
+  misleads: [
+    'The mask sees one word\u2019s embedding only, not its context: a word gets the same probability in every sentence, and the same for every class (kept says needed, not for or against).',
+    'A word the model uses as its default evidence may be dropped although it matters: with two classes a model can recognise one class by the absence of the other\u2019s words.',
+    'It explains this model only: the mask was trained with it, and another model is not explained by it.',
+  ],
+  sources: [S.chenji, S.jang],
+};
+
 // Meaning of each check, by name (or prefix).
 export const CHECKS = {
   'completeness-gap': 'Completeness: the word scores should add up to f(x) \u2212 f(x\u2032) exactly; what is left is the error of summing over finitely many points of the path. Below 1% of f(x) \u2212 f(x\u2032) the integral has converged.',
@@ -224,6 +238,7 @@ export const CHECKS = {
   'mapping-lost-mass': 'The masked LM\u2019s probability on candidates the classifier\u2019s vocabulary does not have (dropped), per word on average.',
   'candidates-per-word': 'Candidate words averaged over per word (each one model run).',
   'words-without-candidates': 'Words with no usable candidate: their score is 0.',
+  'hard-mask-change': 'The explained output with the mask\u2019s hard decisions (words of keep probability at least 1/2 whole, the others dropped) minus the model\u2019s own: near 0, the prediction rests on the words the mask keeps.',
   'masked-kl': 'The prediction with the words of keep probability below 1/2 replaced by the learned placeholder, against the real one, as KL divergence: below the bound the probes were trained for (\u03b5), dropping them changes nothing that matters.',
   'absorbed:': 'Relevance absorbed by one part of the network; with the word relevances, the parts add up to the explained output.',
 };
