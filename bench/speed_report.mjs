@@ -168,7 +168,7 @@ for (const measure of ['ig', 'forward']) {
 const ih = read('ih.jsonl').filter((r) => r.bench === 'integrated_hessians');
 if (ih.length) {
   const words = [...new Set(ih.map((r) => r.words))];
-  table('5. Integrated Hessians, 16 Gauss points ([UNK]... per the method\'s defaults), best seconds',
+  table(`5. Integrated Hessians, 16 Gauss points, the method's other defaults, ${ih[0].model}, 1 thread (best seconds)`,
     ['words', 'native s', 'wasm s', 'torch double backward s', 'torch/native', 'wasm goal'],
     words.map((n) => {
       const nat = ih.find((r) => r.words === n && r.impl === 'wordlight' && r.platform === 'native');

@@ -29,7 +29,10 @@
 # WASM_BUILD). JSON lines go to build/bench/speed/, the tables to stdout
 # (bench/speed_report.mjs). Times are wall clock: on a shared machine
 # compare the ratios of one run, and read the ceiling rows as the gauge of
-# how much of the CPU the run got. SKIP=ort,ih,... leaves parts out.
+# how much of the CPU the run got. SKIP=ort,ih,dist leaves parts out (dist:
+# the wasm/dist build, when another build owns it); QUICK=1 runs every part
+# on the smallest case (1 thread, 32 tokens, 16 words, ORT at 16 tokens), a
+# check that the script works, not a report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
@@ -44,6 +47,10 @@ MODEL=${MODEL:-models/sst2-bert}
 IH_MODEL=${IH_MODEL:-models/sst2-bilstm}
 JOBS=${JOBS:-2}
 NODE="node --no-experimental-fetch"
+THREADS=1,2 TOKENS=32,64 REPEATS=3 IH_WORDS=16,32 ORT_LENGTHS=16,64,128 ORT_SECONDS=1
+if [ "${QUICK:-0}" = 1 ]; then
+  THREADS=1 TOKENS=32 REPEATS=1 IH_WORDS=16 ORT_LENGTHS=16 ORT_SECONDS=0.3
+fi
 
 # ------------------------------------------------------------------ setup
 t_setup=$(date +%s)
@@ -60,7 +67,7 @@ configure "$NATIVE_BUILD" cmake
 cmake --build "$NATIVE_BUILD" -j "$JOBS" --target wordlight explain_bench gemm_bench integrated_hessians_bench
 configure "$WASM_BUILD" emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
 cmake --build "$WASM_BUILD" -j "$JOBS" --target explain_bench gemm_bench integrated_hessians_bench
-if ! skip ort; then
+if ! skip ort && ! skip dist; then
   configure build/cmake-wasm emcmake cmake
   cmake --build build/cmake-wasm -j "$JOBS" --target wordlight_wasm
   cmake --build "$WASM_BUILD" -j "$JOBS" --target wordlight_wasm
@@ -82,15 +89,15 @@ fi
 {
   echo "speed report: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (modified tree)')"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "node $(node --version); $(emcc --version 2>/dev/null | head -1 | cut -c1-60); onnxruntime-web $ORT_VERSION"
+  echo "node $(node --version); emscripten $(emcc --version 2>/dev/null | head -1 | grep -o '[0-9]*\.[0-9]*\.[0-9]*' | head -1); onnxruntime-web $ORT_VERSION$([ "${QUICK:-0}" = 1 ] && echo '; QUICK=1: smallest cases only, not a report')"
   echo "model $MODEL; IH model $IH_MODEL; builds $NATIVE_BUILD, $WASM_BUILD"
 } | tee "$OUT/header.txt"
 
 GEMM_CASES=64x768x768,64x256x1024,64x1024x256,3200x256x256,3200x256x1024,64x64x64
 log "1. ceilings and GEMM: native"
-$NB/gemm_bench --quick --threads 1,2 --cases $GEMM_CASES --impl ours-native,openblas --out "$OUT/gemm.jsonl" >/dev/null
+$NB/gemm_bench --quick --threads $THREADS --cases $GEMM_CASES --impl ours-native,openblas --out "$OUT/gemm.jsonl" >/dev/null
 log "1. ceilings and GEMM: wasm"
-$NODE $WB/gemm_bench.js --quick --threads 1,2 --cases $GEMM_CASES --impl ours-wasm,ours-wasm-unpacked \
+$NODE $WB/gemm_bench.js --quick --threads $THREADS --cases $GEMM_CASES --impl ours-wasm,ours-wasm-unpacked \
   --out "$OUT/gemm.jsonl" >/dev/null
 if [ -n "${WASM_RELAXED_BUILD:-}" ] && [ -f "$WASM_RELAXED_BUILD/bench/gemm_bench.js" ]; then
   log "6. relaxed SIMD: the same GEMMs in $WASM_RELAXED_BUILD (node --experimental-wasm-relaxed-simd)"
@@ -104,12 +111,12 @@ $NB/explain_bench --model "$MODEL" --threads 1 --tokens 64 --repeats 1 --measure
 $NODE $WB/explain_bench.js --model "$MODEL" --threads 1 --tokens 64 --repeats 1 --measures forward,ig \
   --profile "$OUT/profile.jsonl" >/dev/null
 
-log "4. Integrated Gradients and forward: native, wasm, PyTorch (32, 64 tokens; 1, 2 threads)"
-$NB/explain_bench --model "$MODEL" --threads 1,2 --tokens 32,64 --repeats 3 --measures ig,forward \
+log "4. Integrated Gradients and forward: native, wasm, PyTorch ($TOKENS tokens; $THREADS threads)"
+$NB/explain_bench --model "$MODEL" --threads $THREADS --tokens $TOKENS --repeats $REPEATS --measures ig,forward \
   --out "$OUT/explain.jsonl" --inputs-out "$OUT/explain-inputs.json" >/dev/null
-$NODE $WB/explain_bench.js --model "$MODEL" --threads 1,2 --tokens 32,64 --repeats 3 --measures ig,forward \
+$NODE $WB/explain_bench.js --model "$MODEL" --threads $THREADS --tokens $TOKENS --repeats $REPEATS --measures ig,forward \
   --out "$OUT/explain.jsonl" >/dev/null
-/usr/bin/python3 bench/torch_ig.py --model "$MODEL" --inputs "$OUT/explain-inputs.json" --threads 1,2 --repeats 3 \
+/usr/bin/python3 bench/torch_ig.py --model "$MODEL" --inputs "$OUT/explain-inputs.json" --threads $THREADS --repeats $REPEATS \
   --out "$OUT/explain.jsonl" --cli "$CLI" | grep -E '^(check|torch |512)' || true
 
 log "7. peak memory of IG-50 at 64 tokens: native, wasm, PyTorch (each its own process)"
@@ -120,16 +127,16 @@ $NODE $WB/explain_bench.js --model "$MODEL" --tokens 64 --memory "$OUT/memory.js
   --memory "$OUT/memory.jsonl" >/dev/null
 
 if ! skip ort; then
-  log "3. forward: wasm against ONNX Runtime Web $ORT_VERSION (16, 64, 128 tokens; 1, 2 threads)"
-  $NODE bench/wasm_vs_ort.mjs --model "$MODEL" --lengths 16,64,128 --threads 1,2 --seconds 1 \
+  log "3. forward: wasm against ONNX Runtime Web $ORT_VERSION ($ORT_LENGTHS tokens; $THREADS threads)"
+  $NODE bench/wasm_vs_ort.mjs --model "$MODEL" --lengths $ORT_LENGTHS --threads $THREADS --seconds $ORT_SECONDS \
     --out "$OUT/wasm_vs_ort.jsonl" >/dev/null
 fi
 
 if ! skip ih; then
-  log "5. Integrated Hessians (16 points): native, wasm, PyTorch double backward (16, 32 words)"
-  $NB/integrated_hessians_bench --model "$IH_MODEL" --words 16,32 --steps 16 --reps 2 --reference-steps 0 \
+  log "5. Integrated Hessians (16 points): native, wasm, PyTorch double backward ($IH_WORDS words)"
+  $NB/integrated_hessians_bench --model "$IH_MODEL" --words $IH_WORDS --steps 16 --reps 2 --reference-steps 0 \
     --dump "$OUT/ih-dump.json" >>"$OUT/ih.jsonl"
-  $NODE $WB/integrated_hessians_bench.js --model "$IH_MODEL" --words 16,32 --steps 16 --reps 1 \
+  $NODE $WB/integrated_hessians_bench.js --model "$IH_MODEL" --words $IH_WORDS --steps 16 --reps 1 \
     --reference-steps 0 >>"$OUT/ih.jsonl"
   /usr/bin/python3 bench/integrated_hessians_torch.py "$OUT/ih-dump.json" --samples 16 --threads 1 >>"$OUT/ih.jsonl"
 fi
