@@ -35,7 +35,8 @@ void usage(FILE* f) {
                "           jsonl:PATH ({\"text\", \"label\"}),\n"
                "           dir:ROOT (ROOT/<class>/<files>), newsgroups:ROOT (the same, e-mail headers dropped),\n"
                "           newsgroups-subject:ROOT (headers dropped but the Subject line),\n"
-               "           imdb:ROOT (ROOT/pos, ROOT/neg); several, comma-separated, are read as one set\n"
+               "           imdb:ROOT (ROOT/pos, ROOT/neg); several, comma-separated, are read as one set;\n"
+               "           SPEC@first=N keeps the first N examples\n"
                "every command: --threads N (default 1)\n");
 }
 

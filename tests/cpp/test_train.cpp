@@ -446,6 +446,14 @@ TEST(TrainData, AgNewsLinesAndTheirEntityRemains) {
   EXPECT_ERROR_CONTAINS(read_data_spec("agnews:" + d + "/bad.tsv"), "bad.tsv:2: expected 'text<TAB>label'");
   write_text(d + "/empty.tsv", "a text\t\n");
   EXPECT_ERROR_CONTAINS(read_agnews(d + "/empty.tsv"), "empty.tsv:1: the label is empty");
+  // A fixed slice of any spec: its first N examples.
+  s = read_data_spec("agnews:" + d + "/ag.tsv@first=1");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s.labels[0], "Sci/Tech");
+  EXPECT_EQ(read_data_spec("agnews:" + d + "/ag.tsv@first=2,agnews:" + d + "/ag.tsv@first=1").size(), 3u);
+  EXPECT_ERROR_CONTAINS(read_data_spec("agnews:" + d + "/ag.tsv@first=3"), "has 2");
+  EXPECT_ERROR_CONTAINS(read_data_spec("agnews:" + d + "/ag.tsv@first=0"), "positive whole number");
+  EXPECT_ERROR_CONTAINS(read_data_spec("agnews:" + d + "/ag.tsv@first=x"), "positive whole number");
 }
 
 TEST(TrainData, ClassDirectoriesAndHeaders) {

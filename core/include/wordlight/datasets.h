@@ -28,7 +28,9 @@
 //                    agnews, jsonl, dir, newsgroups (headers dropped),
 //                    newsgroups-subject (headers dropped but the subject),
 //                    imdb; several specs separated
-//                    by commas are read one after the other into one set.
+//                    by commas are read one after the other into one set;
+//                    a spec ending in "@first=N" keeps its first N examples
+//                    (a fixed slice: "agnews:test.tsv@first=2000").
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -269,7 +269,27 @@ TextDataset read_imdb(const std::string& root) {
 
 namespace {
 
+TextDataset read_kind_path(const std::string& spec);
+
+// "KIND:PATH@first=N": the first N examples of KIND:PATH (a fixed slice,
+// e.g. for a model card's quick re-measurement).
 TextDataset read_one_spec(const std::string& spec) {
+  const size_t at = spec.rfind("@first=");
+  if (at == std::string::npos) return read_kind_path(spec);
+  const std::string n_text = spec.substr(at + 7);
+  if (!all_digits(n_text) || n_text.size() > 9 || std::stol(n_text) == 0)
+    throw Error("data '" + spec + "': @first= needs a positive whole number of examples, got '" + n_text + "'");
+  const size_t n = static_cast<size_t>(std::stol(n_text));
+  TextDataset d = read_kind_path(spec.substr(0, at));
+  if (d.size() < n)
+    throw Error("data '" + spec + "': asks for the first " + n_text + " examples, but " + d.source + " has " +
+                std::to_string(d.size()));
+  d.texts.resize(n);
+  d.labels.resize(n);
+  return d;
+}
+
+TextDataset read_kind_path(const std::string& spec) {
   const size_t colon = spec.find(':');
   const std::string kind = colon == std::string::npos ? "" : spec.substr(0, colon);
   const std::string path = colon == std::string::npos ? "" : spec.substr(colon + 1);
