@@ -1,7 +1,8 @@
 // The explanation axioms on the models we ship (models/*), not only on tiny
 // random ones: Integrated Gradients' completeness gap is below 1% of
 // |f(x) - f(baseline)| at 64 steps for a set of sentences, every registered
-// method runs on every shipped classifier (the GPT-2 one, gpt2-sst2, too)
+// method runs on every shipped classifier (the GPT-2 one, gpt2-sst2, the
+// DistilBERT and RoBERTa ones, agnews-distilbert and sst2-roberta, too)
 // and gives finite scores for every word, and LRP on the BiLSTM with bias
 // factor 1 conserves the logit.
 #include <gtest/gtest.h>
@@ -42,7 +43,7 @@ bool exists(const std::string& p) {
 // The shipped classifiers that are present in this checkout.
 std::vector<std::string> shipped() {
   std::vector<std::string> out;
-  for (const char* name : {"20news-cnn", "sst2-bilstm", "sst2-bert", "gpt2-sst2"}) {
+  for (const char* name : {"20news-cnn", "sst2-bilstm", "sst2-bert", "gpt2-sst2", "agnews-distilbert", "sst2-roberta"}) {
     const std::string dir = std::string(WORDLIGHT_SOURCE_DIR) + "/models/" + name;
     if (exists(dir + "/config.json")) out.push_back(dir);
   }

@@ -35,8 +35,8 @@ describe.each(transformers)('%s', (name) => {
     const model = await wordlight.load(path.join(MODELS, name), ST);
     const r = await model.attention(TEXT);
     const tok = await model.tokenize(TEXT);
-    expect(r.layers).toBe(cfg.num_hidden_layers ?? cfg.n_layer);
-    expect(r.heads).toBe(cfg.num_attention_heads ?? cfg.n_head);
+    expect(r.layers).toBe(cfg.num_hidden_layers ?? cfg.n_layer ?? cfg.n_layers); // BERT, RoBERTa; GPT-2; DistilBERT
+    expect(r.heads).toBe(cfg.num_attention_heads ?? cfg.n_head ?? cfg.n_heads);
     expect(r.tokens).toEqual(tok.tokens);
     const T = r.tokens.length;
     expect(r.attention).toHaveLength(r.layers);

@@ -8,7 +8,7 @@ import path from 'node:path';
 // a test set every such model's card reports (defaultModel below); these
 // order the rest, and pick the default when no common set is reported.
 export const DEFAULT_TASK = 'sst2';
-export const DEFAULT_ORDER = ['sst2-bilstm', 'sst2-bert', '20news-cnn'];
+export const DEFAULT_ORDER = ['sst2-bilstm', 'sst2-bert', '20news-cnn', 'agnews-distilbert'];
 
 // Example texts by the task a model's card names (its eval spec), each
 // with the label a reader would give it (tests/js/web_examples.test.mjs
@@ -29,6 +29,13 @@ const EXAMPLES = {
     { text: 'My new graphics card crashes whenever I open a large image in the viewer.', label: 'comp.graphics' },
     { text: 'The goalie made forty saves and the team finally won in overtime.', label: 'rec.sport.hockey' },
     { text: 'Does anyone know a good mechanic for an old motorcycle with a leaking carburetor?', label: 'rec.motorcycles' },
+  ],
+  // AG News (models/agnews-distilbert): one per class, in the data's order.
+  agnews: [
+    { text: 'Rebels attacked a government convoy near the capital as peace talks stalled in Geneva.', label: 'World' },
+    { text: 'The striker scored twice as the home team won the championship final.', label: 'Sports' },
+    { text: 'Shares of the oil company fell sharply after it reported lower quarterly profits.', label: 'Business' },
+    { text: 'The software maker released a security update for its web browser.', label: 'Sci/Tech' },
   ],
 };
 
@@ -100,10 +107,11 @@ export function modelEntry(dir, name) {
   // A language model's card measures it on SST text too: its task is
   // 'generate', so that it never competes for the default classifier.
   const task = kind === 'causal-lm' ? 'generate' : test?.task || '';
+  const exampleKey = task === 'sst2' || task === 'sst' ? 'sst2' : task.startsWith('newsgroups') || task.startsWith('20news') ? 'newsgroups' : task;
   const examples =
     kind === 'causal-lm'
       ? PROMPTS.map((text) => ({ text }))
-      : EXAMPLES[task === 'sst2' || task === 'sst' ? 'sst2' : task.startsWith('newsgroups') || task.startsWith('20news') ? 'newsgroups' : ''] ||
+      : (Object.hasOwn(EXAMPLES, exampleKey) && EXAMPLES[exampleKey]) ||
         (labels.length === 20 ? EXAMPLES.newsgroups : EXAMPLES.sst2);
   const files = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile());
   const bytes = files.reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
