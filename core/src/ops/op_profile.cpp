@@ -19,18 +19,22 @@ bool g_op_profile_on = false;
 
 namespace {
 
-using Key = std::tuple<std::string, int64_t, int64_t, int64_t>;
+// Keyed by the name's pointer (a string literal per call site: no string
+// is built while profiling); entries of equal names are merged when read.
+using Key = std::tuple<const char*, int64_t, int64_t, int64_t>;
 struct Acc {
   int64_t calls = 0;
   double seconds = 0, flops = 0;
 };
+// Never destroyed: WORDLIGHT_PROFILE's exit handler reads them after the
+// function-local statics that were built later are gone.
 std::mutex& mu() {
-  static std::mutex m;
-  return m;
+  static std::mutex* m = new std::mutex;
+  return *m;
 }
 std::map<Key, Acc>& table() {
-  static std::map<Key, Acc> t;
-  return t;
+  static auto* t = new std::map<Key, Acc>;
+  return *t;
 }
 thread_local OpScope* tl_top = nullptr;
 
@@ -44,6 +48,8 @@ struct FromEnvironment {
   FromEnvironment() {
     const char* e = std::getenv("WORDLIGHT_PROFILE");
     if (e && *e && std::string(e) != "0") {
+      mu();
+      table();
       detail::g_op_profile_on = true;
       std::atexit([] {
         const std::string t = op_profile_table();
@@ -86,20 +92,27 @@ void OpScope::end() {
 }
 
 std::vector<OpProfileEntry> op_profile_entries() {
-  std::vector<OpProfileEntry> v;
+  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, Acc> merged;
   {
     std::lock_guard<std::mutex> lock(mu());
     for (const auto& [key, a] : table()) {
-      OpProfileEntry e;
-      e.op = std::get<0>(key);
-      e.m = std::get<1>(key);
-      e.k = std::get<2>(key);
-      e.n = std::get<3>(key);
-      e.calls = a.calls;
-      e.seconds = a.seconds;
-      e.flops = a.flops;
-      v.push_back(std::move(e));
+      Acc& m = merged[{std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key)}];
+      m.calls += a.calls;
+      m.seconds += a.seconds;
+      m.flops += a.flops;
     }
+  }
+  std::vector<OpProfileEntry> v;
+  for (const auto& [key, a] : merged) {
+    OpProfileEntry e;
+    e.op = std::get<0>(key);
+    e.m = std::get<1>(key);
+    e.k = std::get<2>(key);
+    e.n = std::get<3>(key);
+    e.calls = a.calls;
+    e.seconds = a.seconds;
+    e.flops = a.flops;
+    v.push_back(std::move(e));
   }
   std::sort(v.begin(), v.end(), [](const OpProfileEntry& a, const OpProfileEntry& b) { return a.seconds > b.seconds; });
   return v;
