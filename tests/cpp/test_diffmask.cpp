@@ -252,6 +252,23 @@ TEST(DiffMask, RefusedOnAnotherModelsWeights) {
   EXPECT_ERROR_CONTAINS(read_diffmask(st, js, *wide.model, "w"), "the model has 2 of width 8");
 }
 
+// ------------------------------------------------------------------ the shipped probes
+// models/sst2-bert ships probes trained for its weights; retraining the
+// model without models/recipes/sst2-bert-diffmask.sh makes them stale,
+// which this says.
+TEST(DiffMask, ShippedSst2BertCarriesItsProbes) {
+  const LoadedModel m = load_model_directory(std::string(WORDLIGHT_SOURCE_DIR) + "/models/sst2-bert");
+  ASSERT_TRUE(m.model->has_part("diffmask"))
+      << m.model->part_refused("diffmask") << " (rerun models/recipes/sst2-bert-diffmask.sh)";
+  const Explanation e = wltest::explain_text(*m.model, *m.tokenizer, "a gripping , funny and deeply moving film", "diffmask");
+  ASSERT_EQ(e.layers.size(), 5u);
+  EXPECT_EQ(e.layers.back().layer, "layer.3");
+  for (const WordScore& w : e.words) EXPECT_TRUE(w.score >= 0 && w.score <= 1) << w.text;
+  const ExplanationCheck* kl = wltest::find_check(e, "masked-kl");
+  ASSERT_NE(kl, nullptr);
+  EXPECT_TRUE(std::isfinite(kl->value) && kl->value >= 0);
+}
+
 // ------------------------------------------------------------------ the registry
 TEST(DiffMask, RegistrySaysWhyTheMethodIsMissing) {
   const MethodInfo& info = method_info("diffmask");

@@ -59,6 +59,11 @@ describe.runIf(lstmName)('a BiLSTM', () => {
     expect(option(lrp, 'variant')).toBeUndefined();
     expect(option(lrp, 'bias-factor')).toBeDefined();
     expect(option(byName(resolved, 'integrated-gradients'), 'baseline').choices).not.toContain('mask');
+    // A method that needs a learned part the model lacks is offered with the reason (the page's picker tells it).
+    const dm = byName(resolved, 'diffmask');
+    expect(dm.applicable).toBe(false);
+    expect(dm.why).toMatch(/applies to transformer models only/);
+    expect(model.info.parts).toEqual([]);
     await expect(model.explain('a fine film', { method: 'lrp', rule: 'z-plus' })).rejects.toThrow(
       /applies to CNN models only, not to BiLSTM ones/,
     );
@@ -94,6 +99,31 @@ describe.runIf(bertName)('the shipped BERT', () => {
       expect(e.options.baseline).toBe('unk');
       expect(e.convergence.converged).toBe(true);
       expect(e.checks.find((c) => c.name === 'completeness-gap').relative).toBeLessThan(0.01);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  // DiffMask's probes ship beside it (diffmask.safetensors + diffmask.json, fetched with its
+  // files): the learned part 'diffmask', its keep probabilities per layer.
+  it('carries its DiffMask probes: keep probabilities per layer, unsigned, with the masked-kl check', async () => {
+    const model = await wordlight.load(path.join(MODELS, bertName), ST);
+    try {
+      expect(byName(methods, 'diffmask').requires_part).toBe('diffmask');
+      const dm = byName(await model.methods(), 'diffmask');
+      expect(dm.applicable, dm.why).toBe(true);
+      expect(model.info.parts).toContain('diffmask');
+      const e = await model.explain('a gripping , funny film', { method: 'diffmask' });
+      expect(e.scores).toBe('unsigned');
+      expect(e.layers.map((L) => L.layer)).toEqual(['embeddings', 'layer.0', 'layer.1', 'layer.2', 'layer.3']);
+      for (let t = 0; t < e.tokens.length; ++t) {
+        expect(e.tokens[t].score).toBe(e.layers[4].token_scores[t]);
+        for (let i = 1; i < 5; ++i) expect(e.layers[i].token_scores[t]).toBeLessThanOrEqual(e.layers[i - 1].token_scores[t] + 1e-12);
+      }
+      for (const w of e.words) expect(w.score >= 0 && w.score <= 1).toBe(true);
+      expect(e.checks.map((c) => c.name)).toEqual(['masked-kl']);
+      const first = await model.explain('a gripping , funny film', { method: 'diffmask', layer: 0 });
+      expect(first.tokens.map((t) => t.score)).toEqual(e.layers[0].token_scores);
     } finally {
       await model.dispose();
     }
