@@ -138,14 +138,13 @@ int cmd_train_diffmask(const Args& a) {
     dm = DiffMask::fresh(model, tok.special_tokens().mask_id, o.seed);
   }
   dm.config.model_hash = hash;
-  const double minutes_before = 0;
   const bool tty = stderr_is_tty();
   auto record = [&](const DiffMaskTrainState& s, double seconds) {
     nlohmann::ordered_json j;
     j["model"] = model_dir;
     j["trained"] = {{"data", a.need("data")}, {"steps", s.step}, {"batch_size", o.batch_size},
                     {"lr", o.lr},             {"lr_placeholder", o.lr_placeholder}, {"lr_lambda", o.lr_lambda},
-                    {"seed", o.seed},         {"seconds_this_run", seconds + minutes_before}};
+                    {"seed", o.seed},         {"seconds_this_run", seconds}};
     j["lambdas"] = s.lambdas;
     j["running_kl"] = s.run_kl;
     j["running_expected_l0"] = s.run_l0;
