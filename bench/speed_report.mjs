@@ -49,7 +49,8 @@ table('1. Ceilings measured in this run (1 thread; n threads count n times)', ['
   ['native f32x4 mul+add (SSE, for comparison)', fmt(ceil.nativeMuladd)],
   ['wasm f32x4 mul+add (SIMD128: the ceiling of our wasm kernel)', fmt(ceil.wasm)],
   ['wasm f32x4 mul+add in the relaxed-SIMD build', fmt(ceil.relaxed)],
-]);
+], 'Each bound is measured once, at the start; a fraction over 100% below means the machine was busier then ' +
+  'than during that measurement (other work on it): on a shared machine read the ratios, not the fractions.');
 const gemmRows = gemm
   .filter((r) => r.metric === 'gflops')
   .map((r) => {
