@@ -173,7 +173,7 @@ struct Prediction {
   int label = -1;                    // arg-max class
   std::string label_name;            // config id2label
   std::vector<float> logits;         // (num_labels)
-  std::vector<float> probabilities;  // softmax of the logits
+  std::vector<float> probabilities;  // softmax of the logits (multi-label: each its sigmoid)
   int target = -1;                   // the class explained
   std::string target_name;
   std::string output = "logit";  // "logit" or "probability"

@@ -21,6 +21,13 @@ struct TextPrediction {
   std::string notice;
 };
 
+// Each label's probability from a classifier's logits (C of them): the
+// softmax over the labels, or, for a config whose problem_type is
+// multi_label_classification (labels that hold independently, as Hugging
+// Face trains them with BCEWithLogitsLoss), each label's own sigmoid.
+bool is_multi_label(const ModelConfig& config);
+std::vector<float> label_probabilities(const ModelConfig& config, const float* logits, int C);
+
 // A sequence classifier's prediction from its logits (output_dim of them):
 // probabilities, label and its name; target = label, output "logit",
 // explained_value = the label's logit.

@@ -28,6 +28,7 @@
 #include <map>
 
 #include "explain_internal.h"
+#include "wordlight/predict.h"
 #include "method_entry.h"
 #include "wordlight/memory_budget.h"
 
@@ -347,7 +348,7 @@ class ModelHvp {
     Var xv = g_.input(Shape{N, T, D}, x, need_grad);
     Var logits = m_.forward(g_, xv, b);
     const std::vector<int32_t> idx(static_cast<size_t>(N), target_);
-    Var y = g_.pick(probability_ ? g_.softmax(logits) : logits, idx.data());
+    Var y = g_.pick(!probability_ ? logits : is_multi_label(m_.config()) ? g_.sigmoid(logits) : g_.softmax(logits), idx.data());
     const float* yv = g_.value(y);
     for (int i = 0; i < N; ++i) out[i] = yv[i];
     evaluations_ += N;

@@ -6,6 +6,7 @@
 
 #include "explain_internal.h"
 #include "wordlight/device_tape.h"
+#include "wordlight/predict.h"
 
 namespace wordlight::explain_detail {
 
@@ -21,10 +22,12 @@ TokenBatch repeat_batch(const std::vector<int32_t>& ids, int N) {
   return b;
 }
 
-// The explained output of every row: pick(logits or softmax, target).
-Var target_output(Graph<float>& g, Var logits, int N, int target, bool probability) {
+// The explained output of every row: pick(logits or probabilities, target),
+// the probabilities a softmax, or a multi-label model's sigmoids.
+Var target_output(Graph<float>& g, Var logits, int N, int target, bool probability, bool multi_label) {
   std::vector<int32_t> idx(static_cast<size_t>(N), target);
-  return g.pick(probability ? g.softmax(logits) : logits, idx.data());
+  if (!probability) return g.pick(logits, idx.data());
+  return g.pick(multi_label ? g.sigmoid(logits) : g.softmax(logits), idx.data());
 }
 
 }  // namespace
@@ -44,12 +47,7 @@ ModelTarget::ModelTarget(const Model& model, const Encoding& enc, int target, bo
   const int C = model.output_dim();
   const float* l = g0_.value(logits);
   pred_.logits.assign(l, l + C);
-  const float mx = *std::max_element(pred_.logits.begin(), pred_.logits.end());
-  double z = 0;
-  for (float v : pred_.logits) z += std::exp(static_cast<double>(v) - mx);
-  pred_.probabilities.resize(static_cast<size_t>(C));
-  for (int c = 0; c < C; ++c)
-    pred_.probabilities[static_cast<size_t>(c)] = static_cast<float>(std::exp(static_cast<double>(l[c]) - mx) / z);
+  pred_.probabilities = label_probabilities(model.config(), l, C);
   pred_.label = static_cast<int>(std::max_element(pred_.logits.begin(), pred_.logits.end()) - pred_.logits.begin());
   const auto& names = model.config().id2label;
   auto name_of = [&](int c) {
@@ -60,7 +58,7 @@ ModelTarget::ModelTarget(const Model& model, const Encoding& enc, int target, bo
   pred_.target = target < 0 ? pred_.label : target;
   pred_.target_name = name_of(pred_.target);
   pred_.output = probability ? "probability" : "logit";
-  y0_ = target_output(g0_, logits, 1, pred_.target, probability);
+  y0_ = target_output(g0_, logits, 1, pred_.target, probability, is_multi_label(model.config()));
   if (tape_) tape_->forward(g0_, {y0_});
   pred_.explained_value = g0_.value(y0_)[0];
   evaluations_ = 1;
@@ -85,7 +83,7 @@ void ModelTarget::eval(int N, const float* x, double* out, float* grad) {
   g_.clear();
   if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{N, T_, D_}, x, grad != nullptr);
-  Var y = target_output(g_, model_.forward(g_, xv, batch), N, pred_.target, probability_);
+  Var y = target_output(g_, model_.forward(g_, xv, batch), N, pred_.target, probability_, is_multi_label(model_.config()));
   if (tape_) tape_->forward(g_, {y});
   const float* yv = g_.value(y);
   for (int i = 0; i < N; ++i) out[i] = yv[i];
@@ -122,7 +120,7 @@ void ModelTarget::eval_ids(const std::vector<std::vector<int32_t>>& seqs, double
   g_.clear();
   if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{b.B, b.T, D_}, emb.data(), false);
-  Var y = target_output(g_, model_.forward(g_, xv, b), b.B, pred_.target, probability_);
+  Var y = target_output(g_, model_.forward(g_, xv, b), b.B, pred_.target, probability_, is_multi_label(model_.config()));
   if (tape_) tape_->forward(g_, {y});
   const float* yv = g_.value(y);
   for (int i = 0; i < b.B; ++i) out[i] = yv[i];

@@ -8,6 +8,7 @@
 
 #include "perturbation_internal.h"
 #include "wordlight/memory_budget.h"
+#include "wordlight/predict.h"
 
 namespace wordlight {
 
@@ -194,14 +195,7 @@ CoalitionFunction model_coalitions(MethodContext& ctx, const Features& feats, co
       const int C = t.model().output_dim(), target = t.prediction().target;
       for (int j = 0; j < N; ++j) {
         const float* lj = l + static_cast<size_t>(j) * C;
-        if (!probability) {
-          out[j] = lj[target];
-          continue;
-        }
-        const double mx = *std::max_element(lj, lj + C);
-        double z = 0;
-        for (int c = 0; c < C; ++c) z += std::exp(static_cast<double>(lj[c]) - mx);
-        out[j] = std::exp(static_cast<double>(lj[target]) - mx) / z;
+        out[j] = probability ? label_probabilities(t.model().config(), lj, C)[static_cast<size_t>(target)] : lj[target];
       }
       t.add_evaluations(N);
       return;

@@ -10,14 +10,26 @@
 
 namespace wordlight {
 
+bool is_multi_label(const ModelConfig& config) { return config.problem_type == "multi_label_classification"; }
+
+std::vector<float> label_probabilities(const ModelConfig& config, const float* logits, int C) {
+  std::vector<float> p(static_cast<size_t>(C));
+  if (is_multi_label(config)) {
+    for (int c = 0; c < C; ++c) p[static_cast<size_t>(c)] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(logits[c]))));
+    return p;
+  }
+  const float mx = *std::max_element(logits, logits + C);
+  double z = 0;
+  for (int c = 0; c < C; ++c) z += std::exp(static_cast<double>(logits[c]) - mx);
+  for (int c = 0; c < C; ++c) p[static_cast<size_t>(c)] = static_cast<float>(std::exp(static_cast<double>(logits[c]) - mx) / z);
+  return p;
+}
+
 Prediction prediction_from_logits(const Model& model, const float* logits) {
   Prediction p;
   const int C = model.output_dim();
   p.logits.assign(logits, logits + C);
-  const float mx = *std::max_element(p.logits.begin(), p.logits.end());
-  double z = 0;
-  for (float v : p.logits) z += std::exp(static_cast<double>(v) - mx);
-  for (float v : p.logits) p.probabilities.push_back(static_cast<float>(std::exp(static_cast<double>(v) - mx) / z));
+  p.probabilities = label_probabilities(model.config(), logits, C);
   p.label = static_cast<int>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
   const auto& names = model.config().id2label;
   p.label_name = static_cast<size_t>(p.label) < names.size() ? names[static_cast<size_t>(p.label)]
