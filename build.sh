@@ -20,7 +20,7 @@ JOBS=${JOBS:-$(nproc)}
 log() { printf '\033[1m== %s\033[0m\n' "$*"; }
 
 APT_PACKAGES=(cmake ninja-build g++ clang emscripten binaryen libopenblas-dev nlohmann-json3-dev googletest
-  libgtest-dev chromium openmpi-bin libopenmpi-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-tools)
+  libgtest-dev clang-19 lld-19 chromium openmpi-bin libopenmpi-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-tools)
 
 setup() {
   local missing=()

@@ -243,6 +243,14 @@ double loop_peak(bool quick, float (*loop)(long, float), int lanes) {
 }
 double muladd_peak(bool quick) { return loop_peak(quick, muladd_loop, 4); }
 
+#ifdef WORDLIGHT_RELAXED_KERNEL
+// The relaxed-SIMD ceiling (issue 20): the same 10-chain loop with
+// f32x4.relaxed_madd, run in the relaxed kernel's module (NaN where this JS
+// engine lacks relaxed SIMD; node needs --experimental-wasm-relaxed-simd).
+extern "C" float wl_relaxed_peak(int iters, float w);
+float relaxed_loop(long iters, float w) { return wl_relaxed_peak(static_cast<int>(iters), w); }
+#endif
+
 __attribute__((noinline)) double time_calls(Call call, Problem& p, long iters) {
   auto t0 = Clock::now();
   for (long i = 0; i < iters; ++i) call(p);
@@ -320,6 +328,20 @@ int main(int argc, char** argv) {
                    "\"threads\":1,\"metric\":\"muladd_peak\",\"value\":%.3f,\"unit\":\"GFLOP/s\","
                    "\"quick\":%s}\n",
                    kPlatform, kPlatform, peak, o.quick ? "true" : "false");
+#ifdef WORDLIGHT_RELAXED_KERNEL
+    if (wordlight::gemm_relaxed_active()) {
+      const double rp = loop_peak(o.quick, relaxed_loop, 4);
+      std::printf("f32x4 relaxed_madd bound (1 thread, wasm; the GEMMs below use the relaxed kernel): %.2f GFLOP/s\n",
+                  rp);
+      if (out)
+        std::fprintf(out,
+                     "{\"bench\":\"gemm\",\"platform\":\"wasm\",\"impl\":\"f32x4-relaxed-madd\",\"case\":\"wasm\","
+                     "\"threads\":1,\"metric\":\"relaxed_peak\",\"value\":%.3f,\"unit\":\"GFLOP/s\",\"quick\":%s}\n",
+                     rp, o.quick ? "true" : "false");
+    } else {
+      std::printf("relaxed SIMD: %s\n", wordlight::gemm_relaxed_status());
+    }
+#endif
 #if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
     if (have_fma()) {
       const double fma = loop_peak(o.quick, fma_loop, kFmaLanes);

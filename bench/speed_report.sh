@@ -14,8 +14,8 @@
 #      PyTorch, 32 and 64 tokens, 1 and 2 threads (explain_bench, torch_ig.py)
 #   5. Integrated Hessians (16 Gauss points) natively and in wasm against
 #      PyTorch's double backward, 16 and 32 words (sst2-bilstm)
-#   6. relaxed SIMD against SIMD (gemm_bench in both wasm builds), when the
-#      relaxed build exists (WASM_RELAXED_BUILD; see bench/README.md)
+#   6. relaxed SIMD against SIMD (gemm_bench.js with and without node's
+#      --experimental-wasm-relaxed-simd: the relaxed kernel module or SIMD128)
 #   7. peak memory of IG-50 at 64 tokens natively, in wasm and in PyTorch
 #
 #   bench/speed_report.sh            (about 6-10 minutes on a quiet 2-core machine, builds not counted)
@@ -99,11 +99,11 @@ $NB/gemm_bench --quick --threads $THREADS --cases $GEMM_CASES --impl ours-native
 log "1. ceilings and GEMM: wasm"
 $NODE $WB/gemm_bench.js --quick --threads $THREADS --cases $GEMM_CASES --impl ours-wasm,ours-wasm-unpacked \
   --out "$OUT/gemm.jsonl" >/dev/null
-if [ -n "${WASM_RELAXED_BUILD:-}" ] && [ -f "$WASM_RELAXED_BUILD/bench/gemm_bench.js" ]; then
-  log "6. relaxed SIMD: the same GEMMs in $WASM_RELAXED_BUILD (node --experimental-wasm-relaxed-simd)"
-  $NODE --experimental-wasm-relaxed-simd "$WASM_RELAXED_BUILD/bench/gemm_bench.js" --quick --threads 1 \
-    --cases $GEMM_CASES --impl ours-wasm,ours-wasm-unpacked --out "$OUT/gemm_relaxed.jsonl" >/dev/null
-fi
+# The same build with node's relaxed-SIMD flag: its GEMMs then run the
+# relaxed kernel module (core/src/ops/wasm_relaxed/), picked at load.
+log "6. relaxed SIMD: the same GEMMs with node --experimental-wasm-relaxed-simd"
+$NODE --experimental-wasm-relaxed-simd $WB/gemm_bench.js --quick --threads $THREADS --cases $GEMM_CASES \
+  --impl ours-wasm,ours-wasm-unpacked --out "$OUT/gemm_relaxed.jsonl" >/dev/null
 
 log "2. per-op profile (64 tokens, 1 thread): native, wasm"
 $NB/explain_bench --model "$MODEL" --threads 1 --tokens 64 --repeats 1 --measures forward,ig \

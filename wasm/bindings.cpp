@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "wordlight/gemm.h"
 #include "wordlight/attention.h"
 #include "wordlight/counterfactual.h"
 #include "wordlight/error.h"
@@ -457,6 +458,10 @@ bool set_threads(int n) {
   });
 }
 int get_threads() { return num_threads(); }
+// The GEMM kernel this thread runs ("wasm-relaxed-simd" where the JS engine
+// validates relaxed SIMD, else "wasm-simd128") and, if not relaxed, why.
+std::string gemm_kernel() { return wordlight::gemm_fast_name(); }
+std::string relaxed_simd_status() { return wordlight::gemm_relaxed_status(); }
 
 // Bytes of wasm memory (it only grows), its cap, and bytes malloc has handed
 // out and not had back.
@@ -506,6 +511,8 @@ EMSCRIPTEN_BINDINGS(wordlight) {
   emscripten::function("modelFileNamesJson", &model_file_names_json);
   emscripten::function("setThreads", &set_threads);
   emscripten::function("getThreads", &get_threads);
+  emscripten::function("gemmKernel", &gemm_kernel);
+  emscripten::function("relaxedSimdStatus", &relaxed_simd_status);
   emscripten::function("heapSize", &heap_size);
   emscripten::function("heapMax", &heap_max);
   emscripten::function("heapInUse", &heap_in_use);

@@ -447,6 +447,14 @@ export class Engine {
     return { heapSize: M.heapSize(), heapMax: M.heapMax(), heapInUse: M.heapInUse(), models: this.models.size };
   }
 
+  // Which build and GEMM kernel run here: { build, threads, gemmKernel
+  // ('wasm-relaxed-simd' where this JS engine validates relaxed SIMD, else
+  // 'wasm-simd128'), relaxedSimd ('active' or why not) }.
+  info() {
+    const M = this.M;
+    return { build: this.build, threads: M.getThreads(), gemmKernel: M.gemmKernel(), relaxedSimd: M.relaxedSimdStatus() };
+  }
+
   shutdown() {
     for (const id of [...this.models.keys()]) this.dispose(id);
     if (this.M.PThread) this.M.PThread.terminateAllThreads();
@@ -545,6 +553,8 @@ export async function dispatch(engine, op, args, hooks = {}) {
       return engine.dispose(args.id);
     case 'memory':
       return engine.memory();
+    case 'engineInfo':
+      return engine.info();
     case 'shutdown':
       return engine.shutdown();
     default:

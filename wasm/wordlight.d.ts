@@ -464,6 +464,16 @@ export function load(source: ModelSource, options?: LoadOptions): Promise<Model>
 export function methods(options?: { threads?: number; worker?: boolean }): Promise<MethodInfo[]>;
 export function generators(options?: { threads?: number; worker?: boolean }): Promise<GeneratorInfo[]>;
 export function memory(options?: { threads?: number; worker?: boolean }): Promise<MemoryInfo>;
+/** Which build and GEMM kernel the engine runs. */
+export interface EngineInfo {
+  build: 'wordlight-simd' | 'wordlight-simd-threads';
+  threads: number;
+  /** 'wasm-relaxed-simd' (fused multiply-add) where the JS engine validates relaxed SIMD, else 'wasm-simd128'. */
+  gemmKernel: 'wasm-relaxed-simd' | 'wasm-simd128';
+  /** 'active', or why the relaxed-SIMD kernel is not used. */
+  relaxedSimd: string;
+}
+export function engineInfo(options?: { threads?: number; worker?: boolean }): Promise<EngineInfo>;
 export function shutdown(): Promise<void>;
 /** Where the built module lies (default: dist/ next to wordlight.mjs). */
 export function configure(options: { distUrl?: string | URL }): void;
@@ -475,6 +485,7 @@ declare const wordlight: {
   methods: typeof methods;
   generators: typeof generators;
   memory: typeof memory;
+  engineInfo: typeof engineInfo;
   shutdown: typeof shutdown;
   configure: typeof configure;
   simdSupported: typeof simdSupported;

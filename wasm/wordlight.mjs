@@ -476,6 +476,15 @@ export async function memory(options = {}) {
   return clientFor(b.build, b.worker).run((send) => send('memory', {}));
 }
 
+// The engine that load() with the same options would use: { build,
+// threads, gemmKernel: 'wasm-relaxed-simd' (the fused multiply-add kernel,
+// picked where the JS engine validates relaxed SIMD: Chrome/Edge 114+) or
+// 'wasm-simd128' (elsewhere), relaxedSimd: 'active' or why not }.
+export async function engineInfo(options = {}) {
+  const b = await resolveBuild(options);
+  return clientFor(b.build, b.worker).run((send) => send('engineInfo', {}));
+}
+
 // Stops every worker and thread (node: lets the process exit). Models
 // loaded before cannot be used afterwards.
 export async function shutdown() {
@@ -484,4 +493,4 @@ export async function shutdown() {
   await Promise.all(cs.map((c) => c.terminate()));
 }
 
-export default { load, methods, generators, memory, shutdown, configure, simdSupported, threadsSupported, MAX_THREADS };
+export default { load, methods, generators, memory, engineInfo, shutdown, configure, simdSupported, threadsSupported, MAX_THREADS };

@@ -156,9 +156,46 @@ TEST(Gemm, FastPathIsNamed) {
   const std::string name = wordlight::gemm_fast_name();
   EXPECT_FALSE(name.empty());
 #ifdef __EMSCRIPTEN__
-  EXPECT_EQ(name, "wasm-simd128");
+  EXPECT_EQ(name, wordlight::gemm_relaxed_active() ? "wasm-relaxed-simd" : "wasm-simd128");
+#else
+  EXPECT_FALSE(wordlight::gemm_relaxed_active());
 #endif
 }
+
+#ifdef __EMSCRIPTEN__
+// The relaxed-SIMD kernel (issue 20; core/src/ops/wasm_relaxed/). The wasm
+// ctest runs node with --experimental-wasm-relaxed-simd, so a build that
+// carries the kernel must be using it there: the other Gemm tests then check
+// it, and this one checks both kernels on the odd sizes, against the double
+// reference and against each other, and that turning it off is obeyed.
+TEST(Gemm, RelaxedSimdKernelAndFallback) {
+  const std::string status = wordlight::gemm_relaxed_status();
+  if (status.find("no relaxed-SIMD kernel") != std::string::npos)
+    GTEST_SKIP() << status << " (configured with -DWORDLIGHT_RELAXED_SIMD=OFF)";
+  ASSERT_EQ(status, "active") << "run under node --experimental-wasm-relaxed-simd, as the wasm ctest does";
+  const int Ms[] = {1, 3, 4, 5, 9, 33, 70}, Ns[] = {1, 7, 8, 9, 17, 40}, Ks[] = {1, 5, 33, 300};
+  uint64_t seed = 7;
+  for (bool relaxed : {false, true}) {
+    wordlight::set_gemm_relaxed(relaxed);
+    EXPECT_EQ(std::string(wordlight::gemm_fast_name()), relaxed ? "wasm-relaxed-simd" : "wasm-simd128");
+    for (auto& t : kTrans)
+      for (int M : Ms)
+        for (int N : Ns)
+          for (int K : Ks) check_both(Spec{t[0], t[1], M, N, K}, seed++);
+  }
+  // The same product by each kernel: equal up to the fused roundings.
+  Operands o(Spec{false, true, 37, 45, 300}, 99);
+  wordlight::set_gemm_relaxed(false);
+  const std::vector<float> simd = run_fast(o);
+  wordlight::set_gemm_relaxed(true);
+  const std::vector<float> fused = run_fast(o);
+  double worst = 0;
+  for (size_t i = 0; i < simd.size(); ++i) worst = std::max(worst, std::abs(double(simd[i]) - fused[i]));
+  EXPECT_LT(worst, 1e-3);
+  EXPECT_TRUE(matches(o, fused));
+  EXPECT_TRUE(wordlight::set_gemm_relaxed(true));
+}
+#endif
 
 // Every size from 1 to past two tiles in each dimension, all four transposes.
 TEST(Gemm, SmallAndOddSizesAllTransposes) {

@@ -46,7 +46,20 @@ struct PackedLinear {
 };
 PackedLinear pack_linear(int O, int I, const float* w);
 
-// Name of the fast implementation compiled in ("openblas", "wasm-simd128", ...).
+// Name of the fast implementation the calling thread uses ("openblas",
+// "wasm-simd128", "wasm-relaxed-simd": the relaxed-SIMD kernel, see below).
 const char* gemm_fast_name();
+
+// wasm only: the relaxed-SIMD kernel (core/src/ops/wasm_relaxed/, f32x4
+// fused multiply-add) replaces the SIMD128 micro-kernel on every thread whose
+// JS engine validates it, unless turned off here (on by default). Its sums
+// round once per multiply-add where the CPU has FMA, so results can differ
+// from the SIMD128 kernel's in the last bits. set_gemm_relaxed returns the
+// previous setting; gemm_relaxed_active says whether the calling thread
+// uses it now (false natively and in builds without the kernel);
+// gemm_relaxed_status says why not, or "active".
+bool set_gemm_relaxed(bool on);
+bool gemm_relaxed_active();
+const char* gemm_relaxed_status();
 
 }  // namespace wordlight

@@ -94,6 +94,13 @@ void gemm_packed(bool trans_a, int M, float alpha, const float* A, int lda, cons
 const char* gemm_fast_name() { return "openblas"; }
 #endif
 
+#ifndef __EMSCRIPTEN__
+// The relaxed-SIMD kernel is wasm's (gemm_wasm_simd.cpp).
+bool set_gemm_relaxed(bool) { return false; }
+bool gemm_relaxed_active() { return false; }
+const char* gemm_relaxed_status() { return "native build (the relaxed-SIMD kernel is wasm's)"; }
+#endif
+
 PackedLinear pack_linear(int O, int I, const float* w) {
   PackedLinear p;
   p.nt = pack_b(true, I, O, w, I);   // w^T: (I x O)

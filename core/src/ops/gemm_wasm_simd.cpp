@@ -45,6 +45,7 @@
 #include <wasm_simd128.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <vector>
 
@@ -70,6 +71,24 @@ constexpr double kMinParallelFlops = 1 << 20;
 constexpr double kMinChunkFlops = 1 << 18;
 
 #define WL_INLINE inline __attribute__((always_inline))
+
+// Whether compute_block may hand its blocks to the relaxed-SIMD kernel.
+std::atomic<bool> relaxed_enabled{true};
+
+}  // namespace
+}  // namespace wordlight
+
+#ifdef WORDLIGHT_RELAXED_KERNEL
+// Imports from the JS library that carries the relaxed-SIMD kernel
+// (core/src/ops/wasm_relaxed/make_library.js): 1 if it ran the block (or is
+// available), 0 where this thread's JS engine lacks relaxed SIMD.
+extern "C" int wl_relaxed_compute_block(int m0, int m1, int p0, int p1, int N, int kc, const float* ap,
+                                        const float* bp, int pstride, float* C, int ldc, float alpha, float beta);
+extern "C" int wl_relaxed_available();
+#endif
+
+namespace wordlight {
+namespace {
 
 size_t panels_of(int N) { return static_cast<size_t>((N + NR - 1) / NR); }
 
@@ -290,6 +309,14 @@ float* grow(std::vector<float>& v, size_t n) {
 //   C:  C at row 0, column 0; beta applied as given (1 for later k-blocks)
 void compute_block(int m0, int m1, size_t p0, size_t p1, int N, int kc, const float* ap, const float* bp,
                    size_t pstride, float* C, int ldc, float alpha, float beta) {
+#ifdef WORDLIGHT_RELAXED_KERNEL
+  // The same block by the relaxed-SIMD kernel where this thread has it (one
+  // call into the kernel module per block, through a JS import).
+  if (relaxed_enabled.load(std::memory_order_relaxed) &&
+      wl_relaxed_compute_block(m0, m1, static_cast<int>(p0), static_cast<int>(p1), N, kc, ap, bp,
+                               static_cast<int>(pstride), C, ldc, alpha, beta))
+    return;
+#endif
   for (int i0 = m0; i0 < m1; i0 += MC) {
     const int i1 = std::min(m1, i0 + MC);
     for (size_t p = p0; p < p1; ++p) {
@@ -478,7 +505,26 @@ void gemm_fast(bool trans_a, bool trans_b, int M, int N, int K, float alpha, con
   });
 }
 
-const char* gemm_fast_name() { return "wasm-simd128"; }
+bool set_gemm_relaxed(bool on) { return relaxed_enabled.exchange(on); }
+
+bool gemm_relaxed_active() {
+#ifdef WORDLIGHT_RELAXED_KERNEL
+  return relaxed_enabled.load() && wl_relaxed_available() != 0;
+#else
+  return false;
+#endif
+}
+
+const char* gemm_relaxed_status() {
+#ifdef WORDLIGHT_RELAXED_KERNEL
+  if (!relaxed_enabled.load()) return "turned off (set_gemm_relaxed(false))";
+  return wl_relaxed_available() ? "active" : "this JS engine does not validate relaxed SIMD";
+#else
+  return "this build has no relaxed-SIMD kernel (WORDLIGHT_RELAXED_SIMD=OFF)";
+#endif
+}
+
+const char* gemm_fast_name() { return gemm_relaxed_active() ? "wasm-relaxed-simd" : "wasm-simd128"; }
 
 }  // namespace wordlight
 
