@@ -79,7 +79,8 @@ void copy_matching_tensors(Model& model, const std::string& from_dir) {
 // every neighbourhood of GloVe are kept, and the d directions are spread
 // over all D dimensions instead of leaving D - d of them at zero. A
 // WordPiece vocabulary's continuation pieces ("##ing") never match a GloVe
-// word and start random.
+// word and start random; so do a byte-level BPE vocabulary's pieces inside
+// a word, while its word-initial entries ("\u0120good") match "good".
 void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& vectors_path, uint64_t seed) {
   const std::string name = model.word_embedding_name();
   ModelParameter table;
@@ -87,8 +88,26 @@ void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& ve
     if (p.name == name) table = p;
   if (!table.data) throw Error("init --vectors: the model has no word-embedding tensor " + name);
   const int D = model.embedding_dim();
+  // The word a vocabulary entry stands for: itself, but a byte-level BPE
+  // entry that starts a word ("\u0120good", GPT-2 and RoBERTa's space
+  // marker) is looked up without its marker; a cased entry ("Good") in
+  // lower case when the cased form is not there (GloVe 6B is lower-cased).
+  const std::string kSpaceMark = "\xC4\xA0";
+  auto lower = [](std::string w) {
+    for (char& c : w)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return w;
+  };
+  std::vector<std::vector<std::string>> keys(static_cast<size_t>(tok.vocab_size()));
   std::unordered_set<std::string> wanted;
-  for (int32_t id = 0; id < tok.vocab_size(); ++id) wanted.insert(tok.id_to_token(id));
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    std::string t = tok.id_to_token(id);
+    std::vector<std::string>& k = keys[static_cast<size_t>(id)];
+    if (t.size() > kSpaceMark.size() && t.compare(0, kSpaceMark.size(), kSpaceMark) == 0) t = t.substr(kSpaceMark.size());
+    k = {t};
+    if (lower(t) != t) k.push_back(lower(t));
+    wanted.insert(k.begin(), k.end());
+  }
   const WordVectors wv = load_word_vectors(vectors_path, &wanted);
   if (wv.dim > D)
     throw Error(vectors_path + ": vectors of " + std::to_string(wv.dim) + " dimensions, but the model's embeddings have " +
@@ -145,7 +164,9 @@ void init_word_vectors(Model& model, const Tokenizer& tok, const std::string& ve
   size_t found = 0;
   for (int32_t id = 0; id < tok.vocab_size(); ++id) {
     float* row = table.data + static_cast<size_t>(id) * D;
-    auto it = wv.vectors.find(tok.id_to_token(id));
+    auto it = wv.vectors.end();
+    for (const std::string& k : keys[static_cast<size_t>(id)])
+      if ((it = wv.vectors.find(k)) != wv.vectors.end()) break;
     if (id == pad) {
       std::fill(row, row + D, 0.f);
     } else if (it != wv.vectors.end()) {
@@ -262,6 +283,16 @@ int cmd_train(const Args& a) {
   const std::string cw = a.get("class-weights", "none");
   if (cw != "none" && cw != "balanced") throw Error("option --class-weights: '" + cw + "' (balanced or none)");
   o.balanced_class_weights = cw == "balanced";
+  // VMASK's beta schedule; only a model with the "vmask" config key has a penalty to weigh.
+  const bool vmask_options = a.has("vmask-beta") || a.has("vmask-beta-step") || a.has("vmask-beta-every") ||
+                             a.has("vmask-beta-min");
+  if (vmask_options && !model->vmask())
+    throw Error("options --vmask-beta*: " + model_dir + " has no VMASK layer (config key \"vmask\")");
+  o.vmask_beta = a.num("vmask-beta", 1.0);
+  o.vmask_beta_step = a.num("vmask-beta-step", 0.099);
+  o.vmask_beta_every = static_cast<int>(a.integer("vmask-beta-every", 10));
+  o.vmask_beta_min = a.num("vmask-beta-min", 0.01);
+  if (!(o.vmask_beta >= 0)) throw Error("option --vmask-beta: must be >= 0");
   const bool f16 = a.flag("f16");
   // On a terminal the progress line redraws in place; in a log, one line
   // every --log-every steps.
@@ -278,6 +309,7 @@ int cmd_train(const Args& a) {
   cb.on_epoch = [&](const EpochReport& r) {
     if (tty) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "epoch %d: train loss %.4f", r.epoch, r.train_loss);
+    if (r.vmask_beta >= 0) std::fprintf(stderr, ", vmask beta %.3f penalty %.4f", r.vmask_beta, r.vmask_penalty);
     if (r.dev_accuracy >= 0) std::fprintf(stderr, ", dev accuracy %.4f", r.dev_accuracy);
     std::fprintf(stderr, " (%.1f s)%s\n", r.seconds, r.best ? ", saved" : "");
     if (r.best) save_checkpoint(*model, config_text, names, model_dir, out, f16);
@@ -304,8 +336,13 @@ const RegisterCommand reg_train(
      "train --model DIR --train SPEC [--dev SPEC | --dev-fraction X] --out DIR [--epochs N] [--batch-size N]\n"
      "[--lr X] [--weight-decay X] [--warmup X] [--clip X] [--patience N] [--seed N]\n"
      "[--class-weights balanced|none] [--max-length N] [--f16] [--log-every N]\n"
-     "writes the best dev epoch's checkpoint to --out (the latest without --dev)",
+     "[--vmask-beta X] [--vmask-beta-step X] [--vmask-beta-every N] [--vmask-beta-min X]\n"
+     "writes the best dev epoch's checkpoint to --out (the latest without --dev);\n"
+     "a model with a VMASK layer (config \"vmask\") adds beta * mean[p log p + (1-p) log(1-p)]\n"
+     "to the loss, beta from --vmask-beta (1) lowered by --vmask-beta-step (0.099) every\n"
+     "--vmask-beta-every (10) epochs while above --vmask-beta-min (0.01), as UVa-NLP/VMASK does",
      {"model", "train", "dev", "dev-fraction", "out", "epochs", "batch-size", "lr", "weight-decay", "warmup", "clip", "patience", "seed",
-      "class-weights", "max-length", "log-every"},
+      "class-weights", "max-length", "log-every", "vmask-beta", "vmask-beta-step", "vmask-beta-every",
+      "vmask-beta-min"},
      {"f16"}, cmd_train, 20});
 }  // namespace
