@@ -151,7 +151,8 @@ if (process.argv.includes('--child')) {
   const onnx = onnxFor(dir);
   const all = [];
   for (const threads of arg('threads', '1,2').split(',').map(Number)) {
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--model', dir, '--onnx', onnx,
+    // execArgv: node's flags reach the child (--experimental-wasm-relaxed-simd: our relaxed kernel).
+    const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', '--model', dir, '--onnx', onnx,
       '--threads', String(threads), '--lengths', lengths.join(','), '--seconds', String(seconds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) {
       process.stderr.write(r.stderr);
