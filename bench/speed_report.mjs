@@ -201,6 +201,31 @@ if (relaxed.length) {
 } else
   console.log('\n6. Relaxed SIMD: not run');
 
+// The passes with the relaxed kernel (same build, node's flag): IG and the
+// forward against the SIMD128 run of table 4 and PyTorch, and the forward
+// against ORT Web (ORT runs as it chooses under the same flag).
+const exr = read('explain_relaxed.jsonl');
+if (exr.length) {
+  const rows = [];
+  for (const r of exr.filter((x) => x.platform === 'wasm')) {
+    const s = ex.find((x) => x.impl === 'ours-wasm' && x.measure === r.measure && x.tokens === r.tokens && x.threads === r.threads);
+    const t = ex.find((x) => x.impl === 'torch' && x.measure === r.measure && x.tokens === r.tokens && x.threads === r.threads);
+    rows.push([r.measure, r.tokens, r.threads, fmt(r.seconds, 4), fmt(r.gflops, 1), pct(r.gflops / wasmCeil(r.threads)),
+      pct(r.gflops / ((ceil.relaxed ?? NaN) * r.threads)), s ? `${fmt(s.seconds / r.seconds)}x` : '-',
+      t ? `${fmt(r.seconds / t.seconds)}x` : '-']);
+  }
+  table('6. IG (50 points, one batch) and the forward in wasm with the relaxed kernel',
+    ['measure', 'tokens', 'threads', 'wasm s', 'GFLOP/s', 'of mul+add ceil', 'of relaxed_madd ceil', 'SIMD128/relaxed',
+      'relaxed/torch'], rows, 'goal (IG): wasm/torch <= 2.');
+}
+const ortr = read('wasm_vs_ort_relaxed.jsonl');
+if (ortr.length)
+  table('6. Forward in wasm against ONNX Runtime Web with the relaxed kernel (batch 1, medians)',
+    ['threads', 'T', 'ours ms', 'GFLOP/s', 'of mul+add ceil', 'ORT ms', 'GFLOP/s', 'ours faster by'],
+    ortr.map((r) => [r.threads, r.T, fmt(r.ours_ms), fmt(r.ours_gflops, 1), pct(r.ours_gflops / wasmCeil(r.threads)),
+      fmt(r.ort_ms), fmt(r.ort_gflops, 1), `${fmt(r.speedup)}x`]),
+    'goal: ours >= 1.5x at every length and thread count.');
+
 // ------------------------------------------------------------------ 7. memory
 const mem = read('memory.jsonl');
 if (mem.length)

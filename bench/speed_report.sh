@@ -132,6 +132,14 @@ if ! skip ort; then
     --out "$OUT/wasm_vs_ort.jsonl" >/dev/null
 fi
 
+log "6. relaxed SIMD: IG, the forward and the forward against ORT Web with node --experimental-wasm-relaxed-simd"
+$NODE --experimental-wasm-relaxed-simd $WB/explain_bench.js --model "$MODEL" --threads $THREADS --tokens $TOKENS \
+  --repeats $REPEATS --measures ig,forward --out "$OUT/explain_relaxed.jsonl" >/dev/null
+if ! skip ort; then
+  $NODE --experimental-wasm-relaxed-simd bench/wasm_vs_ort.mjs --model "$MODEL" --lengths $ORT_LENGTHS \
+    --threads $THREADS --seconds $ORT_SECONDS --out "$OUT/wasm_vs_ort_relaxed.jsonl" >/dev/null
+fi
+
 if ! skip ih; then
   log "5. Integrated Hessians (16 points): native, wasm, PyTorch double backward ($IH_WORDS words)"
   $NB/integrated_hessians_bench --model "$IH_MODEL" --words $IH_WORDS --steps 16 --reps 2 --reference-steps 0 \
