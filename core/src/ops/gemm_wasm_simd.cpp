@@ -85,6 +85,16 @@ std::atomic<bool> relaxed_enabled{true};
 extern "C" int wl_relaxed_compute_block(int m0, int m1, int p0, int p1, int N, int kc, const float* ap,
                                         const float* bp, int pstride, float* C, int ldc, float alpha, float beta);
 extern "C" int wl_relaxed_available();
+
+namespace {
+// Whether this thread's JS engine runs the kernel: asked once per thread, so
+// an engine without relaxed SIMD pays no JS call per block.
+bool relaxed_here() {
+  thread_local int available = -1;
+  if (available < 0) available = wl_relaxed_available() ? 1 : 0;
+  return available == 1;
+}
+}  // namespace
 #endif
 
 namespace wordlight {
@@ -312,10 +322,11 @@ void compute_block(int m0, int m1, size_t p0, size_t p1, int N, int kc, const fl
 #ifdef WORDLIGHT_RELAXED_KERNEL
   // The same block by the relaxed-SIMD kernel where this thread has it (one
   // call into the kernel module per block, through a JS import).
-  if (relaxed_enabled.load(std::memory_order_relaxed) &&
-      wl_relaxed_compute_block(m0, m1, static_cast<int>(p0), static_cast<int>(p1), N, kc, ap, bp,
-                               static_cast<int>(pstride), C, ldc, alpha, beta))
+  if (relaxed_enabled.load(std::memory_order_relaxed) && relaxed_here()) {
+    wl_relaxed_compute_block(m0, m1, static_cast<int>(p0), static_cast<int>(p1), N, kc, ap, bp,
+                             static_cast<int>(pstride), C, ldc, alpha, beta);
     return;
+  }
 #endif
   for (int i0 = m0; i0 < m1; i0 += MC) {
     const int i1 = std::min(m1, i0 + MC);
@@ -509,7 +520,7 @@ bool set_gemm_relaxed(bool on) { return relaxed_enabled.exchange(on); }
 
 bool gemm_relaxed_active() {
 #ifdef WORDLIGHT_RELAXED_KERNEL
-  return relaxed_enabled.load() && wl_relaxed_available() != 0;
+  return relaxed_enabled.load() && relaxed_here();
 #else
   return false;
 #endif
@@ -518,7 +529,7 @@ bool gemm_relaxed_active() {
 const char* gemm_relaxed_status() {
 #ifdef WORDLIGHT_RELAXED_KERNEL
   if (!relaxed_enabled.load()) return "turned off (set_gemm_relaxed(false))";
-  return wl_relaxed_available() ? "active" : "this JS engine does not validate relaxed SIMD";
+  return relaxed_here() ? "active" : "this JS engine does not validate relaxed SIMD";
 #else
   return "this build has no relaxed-SIMD kernel (WORDLIGHT_RELAXED_SIMD=OFF)";
 #endif
