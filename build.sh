@@ -6,8 +6,8 @@
 #   ./build.sh test          setup + build + every test suite (native ctest, the same tests in wasm under node)
 #   ./build.sh serve         setup + build the wasm module and the page, serve the demo on localhost:8080
 #   ./build.sh web           build the page (web/, Vite) into build/web
-#   ./build.sh bench [name]  run benchmarks (gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort,
-#                            counterfactuals, generate, speed (issue 20's report: bench/speed_report.sh); all by default;
+#   ./build.sh bench [name]  run benchmarks (gemm, explain, perturbation, integrated-hessians, convergence, converged,
+#                            wasm-vs-ort, counterfactuals, generate, speed (issue 20's report: bench/speed_report.sh); all by default;
 #                            scale: MPI ranks), tables on stdout, JSON lines in build/bench/; the peers' packages
 #                            (torch, onnx, onnxruntime-web pinned) are installed by bench/bench_deps.sh
 #   ./build.sh fuzz [secs]   libFuzzer + ASan/UBSan on every file reader (secs each, default 60), then the C++ tests under ASan/UBSan
@@ -133,6 +133,17 @@ bench() {
       log "convergence: the path methods' adaptive defaults against a fixed reference"
       /usr/bin/python3 bench/convergence.py --model models/sst2-bert --method integrated-gradients
       ;;&
+    converged | all)
+      # issue 20, target 4: Captum runs from a checkout outside the repository (CAPTUM_DIR)
+      if [ "$which" = converged ] || [ -n "${CAPTUM_DIR:-${CAPTUM_PATH:-}}" ]; then
+        log "converged: adaptive IG (registry defaults) against Captum's default IntegratedGradients"
+        rm -f build/bench/converged.jsonl
+        /usr/bin/python3 bench/converged_captum.py --bench build/cmake-native/bench/converged_bench \
+          --out build/bench/converged.jsonl
+      else
+        echo "converged: skipped (CAPTUM_DIR is not set to a Captum checkout; see bench/README.md)" >&2
+      fi
+      ;;&
     wasm-vs-ort | all)
       log "wasm-vs-ort: our wasm forward pass against ONNX Runtime Web"
       cmake_build build/cmake-wasm emcmake cmake
@@ -152,9 +163,9 @@ bench() {
       # issue 20's tables in one run: per-op profile, forward vs ORT Web, IG, IH, memory, ceilings
       bench/speed_report.sh
       ;;&
-    gemm | explain | perturbation | integrated-hessians | convergence | wasm-vs-ort | counterfactuals | generate | speed | all) ;;
+    gemm | explain | perturbation | integrated-hessians | convergence | converged | wasm-vs-ort | counterfactuals | generate | speed | all) ;;
     *)
-      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, wasm-vs-ort, counterfactuals, generate, speed, scale, all)" >&2
+      echo "unknown benchmark '$which' (known: gemm, explain, perturbation, integrated-hessians, convergence, converged, wasm-vs-ort, counterfactuals, generate, speed, scale, all)" >&2
       exit 2
       ;;
   esac

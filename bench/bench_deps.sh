@@ -4,7 +4,9 @@
 #   apt: python3-torch (torch_ig.py, integrated_hessians_torch.py,
 #        bert_to_onnx.py), python3-onnx (bert_to_onnx.py: the ONNX file ORT
 #        runs), libopenblas0-openmp (torch's GEMMs on its own OpenMP threads;
-#        torch_ig.py prefers it)
+#        torch_ig.py prefers it), python3-matplotlib python3-tqdm
+#        python3-packaging (what `import captum.attr` loads: Captum itself runs
+#        from a checkout outside the repository, CAPTUM_DIR; converged_captum.py)
 #   npm: onnxruntime-web, pinned to ORT_VERSION (default 1.30.0, the version
 #        issue 20 measured), into build/bench/npm-ort (not the repository's
 #        node_modules: the bench's peer is not a dependency of the package);
@@ -14,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ORT_VERSION=${ORT_VERSION:-1.30.0}
 missing=()
-for p in python3-torch python3-onnx libopenblas0-openmp; do
+for p in python3-torch python3-onnx libopenblas0-openmp python3-matplotlib python3-tqdm python3-packaging; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
