@@ -233,3 +233,30 @@ if (mem.length)
     ['impl', 'peak MB', 'before the call MB', 'added by the call MB', 'what'],
     mem.map((r) => [r.impl, fmt(r.value, 1), fmt(r.before_mb, 1), fmt(r.added_mb, 1), r.what]),
     'goal: no more than PyTorch\'s. Native and torch: the process\'s resident high-water mark; wasm: linear memory.');
+
+// ------------------------------------------------------------------ 8. converged IG vs Captum
+const conv = read('converged.jsonl');
+const convSum = conv.filter((r) => r.bench === 'converged-summary');
+if (convSum.length) {
+  const per = conv.filter((r) => r.bench === 'converged');
+  const v = convSum[0].variant;
+  table('8. Converged IG (registry defaults: adaptive, tolerance 1%) against Captum\'s default IntegratedGradients ' +
+    '(50 Gauss-Legendre points, one batch), natively; ratio = Captum s / ours s',
+    ['set', 'threads', 'sentences', 'tokens', 'our steps', 'median', 'geomean', 'worst',
+      ...(v ? [`${v}: steps`, 'median', 'geomean', 'worst'] : [])],
+    convSum.map((s) => [s.set, s.threads, s.n, s.tokens.join('-'), s.steps.join('/'), `${fmt(s.median_ratio)}x`,
+      `${fmt(s.geomean_ratio)}x`, `${fmt(s.worst_ratio)}x`,
+      ...(v ? [s.variant_steps.join('/'), `${fmt(s.variant_median_ratio)}x`, `${fmt(s.variant_geomean_ratio)}x`,
+        `${fmt(s.variant_worst_ratio)}x`] : [])]),
+    'goal: ours >= 2x faster. Completeness gap above 1% (first thread count): ' +
+    (() => {
+      const t = per.length ? per[0].threads : 0;
+      const first = per.filter((r) => r.threads === t);
+      const count = (k) => first.filter((r) => r[k] > 0.01).length;
+      const max = (k) => Math.max(...first.map((r) => r[k]));
+      return `ours ${count('gap')} of ${first.length} (largest ${pct(max('gap'))}); Captum's default with our ` +
+        `[UNK] baseline ${count('captum_gap')} (largest ${fmt(100 * max('captum_gap'), 4)}%); Captum's defaults ` +
+        `with its zero baseline ${count('captum_gap_zero')} (largest ${fmt(100 * max('captum_gap_zero'), 2)}%)` +
+        (v ? `; ${v}: ${count('variant_gap')}` : '') + '. Per sentence: bench/converged_captum.py prints them.';
+    })());
+}

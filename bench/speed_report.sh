@@ -17,6 +17,10 @@
 #   6. relaxed SIMD against SIMD (gemm_bench.js with and without node's
 #      --experimental-wasm-relaxed-simd: the relaxed kernel module or SIMD128)
 #   7. peak memory of IG-50 at 64 tokens natively, in wasm and in PyTorch
+#   8. converged IG: the registry's default (adaptive) against Captum's default
+#      IntegratedGradients (50 Gauss-Legendre points) on SST-2 sentences, 1
+#      and 2 threads (converged_bench, converged_captum.py; needs CAPTUM_DIR, a
+#      Captum checkout outside the repository, else skipped)
 #
 #   bench/speed_report.sh            (about 6-10 minutes on a quiet 2-core machine, builds not counted)
 #
@@ -29,7 +33,7 @@
 # WASM_BUILD). JSON lines go to build/bench/speed/, the tables to stdout
 # (bench/speed_report.mjs). Times are wall clock: on a shared machine
 # compare the ratios of one run, and read the ceiling rows as the gauge of
-# how much of the CPU the run got. SKIP=ort,ih,dist leaves parts out (dist:
+# how much of the CPU the run got. SKIP=ort,ih,dist,converged leaves parts out (dist:
 # the wasm/dist build, when another build owns it); QUICK=1 runs every part
 # on the smallest case (1 thread, 32 tokens, 16 words, ORT at 16 tokens), a
 # check that the script works, not a report.
@@ -48,8 +52,10 @@ IH_MODEL=${IH_MODEL:-models/sst2-bilstm}
 JOBS=${JOBS:-2}
 NODE="node --no-experimental-fetch"
 THREADS=1,2 TOKENS=32,64 REPEATS=3 IH_WORDS=16,32 ORT_LENGTHS=16,64,128 ORT_SECONDS=1
+CONVERGED="--short 10 --long 4 --repeats 2 --reference-texts 1"
 if [ "${QUICK:-0}" = 1 ]; then
   THREADS=1 TOKENS=32 REPEATS=1 IH_WORDS=16 ORT_LENGTHS=16 ORT_SECONDS=0.3
+  CONVERGED="--short 2 --long 1 --repeats 1 --reference-texts 1"
 fi
 
 # ------------------------------------------------------------------ setup
@@ -64,7 +70,8 @@ configure() {  # dir, cmake command...
 }
 log "building what the report runs ($NATIVE_BUILD, $WASM_BUILD, wasm/dist)"
 configure "$NATIVE_BUILD" cmake
-cmake --build "$NATIVE_BUILD" -j "$JOBS" --target wordlight explain_bench gemm_bench integrated_hessians_bench
+cmake --build "$NATIVE_BUILD" -j "$JOBS" --target wordlight explain_bench gemm_bench integrated_hessians_bench \
+  converged_bench
 configure "$WASM_BUILD" emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
 cmake --build "$WASM_BUILD" -j "$JOBS" --target explain_bench gemm_bench integrated_hessians_bench
 if ! skip ort && ! skip dist; then
@@ -147,6 +154,16 @@ if ! skip ih; then
   $NODE $WB/integrated_hessians_bench.js --model "$IH_MODEL" --words $IH_WORDS --steps 16 --reps 1 \
     --reference-steps 0 >>"$OUT/ih.jsonl"
   /usr/bin/python3 bench/integrated_hessians_torch.py "$OUT/ih-dump.json" --samples 16 --threads 1 >>"$OUT/ih.jsonl"
+fi
+
+if ! skip converged; then
+  if [ -n "${CAPTUM_DIR:-${CAPTUM_PATH:-}}" ]; then
+    log "8. converged IG (registry defaults) against Captum's default IntegratedGradients ($THREADS threads)"
+    /usr/bin/python3 bench/converged_captum.py --bench "$NB/converged_bench" --model "$MODEL" --threads $THREADS \
+      $CONVERGED --out "$OUT/converged.jsonl" | grep -E '^(torch |checks|check )' || true
+  else
+    echo "8. converged IG against Captum: skipped (CAPTUM_DIR is not set to a Captum checkout; see bench/README.md)"
+  fi
 fi
 
 echo "report runs: $(($(date +%s) - t0)) s"
