@@ -13,12 +13,14 @@
 //              for the checks against Captum); none: the defaults, which is what is timed
 //   --repeats  timed calls per text (median reported), after one warm-up call per thread count
 //   --out      appends one JSON object per text and thread count (bench "converged"): seconds,
-//              min_seconds, steps, tried, gap, change, converged, evaluations, tokens, the special
-//              token ids (unk_id, pad_id, mask_id: the baselines) and the whole explanation
+//              min_seconds, cpu_seconds (the process's CPU time, median), steps, tried, gap,
+//              change, converged, evaluations, tokens, the special token ids (unk_id, pad_id,
+//              mask_id: the baselines) and the whole explanation
 //              (explanation_to_json: token ids, scores, prediction, convergence, options)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -165,11 +167,13 @@ int main(int argc, char** argv) {
       }
       explain(model, tok, texts[0], req);  // warm-up: the thread pool, the allocator
       for (size_t i = 0; i < texts.size(); ++i) {
-        std::vector<double> times;
+        std::vector<double> times, cpu;
         Explanation e;
         for (int r = 0; r < o.repeats; ++r) {
           const auto t0 = Clock::now();
+          const std::clock_t c0 = std::clock();
           e = explain(model, tok, texts[i], req);
+          cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
           times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
         }
         const Convergence& cv = e.convergence;
@@ -181,11 +185,11 @@ int main(int argc, char** argv) {
           std::fprintf(out,
                        "{\"bench\":\"converged\",\"platform\":\"%s\",\"impl\":\"%s\",\"method\":\"%s\","
                        "\"options_given\":\"%s\",\"threads\":%d,\"index\":%zu,\"tokens\":%zu,\"seconds\":%.6g,"
-                       "\"min_seconds\":%.6g,\"repeats\":%d,\"steps\":%d,\"tried\":%s,\"gap\":%.6g,"
+                       "\"min_seconds\":%.6g,\"cpu_seconds\":%.6g,\"repeats\":%d,\"steps\":%d,\"tried\":%s,\"gap\":%.6g,"
                        "\"change\":%.6g,\"converged\":%s,\"evaluations\":%lld,\"unk_id\":%d,\"pad_id\":%d,"
                        "\"mask_id\":%d,\"explanation\":%s}\n",
                        kPlatform, kImpl, json_escape(o.method).c_str(), json_escape(o.options).c_str(), threads, i, e.tokens.size(), s,
-                       *std::min_element(times.begin(), times.end()), o.repeats, cv.steps,
+                       *std::min_element(times.begin(), times.end()), median(cpu), o.repeats, cv.steps,
                        ints_json(cv.tried).c_str(), cv.gap, cv.change, cv.converged ? "true" : "false",
                        static_cast<long long>(e.model_evaluations), sp.unk_id,
                        sp.pad_id >= 0 ? sp.pad_id : model.config().pad_token_id, sp.mask_id,

@@ -258,16 +258,19 @@ def main():
         use_threads(n)
         captum_default(cases[0])  # warm-up
         for c, r, v in zip(cases, ours, var):
-            times = []
+            times, cpu = [], []
             for _ in range(o.repeats):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 captum_default(c)
+                cpu.append(time.process_time() - c0)
                 times.append(time.perf_counter() - t0)
             cs = statistics.median(times)
             rows.append(dict(set=c["set"], index=r["index"], threads=n, tokens=c["tokens"], words=c["words"],
                              steps=r["steps"], tried=r["tried"], evaluations=r["evaluations"], gap=r["gap"],
                              change=r["change"], converged=r["converged"], ours_seconds=r["seconds"],
                              captum_seconds=cs, captum_gap=c["captum_gap"], ratio=cs / r["seconds"],
+                             ours_cpu_seconds=r["cpu_seconds"], captum_cpu_seconds=statistics.median(cpu),
+                             cpu_ratio=statistics.median(cpu) / r["cpu_seconds"],
                              ours_ref_err=c.get("ours_ref_err"), captum_ref_err=c.get("captum_ref_err"),
                              captum_gap_zero=c["captum_gap_zero"], variant=o.variant or None,
                              variant_steps=v and v["steps"], variant_evaluations=v and v["evaluations"],
@@ -287,20 +290,22 @@ def main():
           "Captum's defaults all the way (baselines=None: zero embeddings on every token)"
           + (f"; 'v': ours with {v} (not the default)" if v else ""))
     print(f"{'set':<6}{'#':>3}{'tokens':>7}{'thr':>4}{'steps':>6}{'evals':>6}{'our gap %':>10}"
-          f"{'captum gap %':>13}{'zero-b gap %':>13}{'ours s':>8}{'captum s':>9}{'captum/ours':>12}"
+          f"{'captum gap %':>13}{'zero-b gap %':>13}{'ours s':>8}{'captum s':>9}{'captum/ours':>12}{'cpu':>6}"
           + (f"{'v steps':>8}{'v s':>8}{'captum/v':>9}" if v else ""))
     for r in rows:
         print(f"{r['set']:<6}{r['index']:>3}{r['tokens']:>7}{r['threads']:>4}{r['steps']:>6}{r['evaluations']:>6}"
               f"{100 * r['gap']:>10.5f}{100 * r['captum_gap']:>13.5f}{100 * r['captum_gap_zero']:>13.3f}"
-              f"{r['ours_seconds']:>8.3f}{r['captum_seconds']:>9.3f}{r['ratio']:>12.2f}"
+              f"{r['ours_seconds']:>8.3f}{r['captum_seconds']:>9.3f}{r['ratio']:>12.2f}{r['cpu_ratio']:>6.2f}"
               + (f"{r['variant_steps']:>8}{r['variant_seconds']:>8.3f}{r['variant_ratio']:>9.2f}" if v else ""))
 
     def stats(xs):
         return statistics.median(xs), math.exp(sum(map(math.log, xs)) / len(xs)), min(xs)
 
-    print("\ncaptum/ours (> 1: ours is faster): median, geometric mean, worst"
+    print("\ncaptum/ours (> 1: ours is faster) of the wall-clock times: median, geometric mean, worst; "
+          "'cpu': the geometric mean of the ratio of the process CPU times (less sensitive to other work on the "
+          "machine at 1 thread)"
           + (f"; and the same for ours with {v}" if v else ""))
-    print(f"{'set':<6}{'threads':>8}{'n':>4}{'tokens':>8}{'steps':>7}{'median':>8}{'geomean':>9}{'worst':>7}"
+    print(f"{'set':<6}{'threads':>8}{'n':>4}{'tokens':>8}{'steps':>7}{'median':>8}{'geomean':>9}{'worst':>7}{'cpu':>6}"
           + (f"{'v median':>10}{'v geomean':>11}{'v worst':>9}" if v else ""))
     with open(o.out, "a", encoding="utf-8") as f:
         for name in ("short", "long", "all"):
@@ -309,9 +314,11 @@ def main():
                 if not sel:
                     continue
                 md, gm, wo = stats([r["ratio"] for r in sel])
+                cg = stats([r["cpu_ratio"] for r in sel])[1]
                 s = dict(set=name, threads=n, n=len(sel), tokens=[min(r["tokens"] for r in sel),
                                                                   max(r["tokens"] for r in sel)],
                          steps=sorted({r["steps"] for r in sel}), median_ratio=md, geomean_ratio=gm, worst_ratio=wo,
+                         cpu_geomean_ratio=cg,
                          captum_above_tol=sum(r["captum_gap"] > TOL for r in sel),
                          captum_zero_above_tol=sum(r["captum_gap_zero"] > TOL for r in sel),
                          ours_above_tol=sum(r["gap"] > TOL for r in sel),
@@ -325,7 +332,7 @@ def main():
                 f.write(json.dumps({"bench": "converged-summary", "platform": "native", "model": o.model,
                                     "tolerance": TOL, **s}) + "\n")
                 print(f"{name:<6}{n:>8}{s['n']:>4}{'%d-%d' % tuple(s['tokens']):>8}"
-                      f"{'/'.join(map(str, s['steps'])):>7}{md:>8.2f}{gm:>9.2f}{wo:>7.2f}"
+                      f"{'/'.join(map(str, s['steps'])):>7}{md:>8.2f}{gm:>9.2f}{wo:>7.2f}{cg:>6.2f}"
                       + (f"{vm:>10.2f}{vg:>11.2f}{vw:>9.2f}" if v else ""))
     first = [r for r in rows if r["threads"] == rows[0]["threads"]]
     print(f"Completeness gap above {TOL:g}: ours {sum(r['gap'] > TOL for r in first)} of {len(first)} sentences "
