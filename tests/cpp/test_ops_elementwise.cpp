@@ -209,7 +209,17 @@ TEST(UnaryOps, FastIsAccurateFarOutInBothTails) {
     // tangent with dx = 1 is f'; backward tangent with gy = dx = 1, dgy = 0 is f''
     const auto fast = run_unary<float>(Backend::fast, u.p, 1, x, ones, zeros, zeros);
     const auto ref = run_unary<double>(Backend::reference, u.p, 1, x, ones, zeros, zeros);
-    EXPECT_TRUE(all_close(fast.y, ref.y, 2e-6, 1e-37)) << "f";
+    if (u.p.kind == ops::Unary::gelu) {
+      // gelu's forward is x (1 + erf(x / sqrt 2)) / 2, as PyTorch computes it
+      // (fast_math.h): relative where 1 + erf does not cancel, and on the left
+      // tail erf's absolute error, 2.1e-7 |x| (gelu' keeps norm_cdf's tails).
+      for (int64_t i = 0; i < n; ++i) {
+        const double tol = x[i] >= -1.f ? 2e-6 * std::fabs(ref.y[i]) + 1e-37 : 2.2e-7 * std::fabs(x[i]);
+        EXPECT_LE(std::fabs(fast.y[i] - ref.y[i]), tol) << "f at x = " << x[i];
+      }
+    } else {
+      EXPECT_TRUE(all_close(fast.y, ref.y, 2e-6, 1e-37)) << "f";
+    }
     EXPECT_TRUE(all_close(fast.dy, ref.dy, 2e-6, 1e-37)) << "f'";
     std::vector<float> d2f(n);
     std::vector<double> d2r(n);
