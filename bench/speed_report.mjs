@@ -169,16 +169,19 @@ for (const measure of ['ig', 'forward']) {
 const ih = read('ih.jsonl').filter((r) => r.bench === 'integrated_hessians');
 if (ih.length) {
   const words = [...new Set(ih.map((r) => r.words))];
-  table(`5. Integrated Hessians, 16 Gauss points, the method's other defaults, ${ih[0].model}, 1 thread (best seconds)`,
-    ['words', 'native s', 'wasm s', 'torch double backward s', 'torch/native', 'wasm goal'],
+  table(`5. Integrated Hessians, 16 Gauss points (adaptive off: the peer's points), ${ih[0].model}, 1 thread (best seconds)`,
+    ['words', 'native s', 'wasm s', 'torch double backward s', 'torch/native', 'torch/native CPU s', 'wasm goal'],
     words.map((n) => {
       const nat = ih.find((r) => r.words === n && r.impl === 'wordlight' && r.platform === 'native');
       const was = ih.find((r) => r.words === n && r.impl === 'wordlight' && r.platform === 'wasm');
       const tor = ih.find((r) => r.words === n && r.impl === 'pytorch-double-backward' && r.rule === 'gauss');
       return [n, fmt(nat?.seconds, 3), fmt(was?.seconds, 3), fmt(tor?.seconds, 3),
-        nat && tor ? `${fmt(tor.seconds / nat.seconds)}x` : '-', n <= 16 ? '< 2 s' : '< 8 s'];
+        nat && tor ? `${fmt(tor.seconds / nat.seconds)}x` : '-',
+        nat?.cpu_seconds && tor?.cpu_seconds ? `${fmt(tor.cpu_seconds / nat.cpu_seconds)}x` : '-',
+        n <= 16 ? '< 2 s' : '< 8 s'];
     }),
-    'goal: torch/native >= 3 at both lengths. The torch line\'s error_vs_128 in ih.jsonl is against our matrix here.');
+    'goal: torch/native >= 3 at both lengths. The torch line\'s error_vs_128 in ih.jsonl is against our matrix here. ' +
+    'CPU s: the best call\'s process CPU time (user + system), steadier than wall time on a shared machine.');
 } else console.log('\n5. Integrated Hessians: not run');
 
 // ------------------------------------------------------------------ 6. relaxed SIMD
