@@ -8,11 +8,14 @@
 //
 // Usage: converged_bench --model DIR --texts FILE [--threads 1,2] [--repeats 3]
 //                        [--method integrated-gradients] [--options k=v,...] [--out FILE.jsonl]
-//   --texts    one text per line (a JSON string "..." or the raw line)
+//   --texts    one text per line (a JSON string "..." or the raw line); "-": read them from
+//              stdin one at a time, each timed and answered (its JSON line flushed) before the
+//              next is read, so that a driver can interleave another peer's calls with ours
+//              (one thread count only; the table then goes to stderr)
 //   --options  options over the registry's defaults (e.g. adaptive=false,steps=50,batch-size=50
 //              for the checks against Captum); none: the defaults, which is what is timed
 //   --repeats  timed calls per text (median reported), after one warm-up call per thread count
-//   --out      appends one JSON object per text and thread count (bench "converged"): seconds,
+//   --out      ("-": stdout) appends one JSON object per text and thread count (bench "converged"): seconds,
 //              min_seconds, cpu_seconds (the process's CPU time, median), steps, tried, gap,
 //              change, converged, evaluations, tokens, the special token ids (unk_id, pad_id,
 //              mask_id: the baselines) and the whole explanation
@@ -22,6 +25,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -133,20 +137,24 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   FILE* out = nullptr;
-  if (!o.out.empty() && !(out = std::fopen(o.out.c_str(), "a"))) {
+  const bool from_stdin = o.texts == "-";
+  FILE* table = from_stdin ? stderr : stdout;
+  if (o.out == "-") out = stdout;
+  else if (!o.out.empty() && !(out = std::fopen(o.out.c_str(), "a"))) {
     std::fprintf(stderr, "converged_bench: cannot open %s for appending\n", o.out.c_str());
     return 1;
   }
   try {
     std::vector<std::string> texts;
-    {
+    if (from_stdin && o.threads.size() != 1) throw Error("converged_bench: --texts - takes one thread count");
+    if (!from_stdin) {
       std::ifstream f(o.texts);
       if (!f) throw Error("converged_bench: cannot read " + o.texts);
       std::string line;
       while (std::getline(f, line))
         if (!line.empty()) texts.push_back(read_text_line(line));
     }
-    if (texts.empty()) throw Error("converged_bench: no texts in " + o.texts);
+    if (texts.empty() && !from_stdin) throw Error("converged_bench: no texts in " + o.texts);
     LoadedModel lm = load_model_directory(o.model);
     const Model& model = *lm.model;
     const Tokenizer& tok = *lm.tokenizer;
@@ -154,56 +162,68 @@ int main(int argc, char** argv) {
     req.method = o.method;
     if (!o.options.empty()) req.options = parse_option_list(o.options);
     const SpecialTokens& sp = tok.special_tokens();
-    std::printf("converged bench (%s): %s on %s, %zu texts, options: %s; median of %d call(s) per text\n",
-                kPlatform, o.method.c_str(), o.model.c_str(), texts.size(),
-                o.options.empty() ? "the registry's defaults" : o.options.c_str(), o.repeats);
-    std::printf("%4s %7s %7s %6s %12s %9s %9s %5s\n", "#", "tokens", "threads", "steps", "seconds", "gap %",
-                "change %", "conv");
+    std::fprintf(table, "converged bench (%s): %s on %s, %s, options: %s; median of %d call(s) per text\n",
+                 kPlatform, o.method.c_str(), o.model.c_str(),
+                 from_stdin ? "texts from stdin" : (std::to_string(texts.size()) + " texts").c_str(),
+                 o.options.empty() ? "the registry's defaults" : o.options.c_str(), o.repeats);
+    std::fprintf(table, "%4s %7s %7s %6s %12s %9s %9s %5s\n", "#", "tokens", "threads", "steps", "seconds", "gap %",
+                 "change %", "conv");
+    auto run_text = [&](size_t i, const std::string& text, int threads) {
+      std::vector<double> times, cpu;
+      Explanation e;
+      for (int r = 0; r < o.repeats; ++r) {
+        const auto t0 = Clock::now();
+        const std::clock_t c0 = std::clock();
+        e = explain(model, tok, text, req);
+        cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
+        times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      }
+      const Convergence& cv = e.convergence;
+      const double s = median(times);
+      std::fprintf(table, "%4zu %7zu %7d %6d %12.5f %9.4f %9.4f %5s\n", i, e.tokens.size(), threads, cv.steps, s,
+                   100 * cv.gap, 100 * cv.change, cv.converged ? "yes" : "NO");
+      std::fflush(table);
+      if (!out) return;
+      std::fprintf(out,
+                   "{\"bench\":\"converged\",\"platform\":\"%s\",\"impl\":\"%s\",\"method\":\"%s\","
+                   "\"options_given\":\"%s\",\"threads\":%d,\"index\":%zu,\"tokens\":%zu,\"seconds\":%.6g,"
+                   "\"min_seconds\":%.6g,\"cpu_seconds\":%.6g,\"repeats\":%d,\"steps\":%d,\"tried\":%s,"
+                   "\"gap\":%.6g,\"change\":%.6g,\"converged\":%s,\"evaluations\":%lld,\"unk_id\":%d,"
+                   "\"pad_id\":%d,\"mask_id\":%d,\"explanation\":%s}\n",
+                   kPlatform, kImpl, json_escape(o.method).c_str(), json_escape(o.options).c_str(), threads, i,
+                   e.tokens.size(), s, *std::min_element(times.begin(), times.end()), median(cpu), o.repeats,
+                   cv.steps, ints_json(cv.tried).c_str(), cv.gap, cv.change, cv.converged ? "true" : "false",
+                   static_cast<long long>(e.model_evaluations), sp.unk_id,
+                   sp.pad_id >= 0 ? sp.pad_id : model.config().pad_token_id, sp.mask_id,
+                   explanation_to_json(e).c_str());
+      std::fflush(out);
+    };
     for (int threads : o.threads) {
       set_num_threads(threads);
       if (num_threads() != threads) {
-        std::printf("(this build runs %d thread(s); %d threads skipped)\n", num_threads(), threads);
+        std::fprintf(table, "(this build runs %d thread(s); %d threads skipped)\n", num_threads(), threads);
+        if (from_stdin) throw Error("converged_bench: this build cannot run " + std::to_string(threads) + " threads");
         continue;
       }
-      explain(model, tok, texts[0], req);  // warm-up: the thread pool, the allocator
-      for (size_t i = 0; i < texts.size(); ++i) {
-        std::vector<double> times, cpu;
-        Explanation e;
-        for (int r = 0; r < o.repeats; ++r) {
-          const auto t0 = Clock::now();
-          const std::clock_t c0 = std::clock();
-          e = explain(model, tok, texts[i], req);
-          cpu.push_back(static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
-          times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+      if (from_stdin) {
+        std::string line;
+        for (size_t i = 0; std::getline(std::cin, line);) {
+          if (line.empty()) continue;
+          const std::string text = read_text_line(line);
+          if (i == 0) explain(model, tok, text, req);  // warm-up: the thread pool, the allocator
+          run_text(i++, text, threads);
         }
-        const Convergence& cv = e.convergence;
-        const double s = median(times);
-        std::printf("%4zu %7zu %7d %6d %12.5f %9.4f %9.4f %5s\n", i, e.tokens.size(), threads, cv.steps, s,
-                    100 * cv.gap, 100 * cv.change, cv.converged ? "yes" : "NO");
-        std::fflush(stdout);
-        if (out) {
-          std::fprintf(out,
-                       "{\"bench\":\"converged\",\"platform\":\"%s\",\"impl\":\"%s\",\"method\":\"%s\","
-                       "\"options_given\":\"%s\",\"threads\":%d,\"index\":%zu,\"tokens\":%zu,\"seconds\":%.6g,"
-                       "\"min_seconds\":%.6g,\"cpu_seconds\":%.6g,\"repeats\":%d,\"steps\":%d,\"tried\":%s,\"gap\":%.6g,"
-                       "\"change\":%.6g,\"converged\":%s,\"evaluations\":%lld,\"unk_id\":%d,\"pad_id\":%d,"
-                       "\"mask_id\":%d,\"explanation\":%s}\n",
-                       kPlatform, kImpl, json_escape(o.method).c_str(), json_escape(o.options).c_str(), threads, i, e.tokens.size(), s,
-                       *std::min_element(times.begin(), times.end()), median(cpu), o.repeats, cv.steps,
-                       ints_json(cv.tried).c_str(), cv.gap, cv.change, cv.converged ? "true" : "false",
-                       static_cast<long long>(e.model_evaluations), sp.unk_id,
-                       sp.pad_id >= 0 ? sp.pad_id : model.config().pad_token_id, sp.mask_id,
-                       explanation_to_json(e).c_str());
-          std::fflush(out);
-        }
+        break;
       }
+      explain(model, tok, texts[0], req);  // warm-up: the thread pool, the allocator
+      for (size_t i = 0; i < texts.size(); ++i) run_text(i, texts[i], threads);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "converged_bench: %s\n", e.what());
-    if (out) std::fclose(out);
+    if (out && out != stdout) std::fclose(out);
     return 1;
   }
   set_num_threads(1);
-  if (out) std::fclose(out);
+  if (out && out != stdout) std::fclose(out);
   return 0;
 }

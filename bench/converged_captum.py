@@ -111,6 +111,31 @@ def run_ours(bench, model, texts_file, threads, repeats, options=""):
     return rows
 
 
+class Ours:
+    """converged_bench --texts -: one process per thread count and options; each sentence written to its stdin
+    is timed there (one warm-up call first) and answered with its JSON line."""
+
+    def __init__(self, bench, model, threads, repeats, options=""):
+        cmd = [bench, "--model", model, "--texts", "-", "--threads", str(threads), "--repeats", str(repeats),
+               "--out", "-"] + (["--options", options] if options else [])
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, encoding="utf-8")
+        self.cmd = cmd
+
+    def time(self, text):
+        self.p.stdin.write(json.dumps(text) + "\n")
+        self.p.stdin.flush()
+        line = self.p.stdout.readline()
+        if not line:
+            sys.exit(f"converged_captum.py: {' '.join(self.cmd)} stopped (exit {self.p.wait()})")
+        return json.loads(line)
+
+    def close(self):
+        self.p.stdin.close()
+        if self.p.wait(timeout=60) != 0:
+            sys.exit(f"converged_captum.py: {' '.join(self.cmd)} failed (exit {self.p.returncode})")
+
+
 def max_rel_err(got, ref):
     big = max(abs(float(v)) for v in ref) or 1e-12
     return max(abs(float(a) - float(b)) for a, b in zip(got, ref)) / big
@@ -242,7 +267,9 @@ def main():
                     sys.exit("converged_captum.py: our adaptive scores are further than the tolerance from the "
                              "reference")
 
-    # ---- timing: ours (its own process, timed in process), then Captum, per thread count
+    # ---- timing, per thread count and sentence: ours (a process of its own that reads the sentences from
+    # stdin and times each in process), ours with the variant's options, then Captum, right after each other,
+    # so that load from other work on the machine falls on all of them alike
     def captum_default(c):
         with torch.no_grad():
             x = model.embed(c["ids"][None])
@@ -253,11 +280,12 @@ def main():
 
     rows = []
     for n in [int(t) for t in o.threads.split(",")]:
-        ours = run_ours(o.bench, o.model, texts_file, str(n), o.repeats)
-        var = run_ours(o.bench, o.model, texts_file, str(n), o.repeats, o.variant) if o.variant else [None] * len(ours)
+        procs = [Ours(o.bench, o.model, n, o.repeats)] + ([Ours(o.bench, o.model, n, o.repeats, o.variant)]
+                                                         if o.variant else [])
         use_threads(n)
         captum_default(cases[0])  # warm-up
-        for c, r, v in zip(cases, ours, var):
+        for i, c in enumerate(cases):
+            r, v = [p.time(c["text"]) for p in procs] + ([None] if not o.variant else [])
             times, cpu = [], []
             for _ in range(o.repeats):
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -265,7 +293,7 @@ def main():
                 cpu.append(time.process_time() - c0)
                 times.append(time.perf_counter() - t0)
             cs = statistics.median(times)
-            rows.append(dict(set=c["set"], index=r["index"], threads=n, tokens=c["tokens"], words=c["words"],
+            rows.append(dict(set=c["set"], index=i, threads=n, tokens=c["tokens"], words=c["words"],
                              steps=r["steps"], tried=r["tried"], evaluations=r["evaluations"], gap=r["gap"],
                              change=r["change"], converged=r["converged"], ours_seconds=r["seconds"],
                              captum_seconds=cs, captum_gap=c["captum_gap"], ratio=cs / r["seconds"],
@@ -276,6 +304,8 @@ def main():
                              variant_steps=v and v["steps"], variant_evaluations=v and v["evaluations"],
                              variant_gap=v and v["gap"], variant_seconds=v and v["seconds"],
                              variant_ratio=v and cs / v["seconds"], variant_ref_err=c.get("variant_ref_err")))
+        for p in procs:
+            p.close()
 
     # ---- report
     with open(o.out, "a", encoding="utf-8") as f:
