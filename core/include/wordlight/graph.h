@@ -160,6 +160,29 @@ class Graph {
   // Whether parameter() leaves require gradients (training) or not
   // (explanations need gradients w.r.t. inputs only, which is cheaper).
   bool params_require_grad = false;
+  // What the tape keeps. all (the default): every value, saved buffer and
+  // gradient stays readable until clear(). gradients: for callers that read
+  // only values they name and the leaves' gradients after one backward()
+  // (Integrated Gradients' batches: ModelTarget::eval): the tape frees each
+  // value as soon as no later forward op and no backward rule reads it, as
+  // PyTorch's autograd saves only what backward needs (a linear's input
+  // when its weight needs no gradient, a residual add: nothing; GELU its
+  // input and output, softmax its output, LayerNorm its input and
+  // statistics, attention q, k, v and the probabilities), and reuses the
+  // memory (Arena::release). Freeing happens at forward_boundary() calls
+  // (the models make one after each block) and during backward(), which
+  // frees each node's gradient, saved buffers and value once the pass is
+  // past it. Afterwards value() and grad() are null for freed nodes, and
+  // lrp_backward, the tangent passes and a second backward() throw. The
+  // numbers are the same bit for bit: only where buffers live changes. A
+  // deferred graph (device tape) ignores this.
+  enum class Retain : uint8_t { all, gradients };
+  Retain retain = Retain::all;
+  // Retain::gradients: no op recorded after this call reads the value of a
+  // node recorded before it, except the nodes in `live` (and the caller
+  // reads no other value of them): frees every such value that no backward
+  // rule of a recorded op reads. Leaves are kept. Retain::all: does nothing.
+  void forward_boundary(std::initializer_list<Var> live);
   // Seeds for the dropout ops of a training pass: set_dropout_seed once per
   // step, then each model dropout takes the next one.
   void set_dropout_seed(uint64_t s) { dropout_seed_ = s; }
@@ -231,6 +254,7 @@ class Graph {
   // ------------------------------------------------------------ access
   const Shape& shape(Var v) const { return node(v).shape; }
   int64_t numel(Var v) const { return node(v).shape.numel(); }
+  // Null for a value that Retain::gradients freed.
   const T* value(Var v) const { return node(v).value; }
   T* mutable_value(Var v) { return node(v).value; }
   // Null when the node has no gradient (does not require one, or backward()
@@ -287,6 +311,11 @@ class Graph {
   // graph until the tape brings it to the host.
   bool deferred() const { return deferred_; }
   size_t arena_bytes_reserved() const { return arena_.bytes_reserved(); }
+  // Bytes of the arena handed out since clear() (a released buffer that
+  // was taken again counts once: the pass's footprint), and of those the
+  // ones that hold live buffers (not released).
+  size_t arena_bytes_used() const { return arena_.bytes_in_use(); }
+  size_t arena_bytes_live() const { return arena_.bytes_in_use() - arena_.bytes_free(); }
 
  private:
   struct Node {
@@ -303,6 +332,7 @@ class Graph {
     // saved for the derivative passes
     T* saved = nullptr;   // softmax/probs, layernorm mean, attention probs
     T* saved2 = nullptr;  // layernorm rstd, attention dprobs
+    int64_t saved_n = 0, saved2_n = 0;  // their sizes (Retain::gradients frees them)
     int32_t* ints = nullptr;  // argmax, labels, ids, index
     uint8_t* bytes = nullptr;  // dropout mask, attention key mask
     const T* class_w = nullptr;
@@ -325,6 +355,13 @@ class Graph {
   void lrp_account(int id, const LrpOptions& o, std::vector<LrpAbsorbed>& out);  // lrp_rules.cpp
   void run_backward_tangent(Node& n);
   T* ensure_grad(int id);
+  // Retain::gradients: what op n's backward reads (its input j's value, its
+  // own value), given which of its operands require a gradient.
+  bool backward_reads_input(const Node& n, int j) const;
+  bool backward_reads_output(const Node& n) const;
+  void free_value(Node& n);
+  void free_after_backward(int id, int y);
+  void check_values_kept(const char* pass) const;
   T* ensure_grad_tangent(int id);
 
   Backend be_;
@@ -336,6 +373,8 @@ class Graph {
   uint64_t dropout_seed_ = 0;
   bool have_grads_ = false, have_tangents_ = false;
   bool deferred_ = false;
+  bool freed_ = false;   // Retain::gradients freed some value
+  bool spent_ = false;   // ... and ran its one backward()
   friend class gpu::DeviceTape;  // runs the passes of a deferred graph on a device
 };
 

@@ -112,6 +112,7 @@ void Graph<T>::clear() {
   multi_.clear();
   arena_.reset();
   K_ = 0;
+  freed_ = spent_ = false;
   have_grads_ = have_tangents_ = false;
 }
 
@@ -428,6 +429,7 @@ Var Graph<T>::cross_entropy(Var logits, const int32_t* labels, const T* class_we
     n.class_w = cw;
   }
   n.saved = alloc(R * C);
+  n.saved_n = R * C;
   n.value = alloc(1);
   if (!deferred_) ops::cross_entropy_forward<T>(be_, R, C, node(logits).value, n.ints, n.class_w, n.saved, n.value);
   return push(std::move(n));
@@ -456,6 +458,7 @@ Var Graph<T>::layernorm(Var x, Var gamma, Var beta, T eps) {
   n.value = alloc(xs.numel());
   n.saved = alloc(a.R);
   n.saved2 = alloc(a.R);
+  n.saved_n = n.saved2_n = a.R;
   if (!deferred_)
     ops::layernorm_forward<T>(be_, a.R, a.C, eps, node(x).value, node(gamma).value,
                             beta.valid() ? node(beta).value : nullptr, n.value, n.saved, n.saved2);
@@ -490,7 +493,8 @@ Var Graph<T>::attention(Var q, Var k, Var v, int64_t heads, const uint8_t* key_m
     n.bytes = arena_.alloc<uint8_t>(qs[0] * qs[1]);
     std::memcpy(n.bytes, key_mask, qs[0] * qs[1]);
   }
-  n.saved = alloc(qs[0] * heads * qs[1] * qs[1]);
+  n.saved_n = qs[0] * heads * qs[1] * qs[1];
+  n.saved = alloc(n.saved_n);
   n.value = alloc(qs.numel());
   if (!deferred_)
     ops::attention_forward<T>(be_, d, node(q).value, node(k).value, node(v).value, n.bytes, n.saved,
@@ -645,6 +649,8 @@ T* Graph<T>::ensure_grad_tangent(int id) {
 template <class T>
 void Graph<T>::backward(Var y, const T* seed) {
   check_on_host("backward");
+  if (spent_)
+    throw Error("backward: this tape kept only what one backward pass needs (Retain::gradients) and has run it");
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("backward: the output does not depend on any input or parameter that requires a gradient");
@@ -655,12 +661,146 @@ void Graph<T>::backward(Var y, const T* seed) {
   T* g = ensure_grad(y.id);
   const int64_t ny = out.shape.numel();
   for (int64_t j = 0; j < ny; ++j) g[j] = seed ? seed[j] : T(1);
+  const bool free = retain == Retain::gradients && !deferred_;
   for (int id = y.id; id >= 0; --id) {
     Node& n = nodes_[id];
-    if (!n.grad || n.op == OpKind::leaf) continue;
-    run_backward(n);
+    if (n.grad && n.op != OpKind::leaf) run_backward(n);
+    if (free) free_after_backward(id, y.id);
   }
+  if (free) spent_ = freed_ = true;
   have_grads_ = true;
+}
+
+// ------------------------------------------------------------------ Retain::gradients
+template <class T>
+bool Graph<T>::backward_reads_input(const Node& n, int j) const {
+  if (!n.requires_grad) return false;  // its backward never runs
+  auto rg = [&](int k) { return n.in[k] >= 0 && nodes_[n.in[k]].requires_grad; };
+  switch (n.op) {
+    case OpKind::linear:  // dx = dy w, dw = dy^T x, db = sum dy
+    case OpKind::conv1d:
+      return (j == 0 && rg(1)) || (j == 1 && rg(0));
+    case OpKind::matmul:
+      return (j == 0 && rg(1)) || (j == 1 && rg(0));
+    case OpKind::binary:  // add: nothing; mul: the other factor
+      if (n.template attr<BinaryAttrs>().op == ops::Binary::add) return false;
+      return (j == 0 && rg(1)) || (j == 1 && rg(0));
+    case OpKind::unary:  // f'(x)
+      return j == 0;
+    case OpKind::layernorm:  // x (with the saved mean and rstd) and gamma
+      return j == 0 || j == 1;
+    case OpKind::attention:  // q, k, v (and the saved probabilities)
+      return true;
+    case OpKind::leaf:
+    case OpKind::embedding:
+    case OpKind::maxpool:
+    case OpKind::scale:
+    case OpKind::softmax:
+    case OpKind::cross_entropy:
+    case OpKind::dropout:
+    case OpKind::concat:
+    case OpKind::slice:
+    case OpKind::reshape:
+    case OpKind::sum:
+    case OpKind::pick:
+      return false;
+  }
+  return true;  // an op this table does not know: keep what it may read
+}
+
+template <class T>
+bool Graph<T>::backward_reads_output(const Node& n) const {
+  if (!n.requires_grad) return false;
+  switch (n.op) {
+    case OpKind::unary:  // the erf GELU's fast backward reads Phi(x) back from y
+      return n.template attr<ops::UnaryParams>().kind == ops::Unary::gelu;
+    case OpKind::softmax:  // p (log-softmax: exp of its output)
+      return true;
+    case OpKind::leaf:
+    case OpKind::linear:
+    case OpKind::conv1d:
+    case OpKind::matmul:
+    case OpKind::binary:
+    case OpKind::layernorm:
+    case OpKind::attention:
+    case OpKind::embedding:
+    case OpKind::maxpool:
+    case OpKind::scale:
+    case OpKind::cross_entropy:
+    case OpKind::dropout:
+    case OpKind::concat:
+    case OpKind::slice:
+    case OpKind::reshape:
+    case OpKind::sum:
+    case OpKind::pick:
+      return false;
+  }
+  return true;
+}
+
+// Frees n's value (a reshape only drops its view: the buffer is its input's).
+template <class T>
+void Graph<T>::free_value(Node& n) {
+  if (!n.value || n.op == OpKind::leaf) return;
+  if (n.op != OpKind::reshape) arena_.release(n.value, static_cast<size_t>(n.shape.numel()));
+  n.value = nullptr;
+  freed_ = true;
+}
+
+template <class T>
+void Graph<T>::forward_boundary(std::initializer_list<Var> live) {
+  for (Var v : live) check_same_graph(v, "forward_boundary");
+  if (retain != Retain::gradients || deferred_) return;
+  const int N = static_cast<int>(nodes_.size());
+  std::vector<char> keep(static_cast<size_t>(N), 0);
+  for (Var v : live) keep[static_cast<size_t>(v.id)] = 1;
+  for (int i = 0; i < N; ++i) {
+    const Node& n = nodes_[i];
+    if (n.op == OpKind::leaf) {
+      keep[i] = 1;
+      continue;
+    }
+    if (backward_reads_output(n)) keep[i] = 1;
+    if (n.op == OpKind::concat) continue;  // reads no input value
+    for (int j = 0; j < 3; ++j)
+      if (n.in[j] >= 0 && backward_reads_input(n, j)) keep[n.in[j]] = 1;
+  }
+  // A view keeps the buffer it shows (its input's, at a lower id).
+  for (int i = N - 1; i >= 0; --i)
+    if (keep[i] && nodes_[i].op == OpKind::reshape) keep[nodes_[i].in[0]] = 1;
+  for (int i = 0; i < N; ++i) {
+    Node& n = nodes_[i];
+    if (!keep[i]) free_value(n);
+    if (!n.requires_grad && (n.saved || n.saved2)) {  // never read: no backward runs here
+      arena_.release(n.saved, static_cast<size_t>(n.saved_n));
+      arena_.release(n.saved2, static_cast<size_t>(n.saved2_n));
+      n.saved = n.saved2 = nullptr;
+      freed_ = true;
+    }
+  }
+}
+
+// backward() has run node id's rule (or skipped it) and every rule after
+// it: nothing reads its gradient, saved buffers or value any more (its
+// consumers come later on the tape, views included). Leaves keep both (the
+// caller reads their gradients), and so does y's value.
+template <class T>
+void Graph<T>::free_after_backward(int id, int y) {
+  Node& n = nodes_[id];
+  if (n.op == OpKind::leaf) return;
+  arena_.release(n.grad, static_cast<size_t>(n.shape.numel()));
+  n.grad = nullptr;
+  arena_.release(n.saved, static_cast<size_t>(n.saved_n));
+  arena_.release(n.saved2, static_cast<size_t>(n.saved2_n));
+  n.saved = n.saved2 = nullptr;
+  if (id != y) free_value(n);
+}
+
+template <class T>
+void Graph<T>::check_values_kept(const char* pass) const {
+  if (freed_)
+    throw Error(std::string("graph: ") + pass +
+                " reads values that this tape freed (Retain::gradients keeps only what one backward pass needs)");
 }
 
 template <class T>
@@ -691,6 +831,7 @@ void Graph<T>::clear_tangents() {
 template <class T>
 void Graph<T>::forward_tangent() {
   check_on_host("forward_tangent");
+  check_values_kept("forward_tangent");
   if (K_ == 0) throw Error("forward_tangent: no leaf has a tangent (call set_tangent first)");
   for (auto& n : nodes_) {
     if (n.op == OpKind::leaf) continue;
@@ -707,6 +848,7 @@ void Graph<T>::forward_tangent() {
 
 template <class T>
 void Graph<T>::backward_tangent(Var y) {
+  check_values_kept("backward_tangent");
   if (!have_grads_) throw Error("backward_tangent: run backward(y) first");
   if (!have_tangents_) throw Error("backward_tangent: run forward_tangent() first");
   node(y);
@@ -804,7 +946,8 @@ void Graph<T>::run_tangent(Node& n) {
     }
     case OpKind::attention: {
       const auto& d = n.template attr<ops::AttentionDims>();
-      n.saved2 = alloc(static_cast<int64_t>(K) * d.B * d.H * d.T * d.T);
+      n.saved2_n = static_cast<int64_t>(K) * d.B * d.H * d.T * d.T;
+      n.saved2 = alloc(n.saved2_n);
       ops::attention_tangent<T>(be_, d, K, val(0), val(1), val(2), n.saved, tan(0), tan(1), tan(2), n.saved2, dy);
       break;
     }

@@ -157,6 +157,7 @@ void lrp_record_absorbed(int node, OpKind op, double total, double eps, bool eps
 template <class T>
 void Graph<T>::lrp_backward(Var y, const LrpOptions& o, const T* seed, std::vector<LrpAbsorbed>* absorbed) {
   check_on_host("lrp_backward");
+  check_values_kept("lrp_backward");
   Node& out = node(y);
   if (!out.requires_grad)
     throw Error("lrp_backward: the output does not depend on any input or parameter that requires a gradient");

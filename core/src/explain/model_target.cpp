@@ -81,6 +81,9 @@ void ModelTarget::eval(int N, const float* x, double* out, float* grad) {
   if (N <= 0) return;
   const TokenBatch batch = repeat_batch(ids_, N);
   g_.clear();
+  // Only y's values and x's gradient are read: the tape frees the rest as
+  // soon as neither the forward nor the backward needs it (graph.h).
+  g_.retain = Graph<float>::Retain::gradients;
   if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{N, T_, D_}, x, grad != nullptr);
   Var y = target_output(g_, model_.forward(g_, xv, batch), N, pred_.target, probability_, is_multi_label(model_.config()));
@@ -118,6 +121,7 @@ void ModelTarget::eval_ids(const std::vector<std::vector<int32_t>>& seqs, double
   std::vector<float> emb(static_cast<size_t>(b.B) * b.T * D_);
   model_.embed(b, emb.data());
   g_.clear();
+  g_.retain = Graph<float>::Retain::gradients;
   if (tape_) tape_->attach(g_);
   Var xv = g_.input(Shape{b.B, b.T, D_}, emb.data(), false);
   Var y = target_output(g_, model_.forward(g_, xv, b), b.B, pred_.target, probability_, is_multi_label(model_.config()));

@@ -209,10 +209,12 @@ class Gpt2Model : public Model {
       Var att = g.attention(q, k, v, H_, batch.mask.data(), /*causal=*/true);
       Var a = train ? conv1d(g, att, blk.c_proj) : lin(g, att, blk.proj);
       x = g.add(x, a);
+      g.forward_boundary({x});  // a tape that keeps only what backward reads frees the rest here
       Var n2 = layer_norm(g, x, blk.ln_2);
       Var m = train ? conv1d(g, g.unary(conv1d(g, n2, blk.c_fc), {act_, 1.0}), blk.mlp_proj)
                     : lin(g, g.unary(lin(g, n2, blk.fc), {act_, 1.0}), blk.out);
       x = g.add(x, m);
+      g.forward_boundary({x});
       g.mark("layer." + std::to_string(i), x);
     }
     return layer_norm(g, x, ln_f_);

@@ -276,8 +276,10 @@ class TransformerModel : public Model {
       detail::record_attention(g, q, k, v, H_, batch.mask.data(), /*causal=*/false);
       Var a = drop(g, lin(g, g.attention(q, k, v, H_, batch.mask.data()), blk.out));
       x = layer_norm(g, g.add(x, a), blk.ln_attn);
+      g.forward_boundary({x});  // a tape that keeps only what backward reads frees the rest here
       Var f = drop(g, lin(g, g.unary(lin(g, x, blk.ffn1), {act_, 1.0}), blk.ffn2));
       x = layer_norm(g, g.add(x, f), blk.ln_out);
+      g.forward_boundary({x});
       g.mark("layer." + std::to_string(layer++), x);
     }
     return x;

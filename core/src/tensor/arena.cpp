@@ -40,7 +40,7 @@ ChunkCache& cache() {
 
 // A cached chunk of at least `need` bytes and at most twice that (a small
 // request must not take a block that a big pass will need), or a new one.
-std::unique_ptr<uint8_t[]> acquire(size_t need, size_t* size) {
+std::unique_ptr<uint8_t[]> cache_acquire(size_t need, size_t* size) {
   if (kCacheBytes > 0) {
     ChunkCache& c = cache();
     std::lock_guard<std::mutex> lock(c.m);
@@ -57,7 +57,7 @@ std::unique_ptr<uint8_t[]> acquire(size_t need, size_t* size) {
   return std::unique_ptr<uint8_t[]>(new uint8_t[need]);
 }
 
-void release(std::unique_ptr<uint8_t[]> mem, size_t size) {
+void cache_release(std::unique_ptr<uint8_t[]> mem, size_t size) {
   if (!mem || kCacheBytes == 0) return;
   ChunkCache& c = cache();
   std::lock_guard<std::mutex> lock(c.m);
@@ -69,12 +69,23 @@ void release(std::unique_ptr<uint8_t[]> mem, size_t size) {
 }  // namespace
 
 Arena::~Arena() {
-  for (auto& c : chunks_) release(std::move(c.mem), c.size);
+  for (auto& c : chunks_) cache_release(std::move(c.mem), c.size);
 }
 
 void* Arena::alloc_bytes(size_t bytes) {
   bytes = (bytes + kAlign - 1) & ~(kAlign - 1);
   if (bytes == 0) bytes = kAlign;
+  if (!free_.empty()) {
+    // The smallest released buffer that holds it, unless that wastes more
+    // than a quarter (a big buffer stays for the big request that comes
+    // next: a tape frees and allocates the same few sizes over and over).
+    auto it = free_.lower_bound(bytes);
+    if (it != free_.end() && it->first - bytes <= bytes / 4) {
+      void* p = it->second;
+      free_.erase(it);
+      return p;
+    }
+  }
   while (current_ < chunks_.size()) {
     Chunk& c = chunks_[current_];
     uint8_t* base = align_up(c.mem.get());
@@ -87,7 +98,7 @@ void* Arena::alloc_bytes(size_t bytes) {
     ++current_;
   }
   Chunk c;
-  c.mem = acquire(bytes + kAlign > chunk_bytes_ ? bytes + kAlign : chunk_bytes_, &c.size);
+  c.mem = cache_acquire(bytes + kAlign > chunk_bytes_ ? bytes + kAlign : chunk_bytes_, &c.size);
   uint8_t* base = align_up(c.mem.get());
   c.used = bytes;
   chunks_.push_back(std::move(c));
@@ -95,18 +106,25 @@ void* Arena::alloc_bytes(size_t bytes) {
   return base;
 }
 
+void Arena::release_bytes(void* p, size_t bytes) {
+  bytes = (bytes + kAlign - 1) & ~(kAlign - 1);
+  if (bytes == 0) bytes = kAlign;
+  free_.emplace(bytes, p);
+}
+
 void Arena::reset() {
+  free_.clear();
   size_t in_use = bytes_in_use();
   if (in_use > high_water_) high_water_ = in_use;
   if (chunks_.size() > 1) {
     // Several chunks means the pass outgrew the first: replace them by one
     // chunk that holds the whole pass, so the next pass is contiguous.
-    for (auto& c : chunks_) release(std::move(c.mem), c.size);
+    for (auto& c : chunks_) cache_release(std::move(c.mem), c.size);
     chunks_.clear();
     Chunk c;
     size_t need = high_water_ + 2 * kAlign;
     if (need < chunk_bytes_) need = chunk_bytes_;
-    c.mem = acquire(need, &c.size);
+    c.mem = cache_acquire(need, &c.size);
     chunks_.push_back(std::move(c));
   }
   for (auto& c : chunks_) c.used = 0;
@@ -116,6 +134,12 @@ void Arena::reset() {
 size_t Arena::bytes_in_use() const {
   size_t n = 0;
   for (auto& c : chunks_) n += c.used;
+  return n;
+}
+
+size_t Arena::bytes_free() const {
+  size_t n = 0;
+  for (auto& f : free_) n += f.first;
   return n;
 }
 
