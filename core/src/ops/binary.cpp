@@ -152,21 +152,35 @@ void binary_tangent(Backend, Binary op, const Shape& as, const Shape& bs, int K,
     T* dyk = dy + k * p.ny;
     for_each_run(p, [&](int64_t iy, int64_t ia, int64_t ib, int64_t n, int64_t sa, int64_t sb) {
       T* yr = dyk + iy;
-      for (int64_t j = 0; j < n; ++j) yr[j] = T(0);
+      if (dak && dbk) {
+        // One pass that writes dy (the tangent batches of Integrated
+        // Hessians are K times the primal: zero-filling dy and adding each
+        // term in its own pass read and wrote it three times).
+        const T *dar = dak + ia, *br = b + ib, *dbr = dbk + ib, *ar = a + ia;
+        if (mul)
+          run_loop(n, sa, sb,
+                   [&](int64_t j, int64_t ja, int64_t jb) { yr[j] = dar[ja] * br[jb] + ar[ja] * dbr[jb]; });
+        else
+          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t jb) { yr[j] = dar[ja] + dbr[jb]; });
+        return;
+      }
       if (dak) {
         const T *dar = dak + ia, *br = b + ib;
         if (mul)
-          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t jb) { yr[j] += dar[ja] * br[jb]; });
+          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t jb) { yr[j] = dar[ja] * br[jb]; });
         else
-          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t) { yr[j] += dar[ja]; });
+          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t) { yr[j] = dar[ja]; });
+        return;
       }
       if (dbk) {
         const T *dbr = dbk + ib, *ar = a + ia;
         if (mul)
-          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t jb) { yr[j] += ar[ja] * dbr[jb]; });
+          run_loop(n, sa, sb, [&](int64_t j, int64_t ja, int64_t jb) { yr[j] = ar[ja] * dbr[jb]; });
         else
-          run_loop(n, sa, sb, [&](int64_t j, int64_t, int64_t jb) { yr[j] += dbr[jb]; });
+          run_loop(n, sa, sb, [&](int64_t j, int64_t, int64_t jb) { yr[j] = dbr[jb]; });
+        return;
       }
+      for (int64_t j = 0; j < n; ++j) yr[j] = T(0);
     });
   }
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "wordlight/error.h"
 #include "wordlight/op_profile.h"
@@ -89,6 +90,49 @@ void add_col_sums(int64_t R, int64_t O, const T* g, T* gb) {
   }
 }
 
+// dy (M, O) = dx (M, I) w^T when at least a quarter of dx's rows are zero:
+// the product of the gathered nonzero rows, scattered, and zero rows
+// elsewhere (exactly what the full product gives them, weights being
+// finite). Returns false, having written nothing, when more rows are
+// nonzero. The cases: a tangent direction that moves one token, seen by a
+// projection of every token at once (Integrated Hessians' directions through
+// the BiLSTM's input projection: 1 row in T nonzero), and a recurrence that
+// has not reached the moved token yet (the BiLSTM's h W_hh at step t: the
+// directions of tokens after t are still zero, half the rows on average).
+// A row costs I + O copies against 2 I O flops of the product. Finding a row
+// nonzero stops at its first nonzero element, so a dense dx costs few reads.
+template <class T>
+bool sparse_rows_times_wt(Backend be, int64_t M, int64_t I, int64_t O, const T* dx, const T* w, T* dy,
+                          const PackedLinear* packed) {
+  if (M < 64 || I == 0) return false;
+  thread_local std::vector<int64_t> rows;
+  rows.clear();
+  {
+    OpScope prof("linear.tangent.scan", 0, M, I);
+    const int64_t most = M - M / 4;
+    for (int64_t r = 0; r < M; ++r) {
+      const T* xr = dx + r * I;
+      int64_t i = 0;
+      while (i < I && xr[i] == T(0)) ++i;
+      if (i < I) {
+        rows.push_back(r);
+        if (static_cast<int64_t>(rows.size()) > most) return false;
+      }
+    }
+  }
+  const int64_t n = static_cast<int64_t>(rows.size());
+  OpScope prof("linear.tangent.rows", 2.0 * n * I * O, n, I, O);
+  std::memset(dy, 0, sizeof(T) * static_cast<size_t>(M * O));
+  if (n == 0) return true;
+  thread_local std::vector<T> xs, ys;
+  xs.resize(static_cast<size_t>(n * I));
+  ys.resize(static_cast<size_t>(n * O));
+  for (int64_t j = 0; j < n; ++j) std::memcpy(xs.data() + j * I, dx + rows[j] * I, sizeof(T) * static_cast<size_t>(I));
+  times_wt(be, n, I, O, xs.data(), w, T(0), ys.data(), packed);
+  for (int64_t j = 0; j < n; ++j) std::memcpy(dy + rows[j] * O, ys.data() + j * O, sizeof(T) * static_cast<size_t>(O));
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -124,12 +168,15 @@ void linear_tangent(Backend be, int64_t R, int64_t I, int64_t O, int K, const T*
                     const T* dw, const T* db, T* dy, const PackedLinear* packed) {
   check_dims("linear_tangent", R, I, O, K);
   if (!dy || R == 0 || O == 0 || K == 0) return;
-  OpScope prof("linear.tangent", 2.0 * K * R * I * O * ((dx ? 1 : 0) + (dw ? 1 : 0)), int64_t(K) * R, I, O);
+  // dy (K*R, O) = dx (K*R, I) w^T: one GEMM for all directions, on the
+  // nonzero rows only where most are zero (its own profile entries).
+  const bool rows_done = dx && sparse_rows_times_wt(be, int64_t(K) * R, I, O, dx, w, dy, packed);
+  OpScope prof("linear.tangent", 2.0 * K * R * I * O * ((dx && !rows_done ? 1 : 0) + (dw ? 1 : 0)),
+               int64_t(K) * R, I, O);
   const int64_t ysz = R * O;
-  // dy (K*R, O) = dx (K*R, I) w^T: one GEMM for all directions.
-  if (dx)
-    times_wt(be, int64_t(K) * R, I, O, dx, w, T(0), dy, packed);
-  else
+  if (dx) {
+    if (!rows_done) times_wt(be, int64_t(K) * R, I, O, dx, w, T(0), dy, packed);
+  } else
     std::memset(dy, 0, sizeof(T) * static_cast<size_t>(K * ysz));
   for (int k = 0; k < K; ++k) {
     T* dyk = dy + k * ysz;
