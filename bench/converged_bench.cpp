@@ -73,8 +73,9 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// A line "..." is a JSON string (the escapes \" \\ \/ \n \t \r \b \f \uXXXX
-// of ASCII); any other line is the text itself.
+// A line "..." is a JSON string in UTF-8 (the escapes \" \\ \/ \n \t \r \b \f,
+// and \uXXXX of the Basic Multilingual Plane: write other characters as they
+// are, as json.dumps(s, ensure_ascii=False) does); any other line is the text.
 std::string read_text_line(const std::string& line) {
   if (line.size() < 2 || line.front() != '"' || line.back() != '"') return line;
   std::string r;
@@ -92,7 +93,8 @@ std::string read_text_line(const std::string& line) {
       case 'b': r += '\b'; break;
       case 'f': r += '\f'; break;
       case 'u': {
-        const unsigned v = i + 4 < line.size() ? static_cast<unsigned>(std::stoul(line.substr(i + 1, 4), nullptr, 16)) : 0;
+        if (i + 5 >= line.size()) throw Error("converged_bench: a \\u escape without its 4 hex digits: " + line);
+        const unsigned v = static_cast<unsigned>(std::stoul(line.substr(i + 1, 4), nullptr, 16));
         i += 4;
         if (v < 0x80) r += static_cast<char>(v);
         else if (v < 0x800) r += static_cast<char>(0xC0 | (v >> 6)), r += static_cast<char>(0x80 | (v & 0x3F));

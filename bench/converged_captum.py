@@ -123,7 +123,7 @@ class Ours:
         self.cmd = cmd
 
     def time(self, text):
-        self.p.stdin.write(json.dumps(text) + "\n")
+        self.p.stdin.write(json.dumps(text, ensure_ascii=False) + "\n")
         self.p.stdin.flush()
         line = self.p.stdout.readline()
         if not line:
@@ -174,7 +174,7 @@ def main():
     texts_file = os.path.splitext(os.path.abspath(o.out))[0] + "-texts.txt"
     with open(texts_file, "w", encoding="utf-8") as f:
         for _, s in sets:
-            f.write(json.dumps(s) + "\n")
+            f.write(json.dumps(s, ensure_ascii=False) + "\n")
 
     # ---- torch's threads and BLAS, as torch_ig.py sets them
     torch.ones(64, 64) @ torch.ones(64, 64)
