@@ -99,8 +99,10 @@ bench() {
   fi
   ORT_WEB_DIR=${ORT_WEB_DIR:-$(bench/bench_deps.sh | tail -1)}  # apt/npm peers, pinned; idempotent
   export ORT_WEB_DIR
-  log "wasm build (pthreads) for benchmarks"
-  cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
+  if [ "$which" != converged ]; then  # converged: native and PyTorch only
+    log "wasm build (pthreads) for benchmarks"
+    cmake_build build/cmake-wasm-mt emcmake cmake -DWORDLIGHT_WASM_THREADS=ON
+  fi
   case $which in
     gemm | all)
       rm -f build/bench/gemm.jsonl
