@@ -146,9 +146,20 @@ void print_heatmap(const Explanation& e, const std::vector<std::string>& label_n
                              : e.signed_scores       ? "red: for " + terminal_escape(p.target_name) + ", blue: against"
                                                      : "green: importance (a magnitude: neither for nor against)";
   std::printf("  %s\n", terminal_escape(e.title).c_str());
-  std::printf("  predicted %s (p %s)   explained: %s of %s = %s   %s\n", terminal_escape(p.label_name).c_str(),
-              probs.c_str(), p.output.c_str(), terminal_escape(p.target_name).c_str(),
-              fmt("%.4g", p.explained_value).c_str(), legend.c_str());
+  // Multi-label models (problem_type multi_label_classification): each label
+  // has its own probability, several can hold at once, and they need not sum
+  // to 1; "predicted X" would hide the others.
+  std::string predicted = "predicted " + terminal_escape(p.label_name) + " (p " + probs + ")";
+  if (p.multi_label) {
+    std::string above;
+    for (size_t c = 0; c < p.probabilities.size(); ++c)
+      if (p.probabilities[c] > 0.5f)
+        above += (above.empty() ? "" : ", ") + (c < label_names.size() ? terminal_escape(label_names[c]) : std::to_string(c));
+    predicted = (above.empty() ? "no label above 0.5" : "labels above 0.5: " + above) +
+                " (multi-label: each label its own probability, not summing to 1; p " + probs + ")";
+  }
+  std::printf("  %s   explained: %s of %s = %s   %s\n", predicted.c_str(), p.output.c_str(),
+              terminal_escape(p.target_name).c_str(), fmt("%.4g", p.explained_value).c_str(), legend.c_str());
   if (e.unread.unknown_words > 0 || e.unread.truncated_words > 0)
     std::printf("  not read by this model: %d unknown word(s)%s, %d word(s) past the truncation (%s of the text's "
                 "words)\n",

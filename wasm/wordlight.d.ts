@@ -63,6 +63,12 @@ export interface PredictResult {
   label_name: string;
   logits: number[];
   probabilities: number[];
+  /**
+   * Present (true) for a multi-label model (config problem_type
+   * multi_label_classification): each probability is its label's own
+   * sigmoid, several labels can be above 0.5 and they need not sum to 1.
+   */
+  multi_label?: true;
   num_tokens: number;
   truncated: boolean;
   notice?: string;
@@ -129,6 +135,12 @@ export interface Explanation {
     label_name: string;
     logits: number[];
     probabilities: number[];
+    /**
+     * Present (true) for a multi-label model (config problem_type
+     * multi_label_classification): each probability is its label's own
+     * sigmoid, several labels can be above 0.5 and they need not sum to 1.
+     */
+    multi_label?: true;
     target: number;
     target_name: string;
     output: 'logit' | 'probability';
@@ -235,7 +247,7 @@ export interface CounterfactualEdit {
 export interface Counterfactual {
   text: string;
   edits: CounterfactualEdit[];
-  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[] };
+  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[]; multi_label?: true };
   /** Of the new label. */
   probability: number;
   /** mlm-edits: the masked LM's pseudo-log-likelihood of the text. */
@@ -250,7 +262,7 @@ export interface CounterfactualResult {
   title: string;
   options: Record<string, string>;
   text: string;
-  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[] };
+  prediction: { label: number; label_name: string; logits: number[]; probabilities: number[]; multi_label?: true };
   words: Array<{ text: string; begin: number; end: number; score: number | null }>;
   /** What ranked the words. */
   ranking: string;

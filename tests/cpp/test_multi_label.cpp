@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "tiny_models.h"
@@ -74,4 +75,19 @@ TEST(MultiLabel, ExplanationsOfTheProbabilityExplainTheSigmoid) {
       EXPECT_LT(without, 1.0) << w.text;
     }
   }
+}
+
+// Whoever shows a prediction (the page, exports, the CLI, the JS API) must
+// know that the labels are independent, or it says "predicted X" of one of
+// several labels that hold: the JSON carries multi_label, only when true.
+TEST(MultiLabel, JsonSaysTheLabelsAreIndependent) {
+  const wltest::Tiny multi = wltest::tiny_model(kMultiLabelBert, 5), single = wltest::tiny_model(kSingleLabelBert, 5);
+  const auto pm = nlohmann::json::parse(prediction_to_json(predict(*multi.model, *multi.tok, kText)));
+  const auto ps = nlohmann::json::parse(prediction_to_json(predict(*single.model, *single.tok, kText)));
+  EXPECT_EQ(pm.value("multi_label", false), true);
+  EXPECT_FALSE(ps.contains("multi_label"));
+  const auto em = nlohmann::json::parse(explanation_to_json(wltest::explain_text(*multi.model, *multi.tok, kText, "gradient", "", -1)));
+  const auto es = nlohmann::json::parse(explanation_to_json(wltest::explain_text(*single.model, *single.tok, kText, "gradient", "", -1)));
+  EXPECT_EQ(em.at("prediction").value("multi_label", false), true);
+  EXPECT_FALSE(es.at("prediction").contains("multi_label"));
 }

@@ -243,6 +243,37 @@ describe.skipIf(!!missing)('the page never misleads', () => {
     await context.close();
   }, 600_000);
 
+  it('shows a multi-label model\'s labels as independent, never as one predicted class (and says so in the export)', async () => {
+    // sst2-bilstm's weights under problem_type multi_label_classification:
+    // each label its own sigmoid, so the two probabilities need not sum to 1.
+    const dir = path.join(MODELS, 'sst2-bilstm');
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    config.problem_type = 'multi_label_classification';
+    const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT }) });
+    await heatmapWords(page);
+    await page.setInputFiles('#model-files', [
+      { name: 'config.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(config)) },
+      { name: 'vocab.txt', mimeType: 'text/plain', buffer: fs.readFileSync(path.join(dir, 'vocab.txt')) },
+      { name: 'model.safetensors', mimeType: 'application/octet-stream', buffer: fs.readFileSync(path.join(dir, 'model.safetensors')) },
+    ]);
+    await page.waitForFunction(() => window.wordlightPage.modelEntry?.local === true, null, { timeout: 240_000 });
+    const text = 'a wonderful, moving film';
+    await page.fill('#text', text);
+    await heatmapWords(page, text);
+    await expect.poll(() => page.locator('#prediction').textContent(), { timeout: 240_000 }).toMatch(/each label has its own probability/);
+    const shown = await page.evaluate(() => ({ text: document.querySelector('#prediction').textContent, p: window.wordlightPage.result.prediction }));
+    expect(shown.p.multi_label).toBe(true);
+    expect(Math.abs(shown.p.probabilities[0] + shown.p.probabilities[1] - 1)).toBeGreaterThan(1e-3);
+    expect(shown.text).not.toMatch(/Predicted:/);
+    expect(shown.text).toMatch(/(Label|\d labels) above 50%: positive|No label above 50%/);
+    expect(await page.locator('#target').textContent()).toMatch(/the most probable label/);
+    const svg = (await download(page, '#export-svg')).bytes.toString('utf8');
+    expect(svg).toMatch(/multi-label: (&quot;positive&quot; [\d.]+%|no label above 50%)/);
+    expect(svg).not.toMatch(/predicted &quot;/);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  }, 600_000);
+
   it('exports every view in every format: Words, Compare, Layers, Interactions, the What-if curve', async () => {
     const text = 'A gripping 😀 film, though the ending drags.';
     const { page, context, log } = await openPage(env.browser, env.server.url, { viewport: LAPTOP, hash: hashOf({ model: DEFAULT, text }) });

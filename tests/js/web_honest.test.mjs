@@ -14,6 +14,7 @@ import { GNBU, PUOR, contrast, divergingRgb, hexToRgb, legendMeaning, legendTick
 import { explainsKind, methodName, requestOptions, resultScores, resultTitle, setRegistry } from '../../web/src/names.js';
 import { decodeState, encodeState, repairOptions, checkInteger } from '../../web/src/state.js';
 import { compareExport, curveExport, layout, matrixExport, runs, toHtml, toJson, toSvg } from '../../web/src/export.js';
+import { predictionHeadline } from '../../web/src/prediction.js';
 import { tailStart, unreadFromTokens, unreadInfo, unreadSentence, wordUnknown } from '../../web/src/unread.js';
 
 // The page reads the facts of a method from the module's registry, as it
@@ -317,5 +318,31 @@ describe('check verdicts', () => {
     for (const name of ['r-squared', 'intercept', 'f-empty', 'exact-shapley', 'absorbed:softmax', 'local-prediction'])
       expect(checkVerdict({ name, relative: 0.92 }), name).toBe(null);
     expect(checkVerdict({ name: 'samples-per-feature', relative: 0.5 })).toBe(false);
+  });
+});
+
+describe('a multi-label model (labels that hold independently)', () => {
+  const labels = ['world', 'business', 'sports'];
+  const single = { label: 2, label_name: 'sports', logits: [0, 1, 2], probabilities: [0.09, 0.24, 0.67], target: 2, target_name: 'sports' };
+  const multi = { ...single, probabilities: [0.2, 0.81, 0.93], multi_label: true };
+  it('is never shown as one predicted class: every label above 50% is named, with a note that they need not sum to 100%', () => {
+    const s = predictionHeadline(single, labels);
+    expect(s.lead + s.strong + s.tail).toBe('Predicted: sports (67.0%)');
+    expect(s.note).toBe('');
+    const m = predictionHeadline(multi, labels);
+    expect(m.lead + m.strong).toBe('2 labels above 50%: sports, business');
+    expect(m.note).toMatch(/each label has its own probability.*need not add up to 100%/);
+    const none = predictionHeadline({ ...multi, probabilities: [0.2, 0.3, 0.45] }, labels);
+    expect(none.lead + none.strong + none.tail).toBe('No label above 50% (the most probable: sports, 45.0%)');
+  });
+  it('exports say so in their title', () => {
+    const r = result('world cup final', [0.1, 0.2, 0.3], { prediction: { ...multi, output: 'logit', explained_value: 2 } });
+    expect(toSvg(r, { modelName: 'm', measure: (s) => 8 * s.length })).toMatch(/multi-label: &quot;sports&quot; 93\.0%, &quot;label 1&quot; 81\.0% above 50%/);
+    const svg = toSvg(r, { modelName: 'm', labels, measure: (s) => 8 * s.length });
+    expect(svg).toMatch(/multi-label: &quot;sports&quot; 93\.0%, &quot;business&quot; 81\.0% above 50%/);
+    expect(toHtml(r, { modelName: 'm', labels })).toMatch(/multi-label: &quot;sports&quot; 93\.0%, &quot;business&quot; 81\.0% above 50%/);
+    expect(svg).not.toMatch(/predicted &quot;sports&quot;/);
+    const plain = toSvg(result('world cup final', [0.1, 0.2, 0.3]), { modelName: 'm', measure: (s) => 8 * s.length });
+    expect(plain).toMatch(/predicted &quot;positive&quot; \(73\.0%\)/);
   });
 });

@@ -43,11 +43,23 @@ export function runs(result, scores) {
   return out;
 }
 
-export function title(result, modelName, methodLabel) {
+// A multi-label model's labels are independent (each its own probability),
+// so the title names every label above 50%, not one "prediction".
+function predictedPart(p, labels = []) {
+  const pc = (v) => `${(100 * v).toFixed(1)}%`;
+  if (!p.multi_label) return `predicted "${p.label_name}" (${pc(p.probabilities[p.label])})`;
+  const above = p.probabilities.map((v, i) => [v, i]).filter(([v]) => v > 0.5).sort((a, b) => b[0] - a[0]);
+  const named = (i) => labels[i] ?? (i === p.label ? p.label_name : i === p.target ? p.target_name : `label ${i}`);
+  return above.length
+    ? `multi-label: ${above.map(([v, i]) => `"${named(i)}" ${pc(v)}`).join(', ')} above 50%`
+    : `multi-label: no label above 50% (highest "${p.label_name}" ${pc(p.probabilities[p.label])})`;
+}
+
+export function title(result, modelName, methodLabel, labels = []) {
   const p = result.prediction;
   const kind = resultKind(result);
   const what = result.explains?.title || (kind !== 'output' && result.title) || (kind === 'neuron' ? `what drives ${result.unit || 'the neuron'}` : `explaining "${p.target_name}"`);
-  const parts = [modelName, methodLabel || result.method, what, `predicted "${p.label_name}" (${(100 * p.probabilities[p.label]).toFixed(1)}%)`];
+  const parts = [modelName, methodLabel || result.method, what, predictedPart(p, labels)];
   return parts.filter(Boolean).join(' \u00b7 ');
 }
 
@@ -195,12 +207,12 @@ const hasUnread = (result) => result.words.some((w) => wordUnknown(result, w)) |
 
 // ------------------------------------------------------- the Words view
 
-export function toSvg(result, { modelName = '', methodLabel = '', measure, width = 760, fontSize = 18, font = 'system-ui, sans-serif' } = {}) {
+export function toSvg(result, { modelName = '', methodLabel = '', labels = [], measure, width = 760, fontSize = 18, font = 'system-ui, sans-serif' } = {}) {
   measure = measure || approxMeasure(fontSize);
   const scores = resultScores(result);
   const m = readScale(result);
   const margin = 20;
-  const head = title(result, modelName, methodLabel);
+  const head = title(result, modelName, methodLabel, labels);
   const parts = [`<text x="${margin}" y="${margin + 12}" font-size="13" fill="${MUTED}">${escapeXml(head)}</text>`];
   let y = margin + 30;
   const unreadLine = unreadSentence(unreadInfo(result));
@@ -249,7 +261,7 @@ function htmlWords(result, { scale, scores, wordScores }) {
 const FIGURE = `font:16px/1.9 system-ui,sans-serif;color:${INK};background:#fff;margin:0;padding:0.75em`;
 
 // A self-contained HTML snippet (inline styles only) to paste into a page.
-export function toHtml(result, { modelName = '', methodLabel = '' } = {}) {
+export function toHtml(result, { modelName = '', methodLabel = '', labels = [] } = {}) {
   const scores = resultScores(result);
   const m = readScale(result);
   const unreadLine = unreadSentence(unreadInfo(result));
@@ -258,7 +270,7 @@ export function toHtml(result, { modelName = '', methodLabel = '' } = {}) {
     `<p style="margin:0;white-space:pre-wrap">${htmlWords(result, { scale: m, scores })}</p>` +
     (unreadLine ? `<p style="margin:0;font-size:12px;color:${MUTED}">${escapeXml(unreadLine)}</p>` : '') +
     htmlLegend({ scale: m, scores, target: result.prediction.target_name, unread: hasUnread(result) }) +
-    `<figcaption style="font-size:12px;color:${MUTED}">${escapeXml(title(result, modelName, methodLabel))} (wordlight)</figcaption></figure>\n`
+    `<figcaption style="font-size:12px;color:${MUTED}">${escapeXml(title(result, modelName, methodLabel, labels))} (wordlight)</figcaption></figure>\n`
   );
 }
 

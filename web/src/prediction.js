@@ -4,6 +4,26 @@
 import { h, replace, debounce } from './dom.js';
 import { unreadFromTokens, unreadSentence } from './unread.js';
 
+const pct1 = (v) => `${(100 * v).toFixed(1)}%`;
+
+// The line above the bars. A multi-label model (config problem_type
+// multi_label_classification; the core marks its predictions multi_label)
+// gives each label its own probability: several can hold at once and they
+// need not add up to 100%, so "Predicted: X" would hide the others.
+export function predictionHeadline(p, labels = []) {
+  const name = (i) => labels[i] ?? (i === p.label ? p.label_name : String(i));
+  if (!p.multi_label) return { lead: 'Predicted: ', strong: p.label_name, tail: ` (${pct1(p.probabilities[p.label])})`, note: '' };
+  const above = p.probabilities.map((v, i) => [v, i]).filter(([v]) => v > 0.5).sort((a, b) => b[0] - a[0]);
+  const note = 'Multi-label model: each label has its own probability; several can hold, and they need not add up to 100%.';
+  if (!above.length) return { lead: 'No label above 50%', strong: '', tail: ` (the most probable: ${name(p.label)}, ${pct1(p.probabilities[p.label])})`, note };
+  return {
+    lead: above.length === 1 ? 'Label above 50%: ' : `${above.length} labels above 50%: `,
+    strong: above.map(([, i]) => name(i)).join(', '),
+    tail: '',
+    note,
+  };
+}
+
 export function installPrediction(app, el) {
   let predictSeq = 0;
   const percent = (v) => (v > 0 && v < 0.001 ? '<0.1%' : `${(100 * v).toFixed(1)}%`);
@@ -13,7 +33,10 @@ export function installPrediction(app, el) {
     const shown = probs.slice(0, 5);
     replace(
       el.prediction,
-      h('div', { class: 'pred-label' }, 'Predicted: ', h('strong', { text: p.label_name }), ` (${(100 * p.probabilities[p.label]).toFixed(1)}%)`),
+      ((hd) => [
+        h('div', { class: 'pred-label' }, hd.lead, hd.strong ? h('strong', { text: hd.strong }) : null, hd.tail),
+        hd.note ? h('div', { class: 'pred-more', text: hd.note }) : null,
+      ])(predictionHeadline(p, app.labels)),
       shown.map(([v, i]) =>
         h(
           'div',
@@ -56,7 +79,7 @@ export function installPrediction(app, el) {
 
   function updateTargetLabel(p) {
     const auto = el.target.querySelector('option[value=""]');
-    if (auto) auto.textContent = `the predicted class (${p.label_name})`;
+    if (auto) auto.textContent = p.multi_label ? `the most probable label (${p.label_name})` : `the predicted class (${p.label_name})`;
   }
 
   app.predictNow = predictNow;

@@ -174,6 +174,8 @@ struct Prediction {
   std::string label_name;            // config id2label
   std::vector<float> logits;         // (num_labels)
   std::vector<float> probabilities;  // softmax of the logits (multi-label: each its sigmoid)
+  bool multi_label = false;          // config problem_type multi_label_classification: the labels are
+                                     // independent (each its own probability; several can be above 0.5)
   int target = -1;                   // the class explained
   std::string target_name;
   std::string output = "logit";  // "logit" or "probability"

@@ -421,6 +421,7 @@ json prediction_json(const Prediction& p) {
   j["label_name"] = p.label_name;
   j["logits"] = p.logits;
   j["probabilities"] = p.probabilities;
+  if (p.multi_label) j["multi_label"] = true;
   return j;
 }
 

@@ -28,6 +28,7 @@ std::string explanation_to_json(const Explanation& e, int indent) {
   pj["label_name"] = p.label_name;
   pj["logits"] = p.logits;
   pj["probabilities"] = p.probabilities;
+  if (p.multi_label) pj["multi_label"] = true;  // absent for single-label models (softmax)
   pj["target"] = p.target;
   pj["target_name"] = p.target_name;
   pj["output"] = p.output;

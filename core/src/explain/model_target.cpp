@@ -48,6 +48,7 @@ ModelTarget::ModelTarget(const Model& model, const Encoding& enc, int target, bo
   const float* l = g0_.value(logits);
   pred_.logits.assign(l, l + C);
   pred_.probabilities = label_probabilities(model.config(), l, C);
+  pred_.multi_label = is_multi_label(model.config());
   pred_.label = static_cast<int>(std::max_element(pred_.logits.begin(), pred_.logits.end()) - pred_.logits.begin());
   const auto& names = model.config().id2label;
   auto name_of = [&](int c) {

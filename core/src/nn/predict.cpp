@@ -30,6 +30,7 @@ Prediction prediction_from_logits(const Model& model, const float* logits) {
   const int C = model.output_dim();
   p.logits.assign(logits, logits + C);
   p.probabilities = label_probabilities(model.config(), logits, C);
+  p.multi_label = is_multi_label(model.config());
   p.label = static_cast<int>(std::max_element(p.logits.begin(), p.logits.end()) - p.logits.begin());
   const auto& names = model.config().id2label;
   p.label_name = static_cast<size_t>(p.label) < names.size() ? names[static_cast<size_t>(p.label)]
@@ -75,6 +76,7 @@ std::string prediction_to_json(const TextPrediction& tp, int indent) {
   j["label_name"] = p.label_name;
   j["logits"] = p.logits;
   j["probabilities"] = p.probabilities;
+  if (p.multi_label) j["multi_label"] = true;  // absent for single-label models (softmax)
   j["num_tokens"] = tp.num_tokens;
   j["truncated"] = tp.truncated;
   if (tp.truncated) j["notice"] = tp.notice;

@@ -178,7 +178,7 @@ export function createWordsView(app, panel) {
 
   function wordsExport(r = app.result) {
     if (!r) return null;
-    const opts = { modelName: app.modelName, methodLabel: methodName(r.method) };
+    const opts = { modelName: app.modelName, methodLabel: methodName(r.method), labels: app.labels };
     return {
       stem: fileStem(r, app.modelName),
       svg: () => toSvg(r, { ...opts, measure: app.measure(18, EXPORT_FONT), font: EXPORT_FONT }),
