@@ -56,7 +56,7 @@ describe('the method registry', () => {
     const ig = methods.find((m) => m.name === 'integrated-gradients');
     const steps = ig.options.find((o) => o.name === 'steps');
     // Adaptive by default: the first try, doubled until converged.
-    expect(steps).toMatchObject({ type: 'integer', default: 16, min: 1 });
+    expect(steps).toMatchObject({ type: 'integer', default: 8, min: 1 });
     expect(ig.options.find((o) => o.name === 'adaptive')).toMatchObject({ type: 'boolean', default: true });
     // The memory budget (issue 14): 0 is the machine's default (half of the
     // wasm heap's room); batch-size is only a cap under it.
