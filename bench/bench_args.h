@@ -1,6 +1,6 @@
 #pragma once
 // Command-line reading shared by the C++ benchmarks (explain_bench,
-// perturbation_bench): `--flag value` pairs in any order, and on any mistake
+// perturbation_bench, ...), and the platform names of their JSON lines: `--flag value` pairs in any order, and on any mistake
 // the benchmark's usage line on stderr with what was wrong, exit status 2.
 //
 //   BenchArgs args(argc, argv, "my_bench", "usage: my_bench --model DIR [--threads 1,2]");
@@ -16,6 +16,16 @@
 #include <vector>
 
 namespace bench {
+
+// What every benchmark's JSON lines call the platform, and our
+// implementation on it (the same program built natively or run by node).
+#ifdef __EMSCRIPTEN__
+inline constexpr const char* kPlatform = "wasm";
+inline constexpr const char* kImpl = "ours-wasm";
+#else
+inline constexpr const char* kPlatform = "native";
+inline constexpr const char* kImpl = "ours-native";
+#endif
 
 class BenchArgs {
  public:

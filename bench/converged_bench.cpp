@@ -39,13 +39,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace wordlight;
 
-#ifdef __EMSCRIPTEN__
-const char* const kPlatform = "wasm";
-const char* const kImpl = "ours-wasm";
-#else
-const char* const kPlatform = "native";
-const char* const kImpl = "ours-native";
-#endif
+using bench::kImpl;
+using bench::kPlatform;
 
 struct Options {
   std::string model, texts, out, options, method = "integrated-gradients";

@@ -62,9 +62,7 @@ sys.dont_write_bytecode = True
 # torch_ig re-executes this script with OpenBLAS's OpenMP variant first on the
 # library path (torch's threads then run the GEMMs) and sets
 # OMP_WAIT_POLICY=PASSIVE, before torch loads: the same torch as its bench.
-from torch_ig import Bert, loaded_blas, matmul_gflops  # noqa: E402
-
-import ctypes  # noqa: E402
+from torch_ig import Bert, loaded_blas, matmul_gflops, thread_setter  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -177,21 +175,8 @@ def main():
             f.write(json.dumps(s, ensure_ascii=False) + "\n")
 
     # ---- torch's threads and BLAS, as torch_ig.py sets them
-    torch.ones(64, 64) @ torch.ones(64, 64)
+    use_threads = thread_setter()
     libs = loaded_blas()
-    set_blas_threads = None
-    for p in [p for p in libs if "openblas" in p]:
-        try:
-            set_blas_threads = ctypes.CDLL(p).openblas_set_num_threads
-            break
-        except (OSError, AttributeError):
-            pass
-
-    def use_threads(n):
-        torch.set_num_threads(n)
-        if set_blas_threads:
-            set_blas_threads(n)
-
     use_threads(1)
     print(f"torch {torch.__version__}, captum {captum.__version__} ({os.path.dirname(captum.__file__)}); BLAS: "
           f"{', '.join(libs) or 'none found'}; 512^3 matmul at 1 thread {matmul_gflops():.1f} GFLOP/s; "

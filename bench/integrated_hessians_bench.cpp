@@ -35,6 +35,7 @@
 #include <sys/resource.h>
 #endif
 
+#include "bench_args.h"
 #include "wordlight/explain.h"
 #include "wordlight/model.h"
 #include "wordlight/model_files.h"
@@ -45,11 +46,7 @@ using namespace wordlight;
 
 namespace {
 
-#ifdef __EMSCRIPTEN__
-const char* const kPlatform = "wasm";  // the same program run by node (issue 20: it said native)
-#else
-const char* const kPlatform = "native";
-#endif
+using bench::kPlatform;  // the same program run by node says wasm (issue 20: it said native)
 
 const char* kText =
     "the film is a gripping , funny and moving story about a family that never quits , but the second half drags "

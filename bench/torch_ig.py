@@ -152,6 +152,27 @@ def loaded_blas():
     return sorted(libs)
 
 
+def thread_setter():
+    """use_threads(n): torch's threads and the BLAS's. torch.set_num_threads
+    does not reach a pthreads OpenBLAS, so its own openblas_set_num_threads is
+    called too (after a small matmul has loaded the library)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    set_blas_threads = None
+    for p in [p for p in loaded_blas() if "openblas" in p]:
+        try:
+            set_blas_threads = ctypes.CDLL(p).openblas_set_num_threads
+            break
+        except (OSError, AttributeError):
+            pass
+
+    def use_threads(n):
+        torch.set_num_threads(n)
+        if set_blas_threads:
+            set_blas_threads(n)
+
+    return use_threads
+
+
 def matmul_gflops(n=512, reps=5):
     a = torch.randn(n, n)
     a @ a
@@ -194,24 +215,9 @@ def main():
     o = ap.parse_args()
     torch.manual_seed(0)
 
-    # ---- the BLAS: torch.set_num_threads does not reach a pthreads OpenBLAS,
-    # so its own openblas_set_num_threads is called too.
-    torch.ones(64, 64) @ torch.ones(64, 64)
+    use_threads = thread_setter()
     libs = loaded_blas()
     openblas = [p for p in libs if "openblas" in p]
-    set_blas_threads = None
-    for p in openblas:
-        try:
-            set_blas_threads = ctypes.CDLL(p).openblas_set_num_threads
-            break
-        except (OSError, AttributeError):
-            pass
-
-    def use_threads(n):
-        torch.set_num_threads(n)
-        if set_blas_threads:
-            set_blas_threads(n)
-
     use_threads(1)
     gf = matmul_gflops()
     print(f"torch {torch.__version__}; BLAS mapped: {', '.join(libs) or 'none found'}; "
